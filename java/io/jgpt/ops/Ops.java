@@ -1,0 +1,132 @@
+package io.jgpt.ops;
+
+import io.jgpt.profile.Profiler;
+import io.jgpt.tensor.Tensor;
+import java.util.List;
+
+/**
+ * The seam between the model and the hardware: every numeric operation GPT-2 training needs, forward and
+ * backward. The model holds only {@link Tensor}s made by its backend and calls these methods; the CPU
+ * backend is the reference, the CUDA backend must match it.
+ *
+ * <p>Conventions, shared by every backend:
+ * <ul>
+ *   <li>Row-major tensors. {@code B} batch, {@code T} time, {@code C} channels, {@code V} vocabulary,
+ *       {@code NH} heads; {@code N} is a row count (often B*T). Shapes are taken from the tensors.</li>
+ *   <li>Linear weights are (out, in) as in PyTorch's {@code nn.Linear}.</li>
+ *   <li><b>Every backward accumulates</b> ({@code +=}) into its gradient outputs, input gradients
+ *       included, so residual branches simply add up. Callers zero gradients before a backward pass.</li>
+ *   <li>Nullable arguments are marked; everything else must be non-null and shape-checked.</li>
+ * </ul>
+ */
+public interface Ops extends AutoCloseable {
+
+    /** "cpu" or "cuda:0" and so on. */
+    String name();
+
+    // ---- memory -------------------------------------------------------------------------------------
+
+    Tensor zeros(int... shape);
+
+    Tensor zerosInt(int... shape);
+
+    Tensor upload(float[] data, int... shape);
+
+    Tensor uploadInt(int[] data, int... shape);
+
+    float[] download(Tensor t);
+
+    int[] downloadInt(Tensor t);
+
+    /** Overwrites {@code dst} with the contents of an int tensor {@code src} of the same size (token batches). */
+    void write(Tensor dst, int[] src);
+
+    /** Overwrites {@code dst} with host data of the same size. */
+    void write(Tensor dst, float[] src);
+
+    void zero(Tensor t);
+
+    void copy(Tensor dst, Tensor src);
+
+    // ---- ops ----------------------------------------------------------------------------------------
+
+    /** out(B,T,C) = wte[tokens[b,t]] + wpe[t]; tokens I32 (B,T), wte (V,C), wpe (maxT,C). */
+    void embeddingForward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe);
+
+    /** dwte[tokens[b,t]] += dout[b,t]; dwpe[t] += sum_b dout[b,t]. */
+    void embeddingBackward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens);
+
+    /**
+     * LayerNorm over the last dimension with eps 1e-5 and biased variance; saves mean and 1/std per row.
+     * out, in (N..,C); mean, rstd (N); weight, bias (C).
+     */
+    void layerNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor in, Tensor weight, Tensor bias);
+
+    void layerNormBackward(Tensor din, Tensor dweight, Tensor dbias, Tensor dout, Tensor in, Tensor weight,
+                           Tensor mean, Tensor rstd);
+
+    /** out(N,OC) = in(N,IC) @ weight(OC,IC)^T + bias(OC); bias nullable. */
+    void linearForward(Tensor out, Tensor in, Tensor weight, Tensor bias);
+
+    /** din += dout @ weight; dweight += dout^T @ in; dbias += column sums of dout. din, dbias nullable. */
+    void linearBackward(Tensor din, Tensor dweight, Tensor dbias, Tensor dout, Tensor in, Tensor weight);
+
+    /**
+     * Causal multi-head self-attention core (everything between the QKV projection and the output
+     * projection). qkv (B,T,3C) holds q, k, v side by side, each split into NH heads of C/NH; att (B,NH,T,T)
+     * receives the softmax probabilities (before dropout) for the backward pass; out (B,T,C) receives the
+     * heads re-joined. Scores are scaled by 1/sqrt(C/NH); positions where {@code mask[t][t2] != 0} (the
+     * module's causal-mask buffer, (maxT,maxT)) get probability exactly 0. Dropout on the attention
+     * weights uses element index ((b*NH+h)*T+t)*T+t2.
+     */
+    void attentionForward(Tensor out, Tensor att, Tensor qkv, Tensor mask, int nHead, Dropout dropout);
+
+    /** dqkv += gradient of {@link #attentionForward} with respect to qkv. */
+    void attentionBackward(Tensor dqkv, Tensor dout, Tensor qkv, Tensor att, Tensor mask, int nHead,
+                           Dropout dropout);
+
+    /** out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+    void geluForward(Tensor out, Tensor in);
+
+    void geluBackward(Tensor din, Tensor dout, Tensor in);
+
+    /** out = a + b (out may alias a or b). */
+    void add(Tensor out, Tensor a, Tensor b);
+
+    /** out = in * keep / (1 - p), element index = flat index; a copy when dropout is inactive. */
+    void dropoutForward(Tensor out, Tensor in, Dropout dropout);
+
+    void dropoutBackward(Tensor din, Tensor dout, Dropout dropout);
+
+    /**
+     * Fused softmax + cross-entropy (+ its gradient). logits (N,V), targets I32 (N), losses (N).
+     * losses[i] = -log softmax(logits[i])[targets[i]], or 0 where targets[i] == -100 (ignored).
+     * When dlogits is non-null it is <b>overwritten</b> with (softmax - onehot) * dlossScale (zero rows for
+     * ignored targets); it may be the same tensor as logits. A target outside [0, V) other than -100 is an
+     * error.
+     */
+    void crossEntropy(Tensor losses, Tensor dlogits, Tensor logits, Tensor targets, float dlossScale);
+
+    /** One AdamW update of param in place, using and updating the moments m and v. */
+    void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step);
+
+    /** Sum of squares over all elements of all tensors, accumulated in double (for the global grad norm). */
+    double sumOfSquares(List<Tensor> tensors);
+
+    /** t *= factor. */
+    void scale(Tensor t, float factor);
+
+    /** Blocks until queued work is finished (a no-op on the CPU). */
+    default void synchronize() {}
+
+    // ---- profiling ----------------------------------------------------------------------------------
+
+    /** The clock this backend's profiler spans are measured with (host time or device events). */
+    Profiler.Clock clock();
+
+    /** Routes this backend's per-kernel spans into {@code profiler} ({@link Profiler#OFF} to stop). */
+    void setProfiler(Profiler profiler);
+
+    @Override
+    default void close() {}
+}
