@@ -1,0 +1,424 @@
+package io.jgpt.cpu;
+
+import static io.jgpt.cpu.Shapes.expect;
+import static io.jgpt.cpu.Shapes.expectNumel;
+import static io.jgpt.cpu.Shapes.expectRank;
+import static io.jgpt.cpu.Shapes.expectRows;
+import static io.jgpt.cpu.Shapes.f32;
+import static io.jgpt.cpu.Shapes.i32;
+
+import io.jgpt.ops.AdamWStep;
+import io.jgpt.ops.Dropout;
+import io.jgpt.ops.Ops;
+import io.jgpt.profile.Profiler;
+import io.jgpt.tensor.Tensor;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The reference backend: host arrays, a fixed worker pool and SIMD kernels. This class validates arguments,
+ * records profiler spans and delegates the arithmetic to one small kernel class per concept.
+ */
+public final class CpuOps implements Ops {
+
+    private static final Profiler.Clock CLOCK = new HostClock();
+
+    private final Parallel parallel;
+    private final Pointwise pointwise;
+    private final Linear linear;
+    private final LayerNorm layerNorm;
+    private final Attention attention;
+    private final CrossEntropy crossEntropy;
+    private final Embedding embedding;
+    private Profiler profiler = Profiler.OFF;
+
+    /** @param threads worker threads (1 runs everything on the calling thread) */
+    public CpuOps(int threads) {
+        parallel = new Parallel(threads);
+        pointwise = new Pointwise(parallel);
+        linear = new Linear(parallel);
+        layerNorm = new LayerNorm(parallel);
+        attention = new Attention(parallel);
+        crossEntropy = new CrossEntropy(parallel);
+        embedding = new Embedding(parallel);
+    }
+
+    public int threads() {
+        return parallel.threads();
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    // ---- memory -------------------------------------------------------------------------------------
+
+    @Override
+    public Tensor zeros(int... shape) {
+        return CpuTensor.ofFloats(new float[count(shape)], shape);
+    }
+
+    @Override
+    public Tensor zerosInt(int... shape) {
+        return CpuTensor.ofInts(new int[count(shape)], shape);
+    }
+
+    @Override
+    public Tensor upload(float[] data, int... shape) {
+        return CpuTensor.ofFloats(data.clone(), shape);
+    }
+
+    @Override
+    public Tensor uploadInt(int[] data, int... shape) {
+        return CpuTensor.ofInts(data.clone(), shape);
+    }
+
+    @Override
+    public float[] download(Tensor t) {
+        return f32("download", "t", t).data().clone();
+    }
+
+    @Override
+    public int[] downloadInt(Tensor t) {
+        return i32("downloadInt", "t", t).ints().clone();
+    }
+
+    @Override
+    public void write(Tensor dst, int[] src) {
+        int[] d = i32("write", "dst", dst).ints();
+        if (src.length != d.length) {
+            throw new IllegalArgumentException("write: dst " + Tensor.describe(dst.shape()) + " holds " + d.length
+                    + " ints, source has " + src.length);
+        }
+        System.arraycopy(src, 0, d, 0, d.length);
+    }
+
+    @Override
+    public void write(Tensor dst, float[] src) {
+        float[] d = f32("write", "dst", dst).data();
+        if (src.length != d.length) {
+            throw new IllegalArgumentException("write: dst " + Tensor.describe(dst.shape()) + " holds " + d.length
+                    + " floats, source has " + src.length);
+        }
+        System.arraycopy(src, 0, d, 0, d.length);
+    }
+
+    @Override
+    public void zero(Tensor t) {
+        if (t.dtype() == Tensor.DType.I32) Arrays.fill(i32("zero", "t", t).ints(), 0);
+        else Arrays.fill(f32("zero", "t", t).data(), 0f);
+    }
+
+    @Override
+    public void copy(Tensor dst, Tensor src) {
+        expect("copy", "dst", dst, src.shape());
+        if (src.dtype() == Tensor.DType.I32) {
+            System.arraycopy(i32("copy", "src", src).ints(), 0, i32("copy", "dst", dst).ints(), 0, (int) src.numel());
+        } else {
+            System.arraycopy(f32("copy", "src", src).data(), 0, f32("copy", "dst", dst).data(), 0, (int) src.numel());
+        }
+    }
+
+    // ---- ops ----------------------------------------------------------------------------------------
+
+    @Override
+    public void embeddingForward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe) {
+        var op = "embeddingForward";
+        var dims = embeddingDims(op, tokens, wte, wpe);
+        expect(op, "out", out, dims.b, dims.t, dims.c);
+        int[] tok = i32(op, "tokens", tokens).ints();
+        float[] o = f32(op, "out", out).data(), te = f32(op, "wte", wte).data(), pe = f32(op, "wpe", wpe).data();
+        long n = out.numel();
+        timed("embedding_forward", 4 * (3 * n + tok.length), n,
+                () -> embedding.forward(o, tok, te, pe, dims.t, dims.c));
+    }
+
+    @Override
+    public void embeddingBackward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens) {
+        var op = "embeddingBackward";
+        var dims = embeddingDims(op, tokens, dwte, dwpe);
+        expect(op, "dout", dout, dims.b, dims.t, dims.c);
+        int[] tok = i32(op, "tokens", tokens).ints();
+        float[] dte = f32(op, "dwte", dwte).data(), dpe = f32(op, "dwpe", dwpe).data(), d = f32(op, "dout", dout).data();
+        long n = dout.numel();
+        timed("embedding_backward", 4 * (5 * n + tok.length), 2 * n,
+                () -> embedding.backward(dte, dpe, d, tok, dims.t, dims.c));
+    }
+
+    private record EmbeddingDims(int b, int t, int c) {}
+
+    /** Checks tokens (B,T) against wte (V,C) and wpe (maxT,C), including every token id. */
+    private static EmbeddingDims embeddingDims(String op, Tensor tokens, Tensor wte, Tensor wpe) {
+        expectRank(op, "tokens", tokens, 2);
+        expectRank(op, "wte", wte, 2);
+        int b = tokens.shape()[0], t = tokens.shape()[1], v = wte.shape()[0], c = wte.shape()[1];
+        expectRank(op, "wpe", wpe, 2);
+        if (wpe.shape()[0] < t) expect(op, "wpe", wpe, t, c);
+        expect(op, "wpe", wpe, wpe.shape()[0], c);
+        int[] tok = i32(op, "tokens", tokens).ints();
+        for (int i = 0; i < tok.length; i++) {
+            if (tok[i] < 0 || tok[i] >= v) {
+                throw new IllegalArgumentException(op + ": token id " + tok[i] + " at position " + i
+                        + " (batch " + i / t + ", time " + i % t + ") is outside [0, " + v + ")");
+            }
+        }
+        return new EmbeddingDims(b, t, c);
+    }
+
+    @Override
+    public void layerNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor in, Tensor weight, Tensor bias) {
+        var op = "layerNormForward";
+        int n = in.rows(), c = in.lastDim();
+        expect(op, "out", out, in.shape());
+        expectNumel(op, "mean", mean, n);
+        expectNumel(op, "rstd", rstd, n);
+        expect(op, "weight", weight, c);
+        expect(op, "bias", bias, c);
+        float[] o = f32(op, "out", out).data(), mu = f32(op, "mean", mean).data(), rs = f32(op, "rstd", rstd).data();
+        float[] x = f32(op, "in", in).data(), w = f32(op, "weight", weight).data(), b = f32(op, "bias", bias).data();
+        timed("layernorm_forward", 4L * (2L * n * c + 2 * c + 2 * n), 8.0 * n * c,
+                () -> layerNorm.forward(o, mu, rs, x, w, b, n, c));
+    }
+
+    @Override
+    public void layerNormBackward(Tensor din, Tensor dweight, Tensor dbias, Tensor dout, Tensor in, Tensor weight,
+                                  Tensor mean, Tensor rstd) {
+        var op = "layerNormBackward";
+        int n = in.rows(), c = in.lastDim();
+        expect(op, "din", din, in.shape());
+        expect(op, "dout", dout, in.shape());
+        expect(op, "dweight", dweight, c);
+        expect(op, "dbias", dbias, c);
+        expect(op, "weight", weight, c);
+        expectNumel(op, "mean", mean, n);
+        expectNumel(op, "rstd", rstd, n);
+        float[] dx = f32(op, "din", din).data(), dw = f32(op, "dweight", dweight).data();
+        float[] db = f32(op, "dbias", dbias).data(), dy = f32(op, "dout", dout).data(), x = f32(op, "in", in).data();
+        float[] w = f32(op, "weight", weight).data(), mu = f32(op, "mean", mean).data(), rs = f32(op, "rstd", rstd).data();
+        // Two passes over dout and in (rows, then parameter columns), one read-modify-write of din.
+        timed("layernorm_backward", 4L * (6L * n * c + 5 * c + 2 * n), 18.0 * n * c,
+                () -> layerNorm.backward(dx, dw, db, dy, x, w, mu, rs, n, c));
+    }
+
+    @Override
+    public void linearForward(Tensor out, Tensor in, Tensor weight, Tensor bias) {
+        var op = "linearForward";
+        int n = in.rows(), ic = in.lastDim();
+        expectRank(op, "weight", weight, 2);
+        int oc = weight.shape()[0];
+        expect(op, "weight", weight, oc, ic);
+        expectRows(op, "out", out, n, oc);
+        float[] o = f32(op, "out", out).data(), x = f32(op, "in", in).data(), w = f32(op, "weight", weight).data();
+        float[] b = bias == null ? null : f32(op, "bias", bias).data();
+        if (bias != null) expect(op, "bias", bias, oc);
+        long bytes = 4L * ((long) n * ic + (long) oc * ic + (long) n * oc + (b == null ? 0 : oc));
+        timed("linear_forward", bytes, 2.0 * n * ic * oc, () -> linear.forward(o, x, w, b, n, ic, oc));
+    }
+
+    @Override
+    public void linearBackward(Tensor din, Tensor dweight, Tensor dbias, Tensor dout, Tensor in, Tensor weight) {
+        var op = "linearBackward";
+        int n = in.rows(), ic = in.lastDim();
+        expectRank(op, "weight", weight, 2);
+        int oc = weight.shape()[0];
+        expect(op, "weight", weight, oc, ic);
+        expect(op, "dweight", dweight, oc, ic);
+        expectRows(op, "dout", dout, n, oc);
+        if (din != null) expect(op, "din", din, in.shape());
+        if (dbias != null) expect(op, "dbias", dbias, oc);
+        float[] dx = din == null ? null : f32(op, "din", din).data();
+        float[] db = dbias == null ? null : f32(op, "dbias", dbias).data();
+        float[] dw = f32(op, "dweight", dweight).data(), dy = f32(op, "dout", dout).data();
+        float[] x = f32(op, "in", in).data(), w = f32(op, "weight", weight).data();
+        double gemmFlops = 2.0 * n * ic * oc;
+        double flops = gemmFlops * (dx == null ? 1 : 2) + (db == null ? 0 : (double) n * oc);
+        long weights = (long) oc * ic, activations = (long) n * ic, grads = (long) n * oc;
+        long bytes = 4L * (grads + activations + 2 * weights
+                + (dx == null ? 0 : grads + weights + 2 * activations) + (db == null ? 0 : grads + 2L * oc));
+        timed("linear_backward", bytes, flops, () -> linear.backward(dx, dw, db, dy, x, w, n, ic, oc));
+    }
+
+    @Override
+    public void attentionForward(Tensor out, Tensor att, Tensor qkv, Tensor mask, int nHead, Dropout dropout) {
+        var op = "attentionForward";
+        var d = attentionDims(op, qkv, att, mask, nHead, dropout);
+        expect(op, "out", out, d.b(), d.t(), d.c());
+        float[] o = f32(op, "out", out).data(), a = f32(op, "att", att).data(), x = f32(op, "qkv", qkv).data();
+        float[] m = f32(op, "mask", mask).data();
+        long live = (long) d.b() * d.nh() * unmasked(m, d);
+        long probs = (long) d.b() * d.nh() * d.t() * d.t();
+        // Per unmasked (t, t2): a q.k dot and a p*v update; per probability: exp, sum, normalise.
+        timed("attention_forward", 4L * (qkv.numel() + out.numel() + probs + 2L * live * d.hs()),
+                4.0 * live * d.hs() + 4.0 * probs, () -> attention.forward(o, a, x, m, d, dropout));
+    }
+
+    @Override
+    public void attentionBackward(Tensor dqkv, Tensor dout, Tensor qkv, Tensor att, Tensor mask, int nHead,
+                                  Dropout dropout) {
+        var op = "attentionBackward";
+        var d = attentionDims(op, qkv, att, mask, nHead, dropout);
+        expect(op, "dqkv", dqkv, qkv.shape());
+        expect(op, "dout", dout, d.b(), d.t(), d.c());
+        float[] dx = f32(op, "dqkv", dqkv).data(), dy = f32(op, "dout", dout).data(), x = f32(op, "qkv", qkv).data();
+        float[] a = f32(op, "att", att).data(), m = f32(op, "mask", mask).data();
+        long live = (long) d.b() * d.nh() * unmasked(m, d);
+        long probs = (long) d.b() * d.nh() * d.t() * d.t();
+        // Per unmasked (t, t2): the dout.v dot plus dv, dq, dk updates (4 length-hs passes, 8 hs flops).
+        timed("attention_backward", 4L * (2 * qkv.numel() + dout.numel() + probs + 6L * live * d.hs()),
+                8.0 * live * d.hs() + 5.0 * live, () -> attention.backward(dx, dy, x, a, d, dropout));
+    }
+
+    private static Attention.Dims attentionDims(String op, Tensor qkv, Tensor att, Tensor mask, int nHead,
+                                                Dropout dropout) {
+        Objects.requireNonNull(dropout, op + ": dropout must not be null (use Dropout.NONE)");
+        expectRank(op, "qkv", qkv, 3);
+        int b = qkv.shape()[0], t = qkv.shape()[1], c3 = qkv.shape()[2];
+        if (nHead <= 0 || c3 % (3 * nHead) != 0) {
+            throw new IllegalArgumentException(op + ": qkv " + Tensor.describe(qkv.shape())
+                    + " cannot be split into q, k, v of " + nHead + " heads each");
+        }
+        expect(op, "att", att, b, nHead, t, t);
+        expectRank(op, "mask", mask, 2);
+        int maxT = mask.shape()[0];
+        expect(op, "mask", mask, Math.max(maxT, t), Math.max(maxT, t));
+        return new Attention.Dims(b, t, c3 / 3, nHead, maxT);
+    }
+
+    /** Unmasked (t, t2) pairs of one head, for honest flop counts. */
+    private static long unmasked(float[] mask, Attention.Dims d) {
+        long n = 0;
+        for (int t = 0; t < d.t(); t++) {
+            for (int t2 = 0; t2 < d.t(); t2++) if (mask[t * d.maxT() + t2] == 0f) n++;
+        }
+        return n;
+    }
+
+    @Override
+    public void geluForward(Tensor out, Tensor in) {
+        var op = "geluForward";
+        expect(op, "out", out, in.shape());
+        float[] o = f32(op, "out", out).data(), x = f32(op, "in", in).data();
+        timed("gelu_forward", 8L * in.numel(), 10.0 * in.numel(), () -> pointwise.geluForward(o, x));
+    }
+
+    @Override
+    public void geluBackward(Tensor din, Tensor dout, Tensor in) {
+        var op = "geluBackward";
+        expect(op, "din", din, in.shape());
+        expect(op, "dout", dout, in.shape());
+        float[] dx = f32(op, "din", din).data(), dy = f32(op, "dout", dout).data(), x = f32(op, "in", in).data();
+        timed("gelu_backward", 16L * in.numel(), 20.0 * in.numel(), () -> pointwise.geluBackward(dx, dy, x));
+    }
+
+    @Override
+    public void add(Tensor out, Tensor a, Tensor b) {
+        var op = "add";
+        expect(op, "b", b, a.shape());
+        expect(op, "out", out, a.shape());
+        float[] o = f32(op, "out", out).data(), x = f32(op, "a", a).data(), y = f32(op, "b", b).data();
+        timed("add", 12L * a.numel(), a.numel(), () -> pointwise.add(o, x, y));
+    }
+
+    @Override
+    public void dropoutForward(Tensor out, Tensor in, Dropout dropout) {
+        var op = "dropoutForward";
+        Objects.requireNonNull(dropout, op + ": dropout must not be null (use Dropout.NONE)");
+        expect(op, "out", out, in.shape());
+        float[] o = f32(op, "out", out).data(), x = f32(op, "in", in).data();
+        timed("dropout_forward", 8L * in.numel(), in.numel(), () -> pointwise.dropoutForward(o, x, dropout));
+    }
+
+    @Override
+    public void dropoutBackward(Tensor din, Tensor dout, Dropout dropout) {
+        var op = "dropoutBackward";
+        Objects.requireNonNull(dropout, op + ": dropout must not be null (use Dropout.NONE)");
+        expect(op, "din", din, dout.shape());
+        float[] dx = f32(op, "din", din).data(), dy = f32(op, "dout", dout).data();
+        timed("dropout_backward", 12L * dout.numel(), 2.0 * dout.numel(),
+                () -> pointwise.dropoutBackward(dx, dy, dropout));
+    }
+
+    @Override
+    public void crossEntropy(Tensor losses, Tensor dlogits, Tensor logits, Tensor targets, float dlossScale) {
+        var op = "crossEntropy";
+        int n = logits.rows(), v = logits.lastDim();
+        expectNumel(op, "targets", targets, n);
+        expectNumel(op, "losses", losses, n);
+        if (dlogits != null) expect(op, "dlogits", dlogits, logits.shape());
+        int[] tgt = i32(op, "targets", targets).ints();
+        for (int i = 0; i < n; i++) {
+            if (tgt[i] != CrossEntropy.IGNORE && (tgt[i] < 0 || tgt[i] >= v)) {
+                throw new IllegalArgumentException(op + ": target token id " + tgt[i] + " at position " + i
+                        + " is outside [0, " + v + ") and is not the ignore index " + CrossEntropy.IGNORE);
+            }
+        }
+        float[] l = f32(op, "losses", losses).data(), x = f32(op, "logits", logits).data();
+        float[] dx = dlogits == null ? null : f32(op, "dlogits", dlogits).data();
+        long nv = (long) n * v;
+        // Max pass and exp-sum pass; the gradient adds one more exp pass and a write.
+        timed("cross_entropy", 4L * (nv * (dx == null ? 2 : 4) + 2L * n),
+                nv * (dx == null ? 4.0 : 7.0), () -> crossEntropy.run(l, dx, x, tgt, v, dlossScale));
+    }
+
+    @Override
+    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
+        var op = "adamw";
+        expect(op, "grad", grad, param.shape());
+        expect(op, "m", m, param.shape());
+        expect(op, "v", v, param.shape());
+        float[] p = f32(op, "param", param).data(), g = f32(op, "grad", grad).data();
+        float[] mm = f32(op, "m", m).data(), vv = f32(op, "v", v).data();
+        timed("adamw", 28L * param.numel(), 16.0 * param.numel(), () -> pointwise.adamw(p, g, mm, vv, step));
+    }
+
+    @Override
+    public double sumOfSquares(List<Tensor> tensors) {
+        long h = profiler.begin();
+        double total = 0;
+        long n = 0;
+        for (int i = 0; i < tensors.size(); i++) {
+            float[] t = f32("sumOfSquares", "tensors[" + i + "]", tensors.get(i)).data();
+            total += pointwise.sumOfSquares(t);
+            n += t.length;
+        }
+        profiler.end(h, "sum_of_squares", 4 * n, 2.0 * n);
+        return total;
+    }
+
+    @Override
+    public void scale(Tensor t, float factor) {
+        float[] x = f32("scale", "t", t).data();
+        timed("scale", 8L * t.numel(), t.numel(), () -> pointwise.scale(x, factor));
+    }
+
+    // ---- profiling ----------------------------------------------------------------------------------
+
+    @Override
+    public Profiler.Clock clock() {
+        return CLOCK;
+    }
+
+    @Override
+    public void setProfiler(Profiler profiler) {
+        this.profiler = Objects.requireNonNull(profiler, "profiler (use Profiler.OFF)");
+    }
+
+    @Override
+    public void close() {
+        parallel.close();
+    }
+
+    private void timed(String name, long bytes, double flops, Runnable work) {
+        long h = profiler.begin();
+        work.run();
+        profiler.end(h, name, bytes, flops);
+    }
+
+    private static int count(int[] shape) {
+        long n = 1;
+        for (int d : shape) n *= d;
+        return Math.toIntExact(n);
+    }
+}

@@ -1,0 +1,86 @@
+package io.jgpt.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/** LayerNorm over rows of length C (eps 1e-5, biased variance), parallel over rows. */
+final class LayerNorm {
+
+    static final float EPS = 1e-5f;
+    private static final VectorSpecies<Float> S = Simd.S;
+    private static final int ROWS_PER_TASK = 16;
+    /** Columns per task in the parameter-gradient pass (a multiple of any vector length). */
+    private static final int COLS_PER_TASK = 64;
+
+    private final Parallel parallel;
+
+    LayerNorm(Parallel parallel) {
+        this.parallel = parallel;
+    }
+
+    void forward(float[] out, float[] mean, float[] rstd, float[] in, float[] w, float[] b, int n, int c) {
+        parallel.forRange(n, ROWS_PER_TASK, (from, to) -> {
+            for (int row = from; row < to; row++) {
+                int o = row * c;
+                float mu = Simd.sum(in, o, c) / c;
+                // Two passes (mean, then squared deviations) avoid the cancellation of E[x^2] - E[x]^2.
+                float var = 0;
+                int i = 0;
+                FloatVector acc = FloatVector.zero(S);
+                for (int bound = S.loopBound(c); i < bound; i += S.length()) {
+                    FloatVector d = FloatVector.fromArray(S, in, o + i).sub(mu);
+                    acc = d.fma(d, acc);
+                }
+                var = acc.reduceLanes(VectorOperators.ADD);
+                for (; i < c; i++) var += (in[o + i] - mu) * (in[o + i] - mu);
+                float rs = (float) (1.0 / Math.sqrt(var / c + EPS));
+                mean[row] = mu;
+                rstd[row] = rs;
+                i = 0;
+                for (int bound = S.loopBound(c); i < bound; i += S.length()) {
+                    FloatVector.fromArray(S, in, o + i).sub(mu).mul(rs)
+                            .fma(FloatVector.fromArray(S, w, i), FloatVector.fromArray(S, b, i)).intoArray(out, o + i);
+                }
+                for (; i < c; i++) out[o + i] = (in[o + i] - mu) * rs * w[i] + b[i];
+            }
+        });
+    }
+
+    /**
+     * din += rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dout * w; dweight += sum dout * xhat;
+     * dbias += sum dout. The parameter sums run as a second pass split by columns, so threads never share an
+     * accumulator and the summation order is fixed.
+     */
+    void backward(float[] din, float[] dw, float[] db, float[] dout, float[] in, float[] w, float[] mean,
+                  float[] rstd, int n, int c) {
+        parallel.forRange(n, ROWS_PER_TASK, (from, to) -> {
+            for (int row = from; row < to; row++) {
+                int o = row * c;
+                float mu = mean[row], rs = rstd[row];
+                float gSum = 0, gxSum = 0;
+                for (int i = 0; i < c; i++) {
+                    float g = dout[o + i] * w[i];
+                    gSum += g;
+                    gxSum += g * (in[o + i] - mu) * rs;
+                }
+                float gMean = gSum / c, gxMean = gxSum / c;
+                for (int i = 0; i < c; i++) {
+                    float xhat = (in[o + i] - mu) * rs;
+                    din[o + i] += (dout[o + i] * w[i] - gMean - xhat * gxMean) * rs;
+                }
+            }
+        });
+        parallel.forRange(c, COLS_PER_TASK, (from, to) -> {
+            for (int row = 0; row < n; row++) {
+                int o = row * c;
+                float mu = mean[row], rs = rstd[row];
+                for (int i = from; i < to; i++) {
+                    float d = dout[o + i];
+                    dw[i] += d * (in[o + i] - mu) * rs;
+                    db[i] += d;
+                }
+            }
+        });
+    }
+}

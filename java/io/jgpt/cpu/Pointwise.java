@@ -1,0 +1,125 @@
+package io.jgpt.cpu;
+
+import io.jgpt.ops.AdamWStep;
+import io.jgpt.ops.Dropout;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Element-wise kernels on whole arrays, each split into fixed-size pieces for the pool. Loops use masked
+ * vectors for the tail so every element goes through the same arithmetic (no scalar twin).
+ */
+final class Pointwise {
+
+    private static final VectorSpecies<Float> S = Simd.S;
+    /** Elements per task: large enough to amortise scheduling, small enough to balance. */
+    private static final int GRAIN = 1 << 15;
+    private static final float GELU_C = (float) Math.sqrt(2.0 / Math.PI);
+    private static final float GELU_A = 0.044715f;
+
+    private final Parallel parallel;
+
+    Pointwise(Parallel parallel) {
+        this.parallel = parallel;
+    }
+
+    void geluForward(float[] out, float[] in) {
+        parallel.forRange(in.length, GRAIN, (from, to) -> {
+            for (int i = from; i < to; i += S.length()) {
+                VectorMask<Float> m = S.indexInRange(i, to);
+                FloatVector x = FloatVector.fromArray(S, in, i, m);
+                FloatVector th = x.mul(x).mul(x).mul(GELU_A).add(x).mul(GELU_C).lanewise(VectorOperators.TANH);
+                x.mul(0.5f).mul(th.add(1f)).intoArray(out, i, m);
+            }
+        });
+    }
+
+    /** d/dx [0.5x(1+tanh u)] = 0.5(1+tanh u) + 0.5x(1-tanh^2 u) u', u' = c(1 + 3a x^2). */
+    void geluBackward(float[] din, float[] dout, float[] in) {
+        parallel.forRange(in.length, GRAIN, (from, to) -> {
+            for (int i = from; i < to; i += S.length()) {
+                VectorMask<Float> m = S.indexInRange(i, to);
+                FloatVector x = FloatVector.fromArray(S, in, i, m);
+                FloatVector x2 = x.mul(x);
+                FloatVector th = x2.mul(GELU_A).add(1f).mul(x).mul(GELU_C).lanewise(VectorOperators.TANH);
+                FloatVector du = x2.mul(3f * GELU_A).add(1f).mul(GELU_C);
+                FloatVector sech2 = th.mul(th).neg().add(1f);
+                FloatVector grad = th.add(1f).mul(0.5f).add(x.mul(0.5f).mul(sech2).mul(du));
+                FloatVector.fromArray(S, dout, i, m).fma(grad, FloatVector.fromArray(S, din, i, m)).intoArray(din, i, m);
+            }
+        });
+    }
+
+    void add(float[] out, float[] a, float[] b) {
+        parallel.forRange(out.length, GRAIN, (from, to) -> {
+            for (int i = from; i < to; i += S.length()) {
+                VectorMask<Float> m = S.indexInRange(i, to);
+                FloatVector.fromArray(S, a, i, m).add(FloatVector.fromArray(S, b, i, m)).intoArray(out, i, m);
+            }
+        });
+    }
+
+    void scale(float[] t, float factor) {
+        parallel.forRange(t.length, GRAIN, (from, to) -> {
+            for (int i = from; i < to; i += S.length()) {
+                VectorMask<Float> m = S.indexInRange(i, to);
+                FloatVector.fromArray(S, t, i, m).mul(factor).intoArray(t, i, m);
+            }
+        });
+    }
+
+    /** out = in * mask * scale (a copy when inactive); the mask is a hash, so it is evaluated per element. */
+    void dropoutForward(float[] out, float[] in, Dropout dropout) {
+        if (!dropout.active()) {
+            System.arraycopy(in, 0, out, 0, in.length);
+            return;
+        }
+        float scale = dropout.scale();
+        parallel.forRange(in.length, GRAIN, (from, to) -> {
+            for (int i = from; i < to; i++) out[i] = dropout.keep(i) ? in[i] * scale : 0f;
+        });
+    }
+
+    void dropoutBackward(float[] din, float[] dout, Dropout dropout) {
+        float scale = dropout.active() ? dropout.scale() : 1f;
+        parallel.forRange(din.length, GRAIN, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                if (!dropout.active() || dropout.keep(i)) din[i] += dout[i] * scale;
+            }
+        });
+    }
+
+    /** AdamW exactly as {@link AdamWStep} writes it (decoupled decay first, then the bias-corrected step). */
+    void adamw(float[] p, float[] g, float[] m, float[] v, AdamWStep s) {
+        float decay = 1f - s.lr() * s.weightDecay();
+        float b1 = s.beta1(), b2 = s.beta2(), bc1 = s.biasCorrection1(), bc2 = s.biasCorrection2();
+        parallel.forRange(p.length, GRAIN, (from, to) -> {
+            for (int i = from; i < to; i += S.length()) {
+                VectorMask<Float> k = S.indexInRange(i, to);
+                FloatVector gi = FloatVector.fromArray(S, g, i, k);
+                FloatVector mi = FloatVector.fromArray(S, m, i, k).mul(b1).add(gi.mul(1f - b1));
+                FloatVector vi = FloatVector.fromArray(S, v, i, k).mul(b2).add(gi.mul(gi).mul(1f - b2));
+                FloatVector denom = vi.div(bc2).sqrt().add(s.eps());
+                FloatVector step = mi.div(bc1).div(denom).mul(s.lr());
+                FloatVector.fromArray(S, p, i, k).mul(decay).sub(step).intoArray(p, i, k);
+                mi.intoArray(m, i, k);
+                vi.intoArray(v, i, k);
+            }
+        });
+    }
+
+    /** Sum of squares in double; per-piece partials are added in piece order, so the result is deterministic. */
+    double sumOfSquares(float[] t) {
+        double[] partial = new double[Math.ceilDiv(t.length, GRAIN)];
+        parallel.forRange(t.length, GRAIN, (from, to) -> {
+            double s = 0;
+            for (int i = from; i < to; i++) s += (double) t[i] * t[i];
+            partial[from / GRAIN] = s;
+        });
+        double total = 0;
+        for (double s : partial) total += s;
+        return total;
+    }
+}
