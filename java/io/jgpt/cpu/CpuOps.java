@@ -126,7 +126,7 @@ public final class CpuOps implements Ops {
     @Override
     public void embeddingForward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe) {
         var op = "embeddingForward";
-        var dims = embeddingDims(op, tokens, wte, wpe);
+        var dims = embeddingDims(op, tokens, wte, "wte", wpe, "wpe");
         expect(op, "out", out, dims.b, dims.t, dims.c);
         int[] tok = i32(op, "tokens", tokens).ints();
         float[] o = f32(op, "out", out).data(), te = f32(op, "wte", wte).data(), pe = f32(op, "wpe", wpe).data();
@@ -138,7 +138,7 @@ public final class CpuOps implements Ops {
     @Override
     public void embeddingBackward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens) {
         var op = "embeddingBackward";
-        var dims = embeddingDims(op, tokens, dwte, dwpe);
+        var dims = embeddingDims(op, tokens, dwte, "dwte", dwpe, "dwpe");
         expect(op, "dout", dout, dims.b, dims.t, dims.c);
         int[] tok = i32(op, "tokens", tokens).ints();
         float[] dte = f32(op, "dwte", dwte).data(), dpe = f32(op, "dwpe", dwpe).data(), d = f32(op, "dout", dout).data();
@@ -150,13 +150,14 @@ public final class CpuOps implements Ops {
     private record EmbeddingDims(int b, int t, int c) {}
 
     /** Checks tokens (B,T) against wte (V,C) and wpe (maxT,C), including every token id. */
-    private static EmbeddingDims embeddingDims(String op, Tensor tokens, Tensor wte, Tensor wpe) {
+    private static EmbeddingDims embeddingDims(String op, Tensor tokens, Tensor wte, String wteName, Tensor wpe,
+                                               String wpeName) {
         expectRank(op, "tokens", tokens, 2);
-        expectRank(op, "wte", wte, 2);
+        expectRank(op, wteName, wte, 2);
+        expectRank(op, wpeName, wpe, 2);
         int b = tokens.shape()[0], t = tokens.shape()[1], v = wte.shape()[0], c = wte.shape()[1];
-        expectRank(op, "wpe", wpe, 2);
-        if (wpe.shape()[0] < t) expect(op, "wpe", wpe, t, c);
-        expect(op, "wpe", wpe, wpe.shape()[0], c);
+        // wpe may have more rows (maxT) than this batch's T, never fewer.
+        expect(op, wpeName, wpe, Math.max(t, wpe.shape()[0]), c);
         int[] tok = i32(op, "tokens", tokens).ints();
         for (int i = 0; i < tok.length; i++) {
             if (tok[i] < 0 || tok[i] >= v) {
