@@ -1,0 +1,162 @@
+package io.jgpt.model;
+
+import io.jgpt.ops.Ops;
+import io.jgpt.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * GPT-2 (chapter 4): token + position embeddings, dropout, a stack of pre-LN transformer blocks, a final
+ * LayerNorm and a linear output head (its own weight, or the token embedding when tied). Parameter names
+ * follow Hugging Face's GPT-2 ("wte.weight", "h.0.attn.c_attn.weight", ...), so checkpoints map one to one.
+ *
+ * <p>A training step is {@link #forward}, then {@link #lossAndBackward}; evaluation is {@link #forward}
+ * then {@link #loss}. Token ids come in as host arrays and only losses come back out: everything else stays
+ * on the backend.
+ */
+public final class GPTModel extends Module {
+
+    private final GPTConfig config;
+    final Embedding wte;
+    final Embedding wpe;
+    final List<TransformerBlock> blocks = new ArrayList<>();
+    final LayerNorm lnF;
+    final Linear lmHead;
+    private DropoutPlan plan = DropoutPlan.eval();
+    private Tensor tokens;
+    private Tensor finalNormed;
+    private Tensor logits;
+
+    public GPTModel(GPTConfig config, Ops ops, long seed) {
+        super(ops);
+        this.config = config;
+        wte = child("wte", new Embedding(ops, config.vocabSize(), config.embDim()));
+        wpe = child("wpe", new Embedding(ops, config.contextLength(), config.embDim()));
+        for (int l = 0; l < config.nLayers(); l++) blocks.add(child("h." + l, new TransformerBlock(ops, config)));
+        lnF = child("ln_f", new LayerNorm(ops, config.embDim()));
+        lmHead = config.tiedHead() ? null : child("lm_head", new Linear(ops, config.embDim(), config.vocabSize(), false));
+        initWeights(seed);
+    }
+
+    public GPTConfig config() {
+        return config;
+    }
+
+    /** The book's initialisation (PyTorch defaults), drawn in registration order from one seeded generator. */
+    private void initWeights(long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        wte.init(rng);
+        wpe.init(rng);
+        blocks.forEach(b -> b.init(rng));
+        if (lmHead != null) lmHead.init(rng);
+    }
+
+    /** Number of dropout sites: the embedding, then three per block (attention weights, two residual branches). */
+    public int dropoutSites() {
+        return 1 + 3 * config.nLayers();
+    }
+
+    /**
+     * Runs the model on a (batch, time) block of token ids and returns the logits (B,T,V), which stay valid
+     * until the next call of {@link #lossAndBackward} (which overwrites them with their gradient).
+     */
+    public Tensor forward(int[] ids, int batch, int time, DropoutPlan dropout) {
+        if (time > config.contextLength()) {
+            throw new IllegalArgumentException("sequence length " + time + " exceeds the model's context length " + config.contextLength());
+        }
+        if (ids.length != batch * time) {
+            throw new IllegalArgumentException("token batch has " + ids.length + " ids, expected " + batch + "x" + time);
+        }
+        checkIds(ids, "token");
+        plan = dropout;
+        tokens = scratchInt("tokens", batch, time);
+        ops.write(tokens, ids);
+        int c = config.embDim();
+        Tensor embedded = scratch("embedded", batch, time, c);
+        ops.embeddingForward(embedded, tokens, wte.weight.value, wpe.weight.value);
+        Tensor x = scratch("x0", batch, time, c);
+        ops.dropoutForward(x, embedded, plan.site(0));
+        for (int l = 0; l < blocks.size(); l++) {
+            x = blocks.get(l).forward(x, plan.site(1 + 3 * l), plan.site(2 + 3 * l), plan.site(3 + 3 * l));
+        }
+        finalNormed = lnF.forward(x);
+        logits = scratch("logits", batch, time, config.vocabSize());
+        ops.linearForward(logits, finalNormed, headWeight().value(), null);
+        return logits;
+    }
+
+    /** Mean cross-entropy of the last forward pass's logits against targets (-100 = ignore); no gradients. */
+    public float loss(int[] targets) {
+        return crossEntropy(targets, false, 0f);
+    }
+
+    /**
+     * Mean cross-entropy of the last forward pass, then the backward pass: accumulates the gradient of
+     * {@code gradScale * loss} into every parameter's gradient (scale 1/k when accumulating k micro-batches).
+     */
+    public float lossAndBackward(int[] targets, float gradScale) {
+        float loss = crossEntropy(targets, true, gradScale);
+        backward();
+        return loss;
+    }
+
+    private float crossEntropy(int[] targets, boolean withGrad, float gradScale) {
+        int[] s = logits.shape();
+        if (targets.length != s[0] * s[1]) {
+            throw new IllegalArgumentException("targets have " + targets.length + " ids, expected " + s[0] * s[1]);
+        }
+        int valid = checkIds(targets, "target");
+        if (valid == 0) throw new IllegalArgumentException("every target is the ignore index -100; there is no loss to compute");
+        Tensor targetT = scratchInt("targets", s[0], s[1]);
+        ops.write(targetT, targets);
+        Tensor losses = scratch("losses", s[0], s[1]);
+        ops.crossEntropy(losses, withGrad ? logits : null, logits, targetT, gradScale / valid);
+        double sum = 0;
+        for (float l : ops.download(losses)) sum += l;
+        return (float) (sum / valid);
+    }
+
+    /** Checks ids are in the vocabulary (targets may also be -100); returns how many are not ignored. */
+    private int checkIds(int[] ids, String what) {
+        int valid = 0;
+        for (int i = 0; i < ids.length; i++) {
+            int id = ids[i];
+            if (id == -100 && what.equals("target")) continue;
+            if (id < 0 || id >= config.vocabSize()) {
+                throw new IllegalArgumentException(what + " id " + id + " at position " + i
+                        + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+            }
+            valid++;
+        }
+        return valid;
+    }
+
+    private void backward() {
+        int[] s = logits.shape();
+        int c = config.embDim();
+        Tensor dlogits = logits; // crossEntropy wrote the gradient in place
+        Tensor dNormed = scratch("dnormed", s[0], s[1], c);
+        ops.zero(dNormed);
+        ops.linearBackward(dNormed, headWeight().grad(), null, dlogits, finalNormed, headWeight().value());
+        Tensor dx = scratch("dx_a", s[0], s[1], c);
+        Tensor dPrev = scratch("dx_b", s[0], s[1], c);
+        ops.zero(dx);
+        lnF.backward(dNormed, dx);
+        for (int l = blocks.size() - 1; l >= 0; l--) {
+            ops.zero(dPrev);
+            blocks.get(l).backward(dx, dPrev);
+            Tensor t = dx;
+            dx = dPrev;
+            dPrev = t;
+        }
+        Tensor dEmbedded = dPrev;
+        ops.zero(dEmbedded);
+        ops.dropoutBackward(dEmbedded, dx, plan.site(0));
+        ops.embeddingBackward(wte.weight.grad, wpe.weight.grad, dEmbedded, tokens);
+    }
+
+    private Parameter headWeight() {
+        return lmHead == null ? wte.weight : lmHead.weight;
+    }
+}

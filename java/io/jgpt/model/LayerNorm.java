@@ -1,0 +1,32 @@
+package io.jgpt.model;
+
+import io.jgpt.ops.Ops;
+import io.jgpt.tensor.Tensor;
+
+/** LayerNorm over channels with learned scale and shift (eps 1e-5, biased variance). */
+public final class LayerNorm extends Module {
+    final Parameter weight;
+    final Parameter bias;
+    private Tensor input;
+
+    public LayerNorm(Ops ops, int dim) {
+        super(ops);
+        weight = parameter("weight", dim);
+        bias = parameter("bias", dim);
+        ops.write(weight.value, Init.constant(dim, 1f));
+    }
+
+    public Tensor forward(Tensor x) {
+        int[] s = x.shape();
+        input = x;
+        Tensor y = scratch("out", s);
+        ops.layerNormForward(y, scratch("mean", s[0] * s[1]), scratch("rstd", s[0] * s[1]), x, weight.value, bias.value);
+        return y;
+    }
+
+    public void backward(Tensor dy, Tensor dx) {
+        int[] s = input.shape();
+        ops.layerNormBackward(dx, weight.grad, bias.grad, dy, input, weight.value,
+                scratch("mean", s[0] * s[1]), scratch("rstd", s[0] * s[1]));
+    }
+}

@@ -1,0 +1,42 @@
+package io.jgpt.model;
+
+import io.jgpt.ops.Ops;
+import io.jgpt.tensor.Tensor;
+
+/** {@code nn.Linear}: y = x W^T + b with W stored (out, in). */
+public final class Linear extends Module {
+    final Parameter weight;
+    final Parameter bias;
+    private final int in;
+    private final int out;
+    private Tensor input;
+
+    public Linear(Ops ops, int in, int out, boolean bias) {
+        super(ops);
+        this.in = in;
+        this.out = out;
+        this.weight = parameter("weight", out, in);
+        this.bias = bias ? parameter("bias", out) : null;
+    }
+
+    /** x (B,T,in) → (B,T,out); keeps x for the backward pass. */
+    public Tensor forward(Tensor x) {
+        int[] s = x.shape();
+        input = x;
+        Tensor y = scratch("out", s[0], s[1], out);
+        ops.linearForward(y, x, weight.value, bias == null ? null : bias.value);
+        return y;
+    }
+
+    /** Accumulates into dx (nullable) and into this layer's parameter gradients. */
+    public void backward(Tensor dy, Tensor dx) {
+        ops.linearBackward(dx, weight.grad, bias == null ? null : bias.grad, dy, input, weight.value);
+    }
+
+    /** PyTorch's default init: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias. */
+    void init(java.util.SplittableRandom rng) {
+        double bound = 1.0 / Math.sqrt(in);
+        ops.write(weight.value, Init.uniform(rng, out * in, bound));
+        if (bias != null) ops.write(bias.value, Init.uniform(rng, out, bound));
+    }
+}

@@ -1,0 +1,154 @@
+package io.jgpt.model;
+
+import io.jgpt.ops.Ops;
+import io.jgpt.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Base of every layer, in the spirit of PyTorch's {@code nn.Module}: named parameters, named buffers and
+ * named children, all living on one backend ({@link Ops}). Layers also keep the activations their backward
+ * pass needs in {@linkplain #scratch scratch tensors} that are allocated once per (batch, context) shape and
+ * reused every step.
+ */
+public abstract class Module {
+
+    protected Ops ops;
+    private final Map<String, Parameter> parameters = new LinkedHashMap<>();
+    private final Map<String, Buffer> buffers = new LinkedHashMap<>();
+    private final Map<String, Module> children = new LinkedHashMap<>();
+    private final Map<String, Tensor> scratch = new HashMap<>();
+
+    protected Module(Ops ops) {
+        this.ops = ops;
+    }
+
+    public Ops ops() {
+        return ops;
+    }
+
+    protected final Parameter parameter(String name, int... shape) {
+        Parameter p = new Parameter(name, ops.zeros(shape), ops.zeros(shape));
+        parameters.put(name, p);
+        return p;
+    }
+
+    protected final Buffer buffer(String name, Tensor value, boolean persistent) {
+        Buffer b = new Buffer(name, value, persistent);
+        buffers.put(name, b);
+        return b;
+    }
+
+    protected final <M extends Module> M child(String name, M module) {
+        children.put(name, module);
+        return module;
+    }
+
+    /**
+     * A reusable tensor private to this module, reallocated only when the requested shape changes (a new
+     * batch or context size). Contents are whatever the last use left.
+     */
+    protected final Tensor scratch(String key, int... shape) {
+        return scratch(key, Tensor.DType.F32, shape);
+    }
+
+    /** Like {@link #scratch(String, int...)} for int32 tensors (token ids). */
+    protected final Tensor scratchInt(String key, int... shape) {
+        return scratch(key, Tensor.DType.I32, shape);
+    }
+
+    private Tensor scratch(String key, Tensor.DType dtype, int[] shape) {
+        Tensor t = scratch.get(key);
+        if (t == null || t.dtype() != dtype || !java.util.Arrays.equals(t.shape(), shape)) {
+            if (t != null) t.close();
+            t = dtype == Tensor.DType.I32 ? ops.zerosInt(shape) : ops.zeros(shape);
+            scratch.put(key, t);
+        }
+        return t;
+    }
+
+    /** Every parameter of this module and its descendants, named by dotted path ("h.0.attn.c_attn.weight"). */
+    public final List<Parameter> parameters() {
+        List<Parameter> out = new ArrayList<>();
+        collect("", out, new ArrayList<>());
+        return out;
+    }
+
+    /** Every buffer of this module and its descendants, keyed by dotted path. */
+    public final Map<String, Buffer> buffers() {
+        List<Buffer> bufs = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        collectBuffers("", bufs, names);
+        Map<String, Buffer> out = new LinkedHashMap<>();
+        for (int i = 0; i < bufs.size(); i++) out.put(names.get(i), bufs.get(i));
+        return out;
+    }
+
+    /** Parameters keyed by dotted path, in registration order. */
+    public final Map<String, Parameter> namedParameters() {
+        List<Parameter> ps = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        collect("", ps, names);
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        for (int i = 0; i < ps.size(); i++) out.put(names.get(i), ps.get(i));
+        return out;
+    }
+
+    /** What a checkpoint holds: parameter values plus persistent buffers (never non-persistent buffers). */
+    public final Map<String, Tensor> stateDict() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        namedParameters().forEach((n, p) -> out.put(n, p.value));
+        buffers().forEach((n, b) -> {
+            if (b.persistent()) out.put(n, b.value);
+        });
+        return out;
+    }
+
+    private void collect(String prefix, List<Parameter> out, List<String> names) {
+        parameters.forEach((n, p) -> {
+            out.add(p);
+            names.add(prefix + n);
+        });
+        children.forEach((n, c) -> c.collect(prefix + n + ".", out, names));
+    }
+
+    private void collectBuffers(String prefix, List<Buffer> out, List<String> names) {
+        buffers.forEach((n, b) -> {
+            out.add(b);
+            names.add(prefix + n);
+        });
+        children.forEach((n, c) -> c.collectBuffers(prefix + n + ".", out, names));
+    }
+
+    public final void zeroGrad() {
+        for (Parameter p : parameters()) ops.zero(p.grad);
+    }
+
+    /**
+     * Moves parameters, gradients and buffers to another backend (PyTorch's {@code module.to(device)}).
+     * Activations are dropped and re-allocated on the new backend at the next forward pass.
+     */
+    public final void to(Ops target) {
+        if (target == ops) return;
+        parameters.values().forEach(p -> {
+            p.value = move(p.value, target);
+            p.grad = move(p.grad, target);
+        });
+        buffers.values().forEach(b -> b.value = move(b.value, target));
+        scratch.values().forEach(Tensor::close);
+        scratch.clear();
+        children.values().forEach(c -> c.to(target));
+        ops = target;
+    }
+
+    private Tensor move(Tensor t, Ops target) {
+        Tensor moved = t.dtype() == Tensor.DType.I32
+                ? target.uploadInt(ops.downloadInt(t), t.shape())
+                : target.upload(ops.download(t), t.shape());
+        t.close();
+        return moved;
+    }
+}

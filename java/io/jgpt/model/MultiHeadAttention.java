@@ -1,0 +1,68 @@
+package io.jgpt.model;
+
+import io.jgpt.ops.Dropout;
+import io.jgpt.ops.Ops;
+import io.jgpt.tensor.Tensor;
+
+/**
+ * Causal multi-head self-attention (chapter 3): one fused projection to queries, keys and values, heads split
+ * by reshape, scaled dot-product scores, the causal mask, softmax, dropout on the attention weights, heads
+ * joined and projected. The mask is a non-persistent buffer, as in the book's {@code register_buffer}: it
+ * moves with the module but is not part of a checkpoint.
+ */
+public final class MultiHeadAttention extends Module {
+    final Linear qkv;
+    final Linear proj;
+    final Buffer mask;
+    private final int embDim;
+    private final int nHeads;
+    private Tensor qkvOut;
+    private Dropout dropout = Dropout.NONE;
+
+    public MultiHeadAttention(Ops ops, GPTConfig cfg) {
+        super(ops);
+        embDim = cfg.embDim();
+        nHeads = cfg.nHeads();
+        qkv = child("c_attn", new Linear(ops, embDim, 3 * embDim, cfg.qkvBias()));
+        proj = child("c_proj", new Linear(ops, embDim, embDim, true));
+        mask = buffer("mask", ops.upload(causalMask(cfg.contextLength()), cfg.contextLength(), cfg.contextLength()), false);
+    }
+
+    /** 1 above the diagonal (future positions, masked), 0 elsewhere: {@code torch.triu(ones, diagonal=1)}. */
+    static float[] causalMask(int t) {
+        float[] m = new float[t * t];
+        for (int i = 0; i < t; i++) {
+            for (int j = i + 1; j < t; j++) m[i * t + j] = 1f;
+        }
+        return m;
+    }
+
+    public Tensor forward(Tensor x, Dropout attnDropout) {
+        int[] s = x.shape();
+        dropout = attnDropout;
+        qkvOut = qkv.forward(x);
+        Tensor y = scratch("y", s[0], s[1], embDim);
+        ops.attentionForward(y, att(s), qkvOut, mask.value, nHeads, dropout);
+        return proj.forward(y);
+    }
+
+    public void backward(Tensor dout, Tensor dx) {
+        int[] s = dx.shape();
+        Tensor dy = scratch("dy", s[0], s[1], embDim);
+        Tensor dqkv = scratch("dqkv", s[0], s[1], 3 * embDim);
+        ops.zero(dy);
+        ops.zero(dqkv);
+        proj.backward(dout, dy);
+        ops.attentionBackward(dqkv, dy, qkvOut, att(s), mask.value, nHeads, dropout);
+        qkv.backward(dqkv, dx);
+    }
+
+    private Tensor att(int[] s) {
+        return scratch("att", s[0], nHeads, s[1], s[1]);
+    }
+
+    void init(java.util.SplittableRandom rng) {
+        qkv.init(rng);
+        proj.init(rng);
+    }
+}

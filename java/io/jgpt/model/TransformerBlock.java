@@ -1,0 +1,73 @@
+package io.jgpt.model;
+
+import io.jgpt.ops.Dropout;
+import io.jgpt.ops.Ops;
+import io.jgpt.tensor.Tensor;
+
+/**
+ * Pre-LayerNorm transformer block (chapter 4):
+ * <pre>
+ *   x1 = x  + dropout(attn(ln_1(x)))
+ *   x2 = x1 + dropout(mlp(ln_2(x1)))
+ * </pre>
+ */
+public final class TransformerBlock extends Module {
+    final LayerNorm ln1;
+    final MultiHeadAttention attn;
+    final LayerNorm ln2;
+    final FeedForward mlp;
+    private Dropout drop1 = Dropout.NONE;
+    private Dropout drop2 = Dropout.NONE;
+
+    public TransformerBlock(Ops ops, GPTConfig cfg) {
+        super(ops);
+        ln1 = child("ln_1", new LayerNorm(ops, cfg.embDim()));
+        attn = child("attn", new MultiHeadAttention(ops, cfg));
+        ln2 = child("ln_2", new LayerNorm(ops, cfg.embDim()));
+        mlp = child("mlp", new FeedForward(ops, cfg.embDim()));
+    }
+
+    /** @param attnDrop dropout on attention weights; drop1/drop2 on the two residual branches */
+    public Tensor forward(Tensor x, Dropout attnDrop, Dropout drop1, Dropout drop2) {
+        this.drop1 = drop1;
+        this.drop2 = drop2;
+        Tensor a = attn.forward(ln1.forward(x), attnDrop);
+        Tensor x1 = scratch("x1", x.shape());
+        Tensor branch1 = scratch("branch1", x.shape());
+        ops.dropoutForward(branch1, a, drop1);
+        ops.add(x1, x, branch1);
+        Tensor m = mlp.forward(ln2.forward(x1));
+        Tensor x2 = scratch("x2", x.shape());
+        Tensor branch2 = scratch("branch2", x.shape());
+        ops.dropoutForward(branch2, m, drop2);
+        ops.add(x2, x1, branch2);
+        return x2;
+    }
+
+    /** dx2 is the gradient of this block's output; accumulates the gradient of its input into dx. */
+    public void backward(Tensor dx2, Tensor dx) {
+        int[] s = dx2.shape();
+        Tensor dx1 = scratch("dx1", s);
+        Tensor dBranch = scratch("dbranch", s);
+        Tensor dNormed = scratch("dnormed", s);
+        // Second residual: x2 = x1 + dropout(mlp(ln2(x1))).
+        ops.copy(dx1, dx2);
+        ops.zero(dBranch);
+        ops.dropoutBackward(dBranch, dx2, drop2);
+        ops.zero(dNormed);
+        mlp.backward(dBranch, dNormed);
+        ln2.backward(dNormed, dx1);
+        // First residual: x1 = x + dropout(attn(ln1(x))).
+        ops.add(dx, dx, dx1);
+        ops.zero(dBranch);
+        ops.dropoutBackward(dBranch, dx1, drop1);
+        ops.zero(dNormed);
+        attn.backward(dBranch, dNormed);
+        ln1.backward(dNormed, dx);
+    }
+
+    void init(java.util.SplittableRandom rng) {
+        attn.init(rng);
+        mlp.init(rng);
+    }
+}
