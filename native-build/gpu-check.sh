@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The one-shot GPU check, run on the GPU machine from the repository root after
+# native-build/package-gpu-check.sh built .gpu/ here: device info, `jgpt info`, the JUnit tests tagged
+# "gpu", `jgpt bench` on GPT-2 small with the profiler, the same model in eager PyTorch, and one markdown
+# report, $OUT/gpu-report.md, with the trace, logs and raw results beside it (OUT defaults to ./gpu-report).
+# Every stage has a time limit and may fail without stopping the others; the whole run stays under 8 min.
+# --dry-run checks the environment only (no bundle, no Java stages).
+# Exit codes: 0 done (stage failures are in the report), 2 bundle missing, 3 no NVIDIA GPU here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+dry_run=false
+[[ "${1:-}" == "--dry-run" ]] && dry_run=true
+OUT=${OUT:-./gpu-report}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+log="$OUT/stages.log"
+: > "$log"
+: > "$work/stages.tsv"
+deadline=$((SECONDS + 450))
+
+# stage NAME LIMIT_S CMD...: runs CMD with its output in the log, records status and seconds, never fails.
+stage() {
+  local name=$1 limit=$2; shift 2
+  local left=$((deadline - SECONDS))
+  (( limit > left )) && limit=$left
+  if (( limit < 5 )); then
+    printf '%s\tskipped\t0\tout of time\n' "$name" >> "$work/stages.tsv"; return 0
+  fi
+  echo "===== $name (limit ${limit}s): $*" >> "$log"
+  local start=$SECONDS rc=0
+  timeout --kill-after=10 "$limit" "$@" >> "$log" 2>&1 || rc=$?
+  local note=""
+  (( rc == 124 || rc == 137 )) && note="timed out after ${limit}s"
+  printf '%s\t%s\t%s\t%s\n' "$name" "$rc" "$((SECONDS - start))" "$note" >> "$work/stages.tsv"
+  echo "===== $name: exit $rc in $((SECONDS - start))s $note" >> "$log"
+}
+
+report() {
+  python3 native-build/gpu_report.py "$work" "$OUT" "$@" \
+    || { echo "# jgpt GPU check"; echo; echo "report generator failed; see stages.log"; echo "$*"; } > "$OUT/gpu-report.md"
+  echo "gpu-check: wrote $OUT/gpu-report.md"
+}
+
+# ---- preparation (no GPU needed) -----------------------------------------------------------------
+if [[ -f .gpu/COMMIT ]]; then cp .gpu/COMMIT "$work/commit"
+else { git rev-parse HEAD 2>/dev/null || echo unknown; } > "$work/commit"; fi
+
+# cuBLAS that came with PyTorch's wheels (nvidia-cublas), for jgpt's library search.
+wheel_dirs=$(python3 - 2>/dev/null <<'PY' || true
+import glob, os, nvidia
+dirs = [d for root in nvidia.__path__ for d in glob.glob(os.path.join(root, "*", "lib"))
+        if glob.glob(os.path.join(d, "libcublas.so.*"))]
+print(":".join(sorted(dirs)))
+PY
+)
+export JGPT_CUBLAS_DIRS=${JGPT_CUBLAS_DIRS:+$JGPT_CUBLAS_DIRS:}$wheel_dirs
+echo "JGPT_CUBLAS_DIRS=$JGPT_CUBLAS_DIRS" > "$work/env"
+
+java=""
+for candidate in "$root/.gpu/java/bin/java" "${JAVA_HOME:+$JAVA_HOME/bin/java}" "$(command -v java || true)"; do
+  if [[ -n "$candidate" && -x "$candidate" ]]; then java=$candidate; break; fi
+done
+echo "java=${java:-none}" >> "$work/env"
+jvm_flags=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED)
+
+if ! $dry_run; then
+  if [[ ! -f .gpu/jgpt.jar || ! -f .gpu/junit-console.jar || -z "$java" ]]; then
+    report --stop "bundle missing (.gpu/jgpt.jar, .gpu/junit-console.jar or a java): run native-build/package-gpu-check.sh first"
+    exit 2
+  fi
+  stage java-version 20 "$java" -version
+  stage info 60 "$java" "${jvm_flags[@]}" -jar .gpu/jgpt.jar info
+fi
+
+if ! timeout 20 nvidia-smi -L > "$work/gpus" 2>&1 || ! grep -q '^GPU ' "$work/gpus"; then
+  echo "gpu-check: no NVIDIA GPU: stopping before GPU stages" >&2
+  report --stop "no NVIDIA GPU: stopping before GPU stages"
+  exit 3
+fi
+timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader \
+  > "$work/device" 2>&1 || true
+stage nvidia-smi 20 nvidia-smi
+if $dry_run; then
+  report --stop "dry run: GPU present, Java stages not run"
+  exit 0
+fi
+
+# ---- GPU stages -----------------------------------------------------------------------------------
+stage junit-gpu 150 "$java" "${jvm_flags[@]}" -jar .gpu/junit-console.jar execute \
+  --class-path .gpu/jgpt.jar:.gpu/test-classes --select-package io.jgpt --include-tag gpu \
+  --reports-dir "$work/junit" --details=tree --disable-banner
+cp "$work/junit/TEST-junit-jupiter.xml" "$OUT/junit.xml" 2>/dev/null || true
+
+# bench runs in its own directory, so that whatever trace.json it writes can be found and kept, and with
+# stdout (the JSON) apart from stderr.
+mkdir -p "$work/bench"
+stage jgpt-bench 180 bash -c 'cd "$0" && { "$@" > stdout 2> stderr; rc=$?; cat stdout stderr; exit $rc; }' \
+  "$work/bench" "$java" "${jvm_flags[@]}" -jar "$root/.gpu/jgpt.jar" bench --device cuda \
+  --model gpt2-small --context 1024 --batch 4 --steps 10 --profile --json
+trace=$(find "$work/bench" -name 'trace*.json' -type f 2>/dev/null | head -1)
+if [[ -n "$trace" ]]; then cp "$trace" "$OUT/trace.json"; fi
+
+stage torch-bench 150 bash -c "python3 native-build/bench_torch_gpu.py > '$work/torch.jsonl'"
+cp "$work/torch.jsonl" "$OUT/torch.jsonl" 2>/dev/null || true
+
+report

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the bundle that native-build/gpu-check.sh runs on the GPU machine, which has neither Maven nor
+# (usually) Java: .gpu/ in the repository root (git-ignored) holding the jar (with kernels when nvcc is
+# here), the compiled tests, the JUnit console launcher, a jlinked Java 25 runtime and the commit id.
+# The device tool carries .gpu/ as an ignored path, so the bundle must stay well under its 64 MiB.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export JAVA_HOME=/usr/lib/jvm/temurin-25-jdk-amd64
+export PATH="$JAVA_HOME/bin:$PATH"
+limit_mib=60
+junit_console=org.junit.platform:junit-platform-console-standalone:1.14.1
+
+mvn -q -B -ntp -DskipTests package
+rm -rf .gpu && mkdir -p .gpu
+# JCuda's runtime PTX compiler JNI library is 24 MB and unused (kernels ship as a prebuilt fatbin).
+cp target/jgpt.jar .gpu/jgpt.jar
+zip -q -d .gpu/jgpt.jar 'lib/libJNvPTXCompiler-*'
+cp -r target/test-classes .gpu/test-classes
+mvn -q -B -ntp dependency:copy -Dartifact="$junit_console" -DoutputDirectory=.gpu -Dmdep.stripVersion=true
+mv .gpu/junit-platform-console-standalone.jar .gpu/junit-console.jar
+
+# Modules: what jdeps reports for the jar, the tests and JUnit (java.sql pulls in java.logging and
+# java.xml, which JUnit's XML reports need) minus java.desktop, which only Jackson's optional java.beans
+# support touches; plus the Vector API, jdk.unsupported for the libraries' Unsafe fast paths and
+# jdk.zipfs, with which JUnit scans jars for test classes.
+jlink --add-modules java.base,java.sql,jdk.unsupported,jdk.incubator.vector,jdk.zipfs \
+  --strip-java-debug-attributes --no-man-pages --no-header-files --compress=zip-9 --output .gpu/java 2>&1 \
+  | grep -v 'incubator modules' || true
+# Temurin ships libjvm.so with its symbol table; the runtime does not need it (saves about 5 MB).
+strip --strip-unneeded .gpu/java/lib/server/libjvm.so
+
+{ git rev-parse HEAD 2>/dev/null || echo unknown; } > .gpu/COMMIT
+git diff --quiet HEAD 2>/dev/null || echo "(working tree had uncommitted changes)" >> .gpu/COMMIT
+
+size_mib=$(( $(du -sb .gpu | cut -f1) / 1048576 ))
+echo "package-gpu-check: .gpu is ${size_mib} MiB (jar $(du -sh .gpu/jgpt.jar | cut -f1), runtime $(du -sh .gpu/java | cut -f1))"
+if (( size_mib > limit_mib )); then
+  echo "package-gpu-check: bundle exceeds ${limit_mib} MiB" >&2
+  exit 1
+fi

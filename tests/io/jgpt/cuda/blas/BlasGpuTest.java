@@ -1,0 +1,148 @@
+package io.jgpt.cuda.blas;
+
+import static jcuda.driver.JCudaDriver.*;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Random;
+import jcuda.Pointer;
+import jcuda.Sizeof;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Both bindings against a naive host GEMM, on a real device; skipped where there is none. */
+@Tag("gpu")
+class BlasGpuTest {
+
+    private static final int M = 37, N = 53, K = 61, BATCH = 3;
+    private static CUdevice device;
+    private static CUstream stream;
+
+    @BeforeAll
+    static void context() {
+        String why = null;
+        try {
+            JCudaDriver.setExceptionsEnabled(true);
+            cuInit(0);
+            int[] count = new int[1];
+            cuDeviceGetCount(count);
+            if (count[0] == 0) why = "no CUDA device";
+        } catch (Throwable t) {
+            why = "CUDA driver unavailable: " + t;
+        }
+        Assumptions.assumeTrue(why == null, why);
+        device = new CUdevice();
+        cuDeviceGet(device, 0);
+        CUcontext ctx = new CUcontext();
+        cuDevicePrimaryCtxRetain(ctx, device);
+        cuCtxSetCurrent(ctx);
+        stream = new CUstream();
+        cuStreamCreate(stream, 0);
+    }
+
+    @AfterAll
+    static void release() {
+        if (stream != null) cuStreamDestroy(stream);
+        if (device != null) cuDevicePrimaryCtxRelease(device);
+    }
+
+    private static Blas open(String binding) {
+        if (binding.equals("jcublas")) {
+            try {
+                return BlasLoader.open(binding);
+            } catch (IllegalStateException e) {
+                Assumptions.abort("JCublas2 needs libcublas.so.12: " + e.getMessage());
+            }
+        }
+        return BlasLoader.open(binding);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ffm", "jcublas"})
+    void sgemmMatchesHostForEveryTransposeAndMathMode(String binding) {
+        try (Blas blas = open(binding)) {
+            blas.setStream(stream);
+            for (boolean tf32 : new boolean[] {false, true}) {
+                blas.setTf32(tf32);
+                for (boolean ta : new boolean[] {false, true}) {
+                    for (boolean tb : new boolean[] {false, true}) {
+                        checkGemm(blas, ta, tb, 1, tf32 ? 2e-2 : 1e-4);
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ffm", "jcublas"})
+    void stridedBatchedMatchesHost(String binding) {
+        try (Blas blas = open(binding)) {
+            blas.setStream(stream);
+            blas.setTf32(false);
+            checkGemm(blas, true, false, BATCH, 1e-4);
+            checkGemm(blas, false, true, BATCH, 1e-4);
+        }
+    }
+
+    /** C = 1.5 * op(A) op(B) + 0.5 * C, column-major; A sits 16 floats into its buffer to exercise offsets. */
+    private static void checkGemm(Blas blas, boolean ta, boolean tb, int batch, double tol) {
+        Random r = new Random(7);
+        int lda = ta ? K : M, ldb = tb ? N : K, ldc = M;
+        int sizeA = lda * (ta ? M : K), sizeB = ldb * (tb ? K : N), sizeC = ldc * N;
+        float[] a = random(r, 16 + sizeA * batch), b = random(r, sizeB * batch), c = random(r, sizeC * batch);
+        CUdeviceptr dA = upload(a), dB = upload(b), dC = upload(c);
+        try {
+            Pointer a0 = dA.withByteOffset(16L * Sizeof.FLOAT);
+            if (batch == 1) {
+                blas.sgemm(ta, tb, M, N, K, 1.5f, a0, lda, dB, ldb, 0.5f, dC, ldc);
+            } else {
+                blas.sgemmStridedBatched(ta, tb, M, N, K, 1.5f, a0, lda, sizeA, dB, ldb, sizeB, 0.5f, dC, ldc,
+                        sizeC, batch);
+            }
+            cuStreamSynchronize(stream);
+            float[] got = new float[c.length];
+            cuMemcpyDtoH(Pointer.to(got), dC, (long) got.length * Sizeof.FLOAT);
+            for (int p = 0; p < batch; p++) {
+                for (int j = 0; j < N; j++) {
+                    for (int i = 0; i < M; i++) {
+                        double sum = 0;
+                        for (int l = 0; l < K; l++) {
+                            float x = a[16 + p * sizeA + (ta ? l + i * lda : i + l * lda)];
+                            float y = b[p * sizeB + (tb ? j + l * ldb : l + j * ldb)];
+                            sum += (double) x * y;
+                        }
+                        int at = p * sizeC + i + j * ldc;
+                        double want = 1.5 * sum + 0.5 * c[at];
+                        assertEquals(want, got[at], tol * (1 + Math.abs(want)),
+                                blas.name() + " ta=" + ta + " tb=" + tb + " batch " + p + " at (" + i + "," + j + ")");
+                    }
+                }
+            }
+        } finally {
+            cuMemFree(dA);
+            cuMemFree(dB);
+            cuMemFree(dC);
+        }
+    }
+
+    private static float[] random(Random r, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) r.nextGaussian();
+        return x;
+    }
+
+    private static CUdeviceptr upload(float[] x) {
+        CUdeviceptr d = new CUdeviceptr();
+        cuMemAlloc(d, (long) x.length * Sizeof.FLOAT);
+        cuMemcpyHtoD(d, Pointer.to(x), (long) x.length * Sizeof.FLOAT);
+        return d;
+    }
+}
