@@ -2,6 +2,7 @@ package io.jgpt.cuda;
 
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
+import static jcuda.driver.JCudaDriver.cuDeviceGetCount;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
@@ -56,15 +57,22 @@ final class CudaContext implements AutoCloseable {
         this.index = index;
         CudaDevice.init();
         int[] count = new int[1];
-        jcuda.driver.JCudaDriver.cuDeviceGetCount(count);
+        cuDeviceGetCount(count);
         if (index < 0 || index >= count[0])
             throw new IllegalArgumentException("no CUDA device " + index + " (" + count[0] + " present)");
         byte[] fatbin = readKernels();
         device = CudaDevice.device(index);
         cuDevicePrimaryCtxRetain(context, device);
-        ensureCurrent();
-        cuStreamCreate(stream, CUstream_flags.CU_STREAM_DEFAULT);
-        cuModuleLoadData(module, fatbin);
+        try {
+            ensureCurrent();
+            // A blocking stream: it also orders against the legacy default stream that the synchronous
+            // cuMemcpy calls use.
+            cuStreamCreate(stream, CUstream_flags.CU_STREAM_DEFAULT);
+            cuModuleLoadData(module, fatbin);
+        } catch (RuntimeException e) {
+            cuDevicePrimaryCtxRelease(device);
+            throw e;
+        }
     }
 
     private static byte[] readKernels() {

@@ -277,10 +277,22 @@ public final class CudaOps implements Ops {
 
     /** Geometry of one attention call, validated against every tensor it touches. */
     private record Heads(int B, int T, int C, int NH, int hs, int maxT) {
-        long btc() { return (long) B * T * C; }
-        long att() { return (long) B * NH * T * T; }
-        int batch() { return B * NH; }
-        float scale() { return (float) (1.0 / Math.sqrt(hs)); }
+        long btc() {
+            return (long) B * T * C;
+        }
+
+        long att() {
+            return (long) B * NH * T * T;
+        }
+
+        int batch() {
+            return B * NH;
+        }
+
+        /** Scores are scaled by 1/sqrt(head size). */
+        float scale() {
+            return (float) (1.0 / Math.sqrt(hs));
+        }
     }
 
     private static Heads heads(String op, Tensor qkv, Tensor att, Tensor mask, int nHead) {
@@ -544,7 +556,7 @@ public final class CudaOps implements Ops {
 
     /** Blocks for kernels that give each row one warp. */
     private static int warpBlocks(int rows) {
-        return (int) ceilDiv(rows, WARPS_PER_BLOCK);
+        return ceilDiv(rows, WARPS_PER_BLOCK);
     }
 
     private static int ceilDiv(int a, int b) {
