@@ -120,7 +120,7 @@ class CudaSmokeTest {
                 for (int v = 0; v < V; v++) sum += Math.exp(logits[i * V + v]);
                 expected = Math.log(sum) - logits[i * V + targets[i]];
             }
-            assertEquals(expected, got[i], 1e-5, "loss " + i);
+            assertEquals(expected, got[i], 1e-4, "loss " + i);
         }
         gpu.write(tg, new int[] {3, -100, 101, 0, 57, -100});
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
