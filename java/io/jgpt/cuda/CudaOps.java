@@ -1,0 +1,632 @@
+package io.jgpt.cuda;
+
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
+
+import io.jgpt.cuda.blas.Blas;
+import io.jgpt.cuda.blas.BlasLoader;
+import io.jgpt.ops.AdamWStep;
+import io.jgpt.ops.Dropout;
+import io.jgpt.ops.Ops;
+import io.jgpt.profile.Profiler;
+import io.jgpt.tensor.Tensor;
+import io.jgpt.tensor.Tensor.DType;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Supplier;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+
+/**
+ * The CUDA backend: every {@link Ops} method as kernels from kernels/*.cu plus cuBLAS GEMMs, all queued on
+ * one stream. Row-major tensors are handed to column-major cuBLAS as their transposes (see {@link #gemm}).
+ *
+ * <p>Index errors found on the device (token or target ids out of range) are written to a small device
+ * record and raised as {@link IllegalArgumentException} at the next point that waits for the device:
+ * {@link #crossEntropy} (which always checks), {@link #synchronize}, {@link #download}, {@link #sumOfSquares}.
+ */
+public final class CudaOps implements Ops {
+
+    private static final int THREADS = 256;
+    private static final int MAX_BLOCKS = 1 << 16; // grid-stride kernels cover the rest
+    private static final int WARPS_PER_BLOCK = THREADS / 32;
+    private static final int NORM_BLOCKS = 256; // fixed, so sumOfSquares is deterministic
+    private static final int CE_THREADS = 512;
+
+    private final CudaContext ctx;
+    private final Blas blas;
+    private final EventClock clock;
+    private final Scratch scratch;
+    private final CudaTensor errors; // {code, position, value}, see kernels/common.cuh
+    private Profiler profiler = Profiler.OFF;
+
+    /**
+     * @param device     CUDA device index
+     * @param blasChoice "auto", "jcublas" or "ffm" (see {@link BlasLoader})
+     * @param tf32       TF32 tensor-core GEMMs (about 1e-3 relative error) instead of strict fp32
+     */
+    public CudaOps(int device, String blasChoice, boolean tf32) {
+        this(device, () -> BlasLoader.open(blasChoice), tf32);
+    }
+
+    /** With a given cuBLAS binding, opened once the device context is current (tests inject one). */
+    CudaOps(int device, Supplier<Blas> openBlas, boolean tf32) {
+        ctx = new CudaContext(device);
+        try {
+            blas = openBlas.get();
+            blas.setStream(ctx.stream());
+            blas.setTf32(tf32);
+        } catch (RuntimeException e) {
+            ctx.close();
+            throw e;
+        }
+        clock = new EventClock(ctx);
+        scratch = new Scratch(ctx);
+        errors = (CudaTensor) zerosInt(3);
+    }
+
+    /** Whether this machine can run the backend, and if not why; never throws. */
+    public static CudaDevice.Probe available() {
+        return CudaDevice.probe();
+    }
+
+    @Override
+    public String name() {
+        return "cuda:" + ctx.index;
+    }
+
+    /** e.g. "cuda:0 NVIDIA H200 (sm_90, 139.8 GiB), driver 13.0, 120.3 GiB free, cuBLAS jcublas2". */
+    public String describe() {
+        long[] mem = ctx.memoryInfo();
+        return String.format("%s %s, driver %s, %.1f GiB free, cuBLAS %s", name(), CudaDevice.describe(ctx.index),
+                CudaDevice.driverVersion(), mem[0] / (double) (1L << 30), blas.name());
+    }
+
+    // ---- memory -------------------------------------------------------------------------------------
+
+    @Override
+    public Tensor zeros(int... shape) {
+        CudaTensor t = new CudaTensor(ctx, DType.F32, shape);
+        zero(t);
+        return t;
+    }
+
+    @Override
+    public Tensor zerosInt(int... shape) {
+        CudaTensor t = new CudaTensor(ctx, DType.I32, shape);
+        zero(t);
+        return t;
+    }
+
+    @Override
+    public Tensor upload(float[] data, int... shape) {
+        CudaTensor t = new CudaTensor(ctx, DType.F32, shape);
+        write(t, data);
+        return t;
+    }
+
+    @Override
+    public Tensor uploadInt(int[] data, int... shape) {
+        CudaTensor t = new CudaTensor(ctx, DType.I32, shape);
+        write(t, data);
+        return t;
+    }
+
+    @Override
+    public float[] download(Tensor t) {
+        CudaTensor c = cu(t, DType.F32, "download");
+        float[] out = new float[Math.toIntExact(c.numel())];
+        syncAndCheck();
+        cuMemcpyDtoH(Pointer.to(out), c.ptr(), c.bytes());
+        return out;
+    }
+
+    @Override
+    public int[] downloadInt(Tensor t) {
+        CudaTensor c = cu(t, DType.I32, "downloadInt");
+        int[] out = new int[Math.toIntExact(c.numel())];
+        syncAndCheck();
+        cuMemcpyDtoH(Pointer.to(out), c.ptr(), c.bytes());
+        return out;
+    }
+
+    // Host-to-device copies wait for the stream first: queued kernels may still read the old contents.
+    @Override
+    public void write(Tensor dst, int[] src) {
+        CudaTensor c = cu(dst, DType.I32, "write");
+        if (src.length != c.numel()) throw sizeMismatch("write", c, src.length);
+        ctx.synchronize();
+        cuMemcpyHtoD(c.ptr(), Pointer.to(src), c.bytes());
+    }
+
+    @Override
+    public void write(Tensor dst, float[] src) {
+        CudaTensor c = cu(dst, DType.F32, "write");
+        if (src.length != c.numel()) throw sizeMismatch("write", c, src.length);
+        ctx.synchronize();
+        cuMemcpyHtoD(c.ptr(), Pointer.to(src), c.bytes());
+    }
+
+    @Override
+    public void zero(Tensor t) {
+        CudaTensor c = cu(t, null, "zero");
+        ctx.ensureCurrent();
+        cuMemsetD32Async(c.ptr(), 0, c.numel(), ctx.stream());
+    }
+
+    @Override
+    public void copy(Tensor dst, Tensor src) {
+        CudaTensor d = cu(dst, null, "copy"), s = cu(src, dst.dtype(), "copy");
+        if (d.numel() != s.numel()) throw sizeMismatch("copy", d, s.numel());
+        if (d == s) return;
+        ctx.ensureCurrent();
+        cuMemcpyDtoDAsync(d.ptr(), s.ptr(), d.bytes(), ctx.stream());
+    }
+
+    // ---- ops ----------------------------------------------------------------------------------------
+
+    @Override
+    public void embeddingForward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe) {
+        int[] bt = rank(tokens, 2, "embeddingForward tokens");
+        int B = bt[0], T = bt[1], V = wte.shape()[0], C = wte.lastDim();
+        check(wte, DType.F32, "embeddingForward wte", V, C);
+        checkEmbedding("embeddingForward", wpe, T, C);
+        check(tokens, DType.I32, "embeddingForward tokens", B, T);
+        check(out, DType.F32, "embeddingForward out", B, T, C);
+        long n = (long) B * T * C;
+        kernel("embedding_forward", 12 * n, 0, blocks(n), THREADS, 1, out, tokens, wte, wpe, B * T, T, C, V,
+                errors);
+    }
+
+    @Override
+    public void embeddingBackward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens) {
+        int[] bt = rank(tokens, 2, "embeddingBackward tokens");
+        int B = bt[0], T = bt[1], V = dwte.shape()[0], C = dwte.lastDim();
+        check(dwte, DType.F32, "embeddingBackward dwte", V, C);
+        checkEmbedding("embeddingBackward", dwpe, T, C);
+        check(tokens, DType.I32, "embeddingBackward tokens", B, T);
+        check(dout, DType.F32, "embeddingBackward dout", B, T, C);
+        long n = (long) B * T * C;
+        kernel("embedding_backward_wte", 12 * n, n, blocks(n), THREADS, 1, dwte, dout, tokens, B * T, C, V);
+        long tc = (long) T * C;
+        kernel("embedding_backward_wpe", 4 * (n + 2 * tc), n, blocks(tc), THREADS, 1, dwpe, dout, B, T, C);
+    }
+
+    private static void checkEmbedding(String op, Tensor wpe, int T, int C) {
+        int[] s = rank(wpe, 2, op + " wpe");
+        if (s[1] != C || s[0] < T)
+            throw new IllegalArgumentException(op + ": wpe " + Tensor.describe(s) + " cannot hold T=" + T
+                    + ", C=" + C);
+        checkDType(wpe, DType.F32, op + " wpe");
+    }
+
+    @Override
+    public void layerNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor in, Tensor weight, Tensor bias) {
+        int N = in.rows(), C = in.lastDim();
+        checkDType(in, DType.F32, "layerNormForward in");
+        check(out, DType.F32, "layerNormForward out", in.shape());
+        checkNumel(mean, N, "layerNormForward mean");
+        checkNumel(rstd, N, "layerNormForward rstd");
+        check(weight, DType.F32, "layerNormForward weight", C);
+        check(bias, DType.F32, "layerNormForward bias", C);
+        long n = (long) N * C;
+        kernel("layernorm_forward", 4 * (3 * n + 2L * C + 2L * N), 8.0 * n, warpBlocks(N), THREADS, 1, out, mean,
+                rstd, in, weight, bias, N, C);
+    }
+
+    @Override
+    public void layerNormBackward(Tensor din, Tensor dweight, Tensor dbias, Tensor dout, Tensor in,
+                                  Tensor weight, Tensor mean, Tensor rstd) {
+        int N = in.rows(), C = in.lastDim();
+        checkDType(in, DType.F32, "layerNormBackward in");
+        check(din, DType.F32, "layerNormBackward din", in.shape());
+        check(dout, DType.F32, "layerNormBackward dout", in.shape());
+        check(weight, DType.F32, "layerNormBackward weight", C);
+        check(dweight, DType.F32, "layerNormBackward dweight", C);
+        check(dbias, DType.F32, "layerNormBackward dbias", C);
+        checkNumel(mean, N, "layerNormBackward mean");
+        checkNumel(rstd, N, "layerNormBackward rstd");
+        long n = (long) N * C;
+        kernel("layernorm_backward_input", 4 * (5 * n + 2L * N + C), 14.0 * n, warpBlocks(N), THREADS, 1, din,
+                dout, in, weight, mean, rstd, N, C);
+        kernel("layernorm_backward_params", 4 * (2 * n + 2L * N + 4L * C), 6.0 * n, ceilDiv(C, 32), 32, 32,
+                dweight, dbias, dout, in, mean, rstd, N, C);
+    }
+
+    @Override
+    public void linearForward(Tensor out, Tensor in, Tensor weight, Tensor bias) {
+        int N = in.rows(), IC = in.lastDim();
+        int[] w = rank(weight, 2, "linearForward weight");
+        int OC = w[0];
+        checkDType(in, DType.F32, "linearForward in");
+        check(weight, DType.F32, "linearForward weight", OC, IC);
+        check(out, DType.F32, "linearForward out", withLast(in.shape(), OC));
+        // out = in @ weight^T
+        gemm("linear_forward", false, true, N, OC, IC, in, IC, weight, IC, 0f, out, OC);
+        if (bias != null) {
+            check(bias, DType.F32, "linearForward bias", OC);
+            long n = (long) N * OC;
+            kernel("bias_add", 4 * (2 * n + OC), n, blocks(n), THREADS, 1, out, bias, N, OC);
+        }
+    }
+
+    @Override
+    public void linearBackward(Tensor din, Tensor dweight, Tensor dbias, Tensor dout, Tensor in, Tensor weight) {
+        int N = in.rows(), IC = in.lastDim();
+        int[] w = rank(weight, 2, "linearBackward weight");
+        int OC = w[0];
+        checkDType(in, DType.F32, "linearBackward in");
+        check(weight, DType.F32, "linearBackward weight", OC, IC);
+        check(dweight, DType.F32, "linearBackward dweight", OC, IC);
+        check(dout, DType.F32, "linearBackward dout", withLast(in.shape(), OC));
+        if (din != null) {
+            check(din, DType.F32, "linearBackward din", in.shape());
+            // din += dout @ weight
+            gemm("linear_backward_input", false, false, N, IC, OC, dout, OC, weight, IC, 1f, din, IC);
+        }
+        // dweight += dout^T @ in
+        gemm("linear_backward_weight", true, false, OC, IC, N, dout, OC, in, IC, 1f, dweight, IC);
+        if (dbias != null) {
+            check(dbias, DType.F32, "linearBackward dbias", OC);
+            long n = (long) N * OC;
+            kernel("column_sum_accumulate", 4 * (n + 2L * OC), n, ceilDiv(OC, 32), 32, 32, dbias, dout, N, OC);
+        }
+    }
+
+    /** Geometry of one attention call, validated against every tensor it touches. */
+    private record Heads(int B, int T, int C, int NH, int hs, int maxT) {
+        long btc() {
+            return (long) B * T * C;
+        }
+
+        long att() {
+            return (long) B * NH * T * T;
+        }
+
+        int batch() {
+            return B * NH;
+        }
+
+        /** Scores are scaled by 1/sqrt(head size). */
+        float scale() {
+            return (float) (1.0 / Math.sqrt(hs));
+        }
+    }
+
+    private static Heads heads(String op, Tensor qkv, Tensor att, Tensor mask, int nHead) {
+        int[] s = rank(qkv, 3, op + " qkv");
+        int B = s[0], T = s[1], C3 = s[2];
+        if (nHead <= 0 || C3 % (3 * nHead) != 0)
+            throw new IllegalArgumentException(op + ": qkv width " + C3 + " is not 3 * nHead(" + nHead + ") * hs");
+        int C = C3 / 3;
+        checkDType(qkv, DType.F32, op + " qkv");
+        check(att, DType.F32, op + " att", B, nHead, T, T);
+        int[] m = rank(mask, 2, op + " mask");
+        if (m[0] != m[1] || m[0] < T)
+            throw new IllegalArgumentException(op + ": mask " + Tensor.describe(m) + " is not (maxT, maxT) with maxT >= " + T);
+        return new Heads(B, T, C, nHead, C / nHead, m[0]);
+    }
+
+    @Override
+    public void attentionForward(Tensor out, Tensor att, Tensor qkv, Tensor mask, int nHead, Dropout dropout) {
+        Heads h = heads("attentionForward", qkv, att, mask, nHead);
+        check(out, DType.F32, "attentionForward out", h.B, h.T, h.C);
+        long btc = h.btc(), na = h.att();
+        CUdeviceptr q = scratch.get("attn.qkv", 12 * btc), k = offset(q, btc), v = offset(q, 2 * btc);
+        splitQkv(qkv, q, h);
+        // scores = q @ k^T per (b, h), written straight into att and normalised there
+        gemmBatched("attention_scores", false, true, h.T, h.T, h.hs, q, h.hs, (long) h.T * h.hs, k, h.hs,
+                (long) h.T * h.hs, ptr(att), h.T, (long) h.T * h.T, h.batch());
+        CUdeviceptr dropped = dropout.active() ? scratch.get("attn.dropped", 4 * na) : null;
+        kernel("attention_softmax_forward", 4 * (3 * na), 6.0 * na, warpBlocks(h.batch() * h.T), THREADS, 1, att,
+                dropped, att, mask, mask.dtype() == DType.I32 ? 1 : 0, h.maxT, h.batch() * h.T, h.T, h.scale(),
+                dropout.key(), dropout.threshold(), dropout.scale());
+        CUdeviceptr y = scratch.get("attn.y", 4 * btc);
+        // y = att(dropped) @ v per (b, h)
+        gemmBatched("attention_values", false, false, h.T, h.hs, h.T, dropped != null ? dropped : ptr(att), h.T,
+                (long) h.T * h.T, v, h.hs, (long) h.T * h.hs, y, h.hs, (long) h.T * h.hs, h.batch());
+        mergeHeads(h, out, y, h.C, 0, false);
+    }
+
+    @Override
+    public void attentionBackward(Tensor dqkv, Tensor dout, Tensor qkv, Tensor att, Tensor mask, int nHead,
+                                  Dropout dropout) {
+        Heads h = heads("attentionBackward", qkv, att, mask, nHead);
+        check(dqkv, DType.F32, "attentionBackward dqkv", qkv.shape());
+        check(dout, DType.F32, "attentionBackward dout", h.B, h.T, h.C);
+        long btc = h.btc(), na = h.att(), headStride = (long) h.T * h.hs, attStride = (long) h.T * h.T;
+        CUdeviceptr q = scratch.get("attn.qkv", 12 * btc), k = offset(q, btc), v = offset(q, 2 * btc);
+        splitQkv(qkv, q, h);
+        CUdeviceptr dy = scratch.get("attn.y", 4 * btc);
+        splitHeads(h, dy, dout, h.C, 0);
+        CUdeviceptr weights = ptr(att);
+        if (dropout.active()) {
+            weights = scratch.get("attn.dropped", 4 * na);
+            kernel("dropout_forward", 8 * na, na, blocks(na), THREADS, 1, weights, att, na, dropout.key(),
+                    dropout.threshold(), dropout.scale());
+        }
+        CUdeviceptr dq = scratch.get("attn.dqkv", 12 * btc), dk = offset(dq, btc), dv = offset(dq, 2 * btc);
+        CUdeviceptr datt = scratch.get("attn.datt", 4 * na);
+        // datt(dropped) = dy @ v^T; dv = att(dropped)^T @ dy
+        gemmBatched("attention_backward_att", false, true, h.T, h.T, h.hs, dy, h.hs, headStride, v, h.hs,
+                headStride, datt, h.T, attStride, h.batch());
+        gemmBatched("attention_backward_v", true, false, h.T, h.hs, h.T, weights, h.T, attStride, dy, h.hs,
+                headStride, dv, h.hs, headStride, h.batch());
+        kernel("attention_softmax_backward", 12 * na, 6.0 * na, warpBlocks(h.batch() * h.T), THREADS, 1, datt,
+                att, h.batch() * h.T, h.T, h.scale(), dropout.key(), dropout.threshold(), dropout.scale());
+        // datt now holds d(scores): dq = dscores @ k; dk = dscores^T @ q
+        gemmBatched("attention_backward_q", false, false, h.T, h.hs, h.T, datt, h.T, attStride, k, h.hs,
+                headStride, dq, h.hs, headStride, h.batch());
+        gemmBatched("attention_backward_k", true, false, h.T, h.hs, h.T, datt, h.T, attStride, q, h.hs,
+                headStride, dk, h.hs, headStride, h.batch());
+        for (int part = 0; part < 3; part++)
+            mergeHeads(h, dqkv, offset(dq, part * btc), 3 * h.C, part * h.C, true);
+    }
+
+    /** q, k, v (each (B,NH,T,hs), back to back at {@code q}) from qkv (B,T,3C). */
+    private void splitQkv(Tensor qkv, CUdeviceptr q, Heads h) {
+        for (int part = 0; part < 3; part++)
+            splitHeads(h, offset(q, part * h.btc()), qkv, 3 * h.C, part * h.C);
+    }
+
+    /** dst (B,NH,T,hs) = the heads of src, whose rows are srcStride wide with the heads from srcOffset. */
+    private void splitHeads(Heads h, Object dst, Object src, int srcStride, int srcOffset) {
+        long n = h.btc();
+        kernel("heads_split", 8 * n, 0, blocks(n), THREADS, 1, dst, src, h.B, h.T, h.NH, h.hs, srcStride,
+                srcOffset);
+    }
+
+    /** The inverse of {@link #splitHeads}, overwriting or accumulating into dst. */
+    private void mergeHeads(Heads h, Object dst, Object src, int dstStride, int dstOffset, boolean accumulate) {
+        long n = h.btc();
+        kernel("heads_merge", (accumulate ? 12 : 8) * n, accumulate ? n : 0, blocks(n), THREADS, 1, dst, src, h.B,
+                h.T, h.NH, h.hs, dstStride, dstOffset, accumulate ? 1 : 0);
+    }
+
+    @Override
+    public void geluForward(Tensor out, Tensor in) {
+        long n = sameSize("geluForward", out, in);
+        kernel("gelu_forward", 8 * n, 10.0 * n, blocks(n), THREADS, 1, out, in, n);
+    }
+
+    @Override
+    public void geluBackward(Tensor din, Tensor dout, Tensor in) {
+        long n = sameSize("geluBackward", din, dout, in);
+        kernel("gelu_backward", 16 * n, 20.0 * n, blocks(n), THREADS, 1, din, dout, in, n);
+    }
+
+    @Override
+    public void add(Tensor out, Tensor a, Tensor b) {
+        long n = sameSize("add", out, a, b);
+        kernel("residual_add", 12 * n, n, blocks(n), THREADS, 1, out, a, b, n);
+    }
+
+    @Override
+    public void dropoutForward(Tensor out, Tensor in, Dropout dropout) {
+        long n = sameSize("dropoutForward", out, in);
+        if (!dropout.active()) {
+            copy(out, in);
+            return;
+        }
+        kernel("dropout_forward", 8 * n, n, blocks(n), THREADS, 1, out, in, n, dropout.key(),
+                dropout.threshold(), dropout.scale());
+    }
+
+    @Override
+    public void dropoutBackward(Tensor din, Tensor dout, Dropout dropout) {
+        long n = sameSize("dropoutBackward", din, dout);
+        kernel("dropout_backward", 12 * n, n, blocks(n), THREADS, 1, din, dout, n, dropout.key(),
+                dropout.threshold(), dropout.scale());
+    }
+
+    @Override
+    public void crossEntropy(Tensor losses, Tensor dlogits, Tensor logits, Tensor targets, float dlossScale) {
+        int N = logits.rows(), V = logits.lastDim();
+        checkDType(logits, DType.F32, "crossEntropy logits");
+        checkNumel(losses, N, "crossEntropy losses");
+        checkDType(targets, DType.I32, "crossEntropy targets");
+        if (targets.numel() != N) throw sizeMismatch("crossEntropy targets", targets, N);
+        if (dlogits != null) check(dlogits, DType.F32, "crossEntropy dlogits", logits.shape());
+        long n = (long) N * V;
+        kernel("cross_entropy_forward_backward", 4 * (dlogits == null ? n : 2 * n) + 12L * N, 5.0 * n, N,
+                CE_THREADS, 1, losses, dlogits, logits, targets, N, V, dlossScale, errors);
+        syncAndCheck();
+    }
+
+    @Override
+    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep s) {
+        long n = sameSize("adamw", param, grad, m, v);
+        kernel("adamw_step", 28 * n, 15.0 * n, blocks(n), THREADS, 1, param, grad, m, v, n, s.lr(), s.beta1(),
+                s.beta2(), s.eps(), s.weightDecay(), s.biasCorrection1(), s.biasCorrection2());
+    }
+
+    @Override
+    public double sumOfSquares(List<Tensor> tensors) {
+        if (tensors.isEmpty()) return 0;
+        int[] grids = new int[tensors.size()];
+        int total = 0;
+        for (int i = 0; i < grids.length; i++) {
+            checkDType(tensors.get(i), DType.F32, "sumOfSquares");
+            grids[i] = Math.min(NORM_BLOCKS, blocks(tensors.get(i).numel()));
+            total += grids[i];
+        }
+        // One partial per block of every tensor, then a single fixed-order reduction: deterministic.
+        CUdeviceptr partials = scratch.get("norm.partials", 8L * (total + 1));
+        int at = 0;
+        for (int i = 0; i < grids.length; i++) {
+            long n = tensors.get(i).numel();
+            kernel("sum_squares_partial", 4 * n, 2.0 * n, grids[i], THREADS, 1, offset8(partials, at),
+                    tensors.get(i), n);
+            at += grids[i];
+        }
+        CUdeviceptr result = offset8(partials, total);
+        kernel("sum_partials", 8L * total, total, 1, 1024, 1, result, partials, total);
+        double[] out = new double[1];
+        syncAndCheck();
+        cuMemcpyDtoH(Pointer.to(out), result, 8);
+        return out[0];
+    }
+
+    @Override
+    public void scale(Tensor t, float factor) {
+        checkDType(t, DType.F32, "scale");
+        long n = t.numel();
+        kernel("scale_inplace", 8 * n, n, blocks(n), THREADS, 1, t, n, factor);
+    }
+
+    @Override
+    public void synchronize() {
+        syncAndCheck();
+    }
+
+    // ---- profiling ----------------------------------------------------------------------------------
+
+    @Override
+    public Profiler.Clock clock() {
+        return clock;
+    }
+
+    @Override
+    public void setProfiler(Profiler profiler) {
+        this.profiler = profiler == null ? Profiler.OFF : profiler;
+    }
+
+    @Override
+    public void close() {
+        ctx.synchronize();
+        errors.close();
+        scratch.close();
+        clock.close();
+        blas.close();
+        ctx.close();
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------------
+
+    /** Launches a kernel inside a profiler span that declares the bytes it moves and the flops it does. */
+    private void kernel(String name, long bytes, double flops, int grid, int blockX, int blockY, Object... args) {
+        if (grid == 0) return; // nothing to do for empty tensors
+        long t0 = profiler.begin();
+        ctx.launch(name, grid, blockX, blockY, args);
+        profiler.end(t0, name, bytes, flops);
+    }
+
+    /**
+     * Row-major C(M,N) = op(A) op(B) + beta C, with lda/ldb/ldc the row lengths as stored. cuBLAS is
+     * column-major, where a row-major matrix reads as its transpose, so this asks cuBLAS for
+     * C^T = op(B)^T op(A)^T by swapping the operands (and M with N).
+     */
+    private void gemm(String name, boolean transA, boolean transB, int M, int N, int K, Tensor a, int lda,
+                      Tensor b, int ldb, float beta, Tensor c, int ldc) {
+        long t0 = profiler.begin();
+        ctx.ensureCurrent();
+        blas.sgemm(transB, transA, N, M, K, 1f, ptr(b), ldb, ptr(a), lda, beta, ptr(c), ldc);
+        profiler.end(t0, name, 4L * ((long) M * K + (long) K * N + (beta == 0 ? 1L : 2L) * M * N),
+                2.0 * M * N * K);
+    }
+
+    /** {@link #gemm} over {@code batch} matrices with the given element strides, beta 0. */
+    private void gemmBatched(String name, boolean transA, boolean transB, int M, int N, int K, CUdeviceptr a,
+                             int lda, long strideA, CUdeviceptr b, int ldb, long strideB, CUdeviceptr c, int ldc,
+                             long strideC, int batch) {
+        long t0 = profiler.begin();
+        ctx.ensureCurrent();
+        blas.sgemmStridedBatched(transB, transA, N, M, K, 1f, b, ldb, strideB, a, lda, strideA, 0f, c, ldc,
+                strideC, batch);
+        profiler.end(t0, name, 4L * batch * ((long) M * K + (long) K * N + (long) M * N),
+                2.0 * batch * M * N * K);
+    }
+
+    /** Waits for the stream and raises any index error a kernel recorded. */
+    private void syncAndCheck() {
+        ctx.synchronize();
+        int[] e = new int[3];
+        cuMemcpyDtoH(Pointer.to(e), errors.ptr(), 12);
+        if (e[0] == 0) return;
+        zero(errors);
+        String what = e[0] == 1 ? "token id " : "target id ";
+        throw new IllegalArgumentException(what + e[2] + " at position " + e[1] + " is out of range");
+    }
+
+    private static int blocks(long n) {
+        return (int) Math.min(ceilDiv(n, THREADS), MAX_BLOCKS);
+    }
+
+    /** Blocks for kernels that give each row one warp. */
+    private static int warpBlocks(int rows) {
+        return ceilDiv(rows, WARPS_PER_BLOCK);
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+
+    private static CUdeviceptr ptr(Object t) {
+        return t instanceof CUdeviceptr p ? p : ((CudaTensor) t).ptr();
+    }
+
+    private static CUdeviceptr offset(CUdeviceptr p, long floats) {
+        return floats == 0 ? p : p.withByteOffset(4 * floats);
+    }
+
+    private static CUdeviceptr offset8(CUdeviceptr p, long doubles) {
+        return doubles == 0 ? p : p.withByteOffset(8 * doubles);
+    }
+
+    private static int[] withLast(int[] shape, int last) {
+        int[] s = shape.clone();
+        s[s.length - 1] = last;
+        return s;
+    }
+
+    private CudaTensor cu(Tensor t, DType dtype, String op) {
+        if (!(t instanceof CudaTensor c))
+            throw new IllegalArgumentException(op + ": tensor " + t + " does not belong to the CUDA backend");
+        if (dtype != null) checkDType(c, dtype, op);
+        return c;
+    }
+
+    private static void checkDType(Tensor t, DType dtype, String what) {
+        if (!(t instanceof CudaTensor))
+            throw new IllegalArgumentException(what + ": tensor " + t + " does not belong to the CUDA backend");
+        if (t.dtype() != dtype) throw new IllegalArgumentException(what + ": expected " + dtype + ", got " + t);
+    }
+
+    private static void check(Tensor t, DType dtype, String what, int... shape) {
+        checkDType(t, dtype, what);
+        if (!Arrays.equals(t.shape(), shape))
+            throw new IllegalArgumentException(what + ": expected shape " + Tensor.describe(shape) + ", got "
+                    + Tensor.describe(t.shape()));
+    }
+
+    private static void checkNumel(Tensor t, long n, String what) {
+        checkDType(t, DType.F32, what);
+        if (t.numel() != n) throw sizeMismatch(what, t, n);
+    }
+
+    private static int[] rank(Tensor t, int rank, String what) {
+        int[] s = t.shape();
+        if (s.length != rank)
+            throw new IllegalArgumentException(what + ": expected rank " + rank + ", got " + Tensor.describe(s));
+        return s;
+    }
+
+    private static long sameSize(String op, Tensor first, Tensor... rest) {
+        checkDType(first, DType.F32, op);
+        for (Tensor t : rest) {
+            checkDType(t, DType.F32, op);
+            if (t.numel() != first.numel()) throw sizeMismatch(op, t, first.numel());
+        }
+        return first.numel();
+    }
+
+    private static IllegalArgumentException sizeMismatch(String what, Tensor t, long expected) {
+        return new IllegalArgumentException(what + ": expected " + expected + " elements, got " + t);
+    }
+}

@@ -1,0 +1,90 @@
+// Device helpers shared by every kernel file. All kernels/*.cu are compiled as one translation unit, so
+// everything here is static/inline and guarded against double inclusion.
+#ifndef JGPT_COMMON_CUH
+#define JGPT_COMMON_CUH
+
+#include <stdint.h>
+
+#define WARP_SIZE 32
+#define FULL_MASK 0xffffffffu
+
+// Grid-stride loop over [0, n) with 64-bit indices (tensors may exceed 2^31 elements).
+#define GRID_STRIDE(i, n) \
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (size_t)(n); \
+         i += (size_t)gridDim.x * blockDim.x)
+
+// Mirrors io.jgpt.ops.Dropout.mix64 (MurmurHash3 finaliser); Java's long arithmetic wraps like uint64_t.
+__device__ __forceinline__ uint64_t mix64(uint64_t k) {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ull;
+    k ^= k >> 33;
+    return k;
+}
+
+// Mirrors Dropout.keep: bits = mix64(key + index * GOLDEN); kept when (bits >>> 40) >= threshold.
+// threshold == 0 keeps everything (inactive dropout).
+__device__ __forceinline__ bool dropout_keep(uint64_t key, uint64_t index, int threshold) {
+    return (mix64(key + index * 0x9E3779B97F4A7C15ull) >> 40) >= (uint64_t)threshold;
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = WARP_SIZE / 2; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = WARP_SIZE / 2; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(FULL_MASK, v, o));
+    return v;
+}
+
+__device__ __forceinline__ double warp_sum_double(double v) {
+    for (int o = WARP_SIZE / 2; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
+    return v;
+}
+
+// Block-wide reductions for blocks of whole warps (blockDim.x a multiple of 32, at most 1024). Every
+// thread gets the result. `scratch` holds one value per warp; the leading barrier lets callers reuse it.
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+    int lane = threadIdx.x % WARP_SIZE, warp = threadIdx.x / WARP_SIZE, warps = blockDim.x / WARP_SIZE;
+    v = warp_sum(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < warps ? scratch[lane] : 0.0f;
+    return warp_sum(v);
+}
+
+__device__ __forceinline__ float block_max(float v, float* scratch) {
+    int lane = threadIdx.x % WARP_SIZE, warp = threadIdx.x / WARP_SIZE, warps = blockDim.x / WARP_SIZE;
+    v = warp_max(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < warps ? scratch[lane] : -INFINITY;
+    return warp_max(v);
+}
+
+__device__ __forceinline__ double block_sum_double(double v, double* scratch) {
+    int lane = threadIdx.x % WARP_SIZE, warp = threadIdx.x / WARP_SIZE, warps = blockDim.x / WARP_SIZE;
+    v = warp_sum_double(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < warps ? scratch[lane] : 0.0;
+    return warp_sum_double(v);
+}
+
+// Error codes written to the backend's device error record {code, position, value} (first error wins).
+#define JGPT_ERR_TOKEN 1
+#define JGPT_ERR_TARGET 2
+
+__device__ __forceinline__ void report_error(int* err, int code, int position, int value) {
+    if (atomicCAS(&err[0], 0, code) == 0) {
+        err[1] = position;
+        err[2] = value;
+    }
+}
+
+#endif

@@ -1,0 +1,28 @@
+// Global gradient norm and scaling: mirrors Ops.sumOfSquares and Ops.scale.
+#include "common.cuh"
+
+// partials[blockIdx.x] = sum of x^2 over this block's grid-stride share, squared and summed in double.
+// Launch with a fixed grid and blockDim.x a multiple of 32: results do not depend on timing.
+extern "C" __global__ void sum_squares_partial(double* partials, const float* x, size_t n) {
+    __shared__ double scratch[WARP_SIZE];
+    double s = 0.0;
+    GRID_STRIDE(i, n) {
+        double v = x[i];
+        s += v * v;
+    }
+    s = block_sum_double(s, scratch);
+    if (threadIdx.x == 0) partials[blockIdx.x] = s;
+}
+
+// out[0] = sum of partials[0..n), one block, fixed order.
+extern "C" __global__ void sum_partials(double* out, const double* partials, int n) {
+    __shared__ double scratch[WARP_SIZE];
+    double s = 0.0;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) s += partials[i];
+    s = block_sum_double(s, scratch);
+    if (threadIdx.x == 0) out[0] = s;
+}
+
+extern "C" __global__ void scale_inplace(float* x, size_t n, float factor) {
+    GRID_STRIDE(i, n) x[i] *= factor;
+}

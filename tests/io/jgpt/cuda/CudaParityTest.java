@@ -1,0 +1,328 @@
+package io.jgpt.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.jgpt.ops.AdamWStep;
+import io.jgpt.ops.Dropout;
+import io.jgpt.ops.Ops;
+import io.jgpt.tensor.Tensor;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every CUDA op, forward and backward, against the CPU reference backend on the same random inputs, with
+ * shapes that are not multiples of the warp size. Backward ops start from non-zero gradients so that the
+ * accumulate (+=) contract is checked too. Error bound: max |gpu - cpu| / max |cpu| per tensor.
+ */
+@Tag("gpu")
+class CudaParityTest {
+
+    // fp32 bounds: element-wise ops differ only in rounding and libm ulps; reductions (layer norm,
+    // softmax, GEMMs with another summation order) a little more.
+    private static final double ELEMENTWISE = 1e-5;
+    private static final double REDUCTION = 1e-4;
+    private static final double EXACT = 1e-6;
+    // TF32 keeps 10 mantissa bits (unit round-off 2^-11 ~ 5e-4 per operand): over K ~ 50 random terms the
+    // largest error reaches a few 1e-4 of the largest output, so 1e-3 would flake; 5e-3 still catches bugs.
+    private static final double TF32 = 5e-3;
+
+    private static final int B = 2, T = 37, C = 48, NH = 4, V = 101, MAX_T = 64;
+
+    private static Ops cpu, gpu;
+
+    /** Both backends' copies of one tensor. */
+    private record P(Tensor c, Tensor g) {
+        Tensor pick(Ops ops) {
+            return ops == cpu ? c : g;
+        }
+    }
+
+    @BeforeAll
+    static void setUp() throws ReflectiveOperationException {
+        CudaDevice.Probe probe = CudaOps.available();
+        assumeTrue(probe.available(), "CUDA parity tests skipped: " + probe.message());
+        cpu = cpu();
+        gpu = new CudaOps(0, "auto", false);
+    }
+
+    @AfterAll
+    static void tearDown() throws Exception {
+        if (gpu != null) gpu.close();
+        if (cpu != null) cpu.close();
+    }
+
+    /** The CPU backend, loaded by name so this branch compiles without it. */
+    static Ops cpu() throws ReflectiveOperationException {
+        Class<?> k;
+        try {
+            k = Class.forName("io.jgpt.cpu.CpuOps");
+        } catch (ClassNotFoundException e) {
+            assumeTrue(false, "CUDA parity tests skipped: CPU backend io.jgpt.cpu.CpuOps is not on the classpath");
+            return null;
+        }
+        return (Ops) k.getConstructor(int.class).newInstance(2);
+    }
+
+    // ---- tests --------------------------------------------------------------------------------------
+
+    @Test
+    void embedding() {
+        Random r = new Random(1);
+        int[] toks = new int[B * T];
+        for (int i = 0; i < toks.length; i++) toks[i] = r.nextInt(V / 4); // repeats exercise the scatter-add
+        P tokens = ints(toks, B, T), wte = rand(r, V, C), wpe = rand(r, MAX_T, C), out = zeros(B, T, C);
+        call(ops -> ops.embeddingForward(out.pick(ops), tokens.pick(ops), wte.pick(ops), wpe.pick(ops)));
+        assertClose("embedding out", out, EXACT);
+
+        P dwte = rand(r, V, C), dwpe = rand(r, MAX_T, C), dout = rand(r, B, T, C);
+        call(ops -> ops.embeddingBackward(dwte.pick(ops), dwpe.pick(ops), dout.pick(ops), tokens.pick(ops)));
+        assertClose("embedding dwte", dwte, ELEMENTWISE);
+        assertClose("embedding dwpe", dwpe, ELEMENTWISE);
+    }
+
+    @Test
+    void layerNorm() {
+        Random r = new Random(2);
+        P in = rand(r, B, T, C), w = rand(r, C), b = rand(r, C), out = zeros(B, T, C), mean = zeros(B * T),
+                rstd = zeros(B * T);
+        call(ops -> ops.layerNormForward(out.pick(ops), mean.pick(ops), rstd.pick(ops), in.pick(ops),
+                w.pick(ops), b.pick(ops)));
+        assertClose("layernorm out", out, REDUCTION);
+        assertClose("layernorm mean", mean, REDUCTION);
+        assertClose("layernorm rstd", rstd, REDUCTION);
+
+        P din = rand(r, B, T, C), dw = rand(r, C), db = rand(r, C), dout = rand(r, B, T, C);
+        call(ops -> ops.layerNormBackward(din.pick(ops), dw.pick(ops), db.pick(ops), dout.pick(ops),
+                in.pick(ops), w.pick(ops), mean.pick(ops), rstd.pick(ops)));
+        assertClose("layernorm din", din, REDUCTION);
+        assertClose("layernorm dweight", dw, REDUCTION);
+        assertClose("layernorm dbias", db, REDUCTION);
+    }
+
+    @Test
+    void linear() {
+        checkLinear(gpu, REDUCTION, 3 * C, true);
+        checkLinear(gpu, REDUCTION, 37, false);
+    }
+
+    @Test
+    void linearTf32() {
+        try (Ops tf32 = new CudaOps(0, "auto", true)) {
+            checkLinear(tf32, TF32, 4 * C, true);
+        }
+    }
+
+    private void checkLinear(Ops g, double tol, int oc, boolean withBias) {
+        requireCpu();
+        Random r = new Random(3 + oc);
+        P in = rand(g, r, B, T, C), w = rand(g, r, oc, C), b = withBias ? rand(g, r, oc) : null;
+        P out = zeros(g, B, T, oc);
+        call(g, ops -> ops.linearForward(out.pick(ops), in.pick(ops), w.pick(ops), b == null ? null : b.pick(ops)));
+        assertClose(g, "linear out", out, tol);
+
+        P din = rand(g, r, B, T, C), dw = rand(g, r, oc, C), db = withBias ? rand(g, r, oc) : null;
+        P dout = rand(g, r, B, T, oc);
+        call(g, ops -> ops.linearBackward(din.pick(ops), dw.pick(ops), db == null ? null : db.pick(ops),
+                dout.pick(ops), in.pick(ops), w.pick(ops)));
+        assertClose(g, "linear din", din, tol);
+        assertClose(g, "linear dweight", dw, tol);
+        if (db != null) assertClose(g, "linear dbias", db, tol);
+    }
+
+    @Test
+    void attentionWithoutDropout() {
+        checkAttention(gpu, REDUCTION, Dropout.NONE);
+    }
+
+    @Test
+    void attentionWithDropout() {
+        checkAttention(gpu, REDUCTION, Dropout.of(0.2f, 42, 7));
+    }
+
+    @Test
+    void attentionTf32() {
+        try (Ops tf32 = new CudaOps(0, "auto", true)) {
+            checkAttention(tf32, TF32, Dropout.of(0.1f, 5, 9));
+        }
+    }
+
+    private void checkAttention(Ops g, double tol, Dropout dropout) {
+        requireCpu();
+        Random r = new Random(4);
+        float[] maskData = new float[MAX_T * MAX_T];
+        for (int t = 0; t < MAX_T; t++)
+            for (int t2 = t + 1; t2 < MAX_T; t2++) maskData[t * MAX_T + t2] = 1f;
+        P mask = upload(g, maskData, MAX_T, MAX_T), qkv = rand(g, r, B, T, 3 * C);
+        P out = zeros(g, B, T, C), att = zeros(g, B, NH, T, T);
+        call(g, ops -> ops.attentionForward(out.pick(ops), att.pick(ops), qkv.pick(ops), mask.pick(ops), NH,
+                dropout));
+        assertClose(g, "attention att", att, tol);
+        assertClose(g, "attention out", out, tol);
+
+        P dqkv = rand(g, r, B, T, 3 * C), dout = rand(g, r, B, T, C);
+        call(g, ops -> ops.attentionBackward(dqkv.pick(ops), dout.pick(ops), qkv.pick(ops), att.pick(ops),
+                mask.pick(ops), NH, dropout));
+        assertClose(g, "attention dqkv", dqkv, tol);
+    }
+
+    @Test
+    void gelu() {
+        requireCpu();
+        Random r = new Random(5);
+        P in = rand(r, 3, 37, 29), out = zeros(3, 37, 29), din = rand(r, 3, 37, 29), dout = rand(r, 3, 37, 29);
+        call(ops -> ops.geluForward(out.pick(ops), in.pick(ops)));
+        assertClose("gelu out", out, ELEMENTWISE);
+        call(ops -> ops.geluBackward(din.pick(ops), dout.pick(ops), in.pick(ops)));
+        assertClose("gelu din", din, ELEMENTWISE);
+    }
+
+    @Test
+    void add() {
+        requireCpu();
+        Random r = new Random(6);
+        P a = rand(r, B, T, C), b = rand(r, B, T, C), out = zeros(B, T, C);
+        call(ops -> ops.add(out.pick(ops), a.pick(ops), b.pick(ops)));
+        assertClose("add out", out, EXACT);
+        call(ops -> ops.add(a.pick(ops), a.pick(ops), b.pick(ops))); // aliasing
+        assertClose("add in place", a, EXACT);
+    }
+
+    @Test
+    void dropout() {
+        requireCpu();
+        Random r = new Random(7);
+        for (Dropout d : new Dropout[] {Dropout.NONE, Dropout.of(0.3f, 11, 3)}) {
+            P in = rand(r, B, T, C), out = zeros(B, T, C), din = rand(r, B, T, C), dout = rand(r, B, T, C);
+            call(ops -> ops.dropoutForward(out.pick(ops), in.pick(ops), d));
+            assertClose("dropout out p=" + d.p(), out, EXACT);
+            call(ops -> ops.dropoutBackward(din.pick(ops), dout.pick(ops), d));
+            assertClose("dropout din p=" + d.p(), din, EXACT);
+        }
+    }
+
+    @Test
+    void crossEntropy() {
+        requireCpu();
+        Random r = new Random(8);
+        int[] tg = new int[B * T];
+        for (int i = 0; i < tg.length; i++) tg[i] = i % 5 == 0 ? -100 : r.nextInt(V);
+        P targets = ints(tg, B, T), logits = rand(r, B, T, V), losses = zeros(B, T), dlogits = rand(r, B, T, V);
+        call(ops -> ops.crossEntropy(losses.pick(ops), null, logits.pick(ops), targets.pick(ops), 0.5f));
+        assertClose("cross-entropy losses (no grad)", losses, ELEMENTWISE);
+        call(ops -> ops.crossEntropy(losses.pick(ops), dlogits.pick(ops), logits.pick(ops), targets.pick(ops),
+                0.5f));
+        assertClose("cross-entropy losses", losses, ELEMENTWISE);
+        assertClose("cross-entropy dlogits", dlogits, ELEMENTWISE);
+        call(ops -> ops.crossEntropy(losses.pick(ops), logits.pick(ops), logits.pick(ops), targets.pick(ops),
+                0.5f)); // in place
+        assertClose("cross-entropy losses (in place)", losses, ELEMENTWISE);
+        assertClose("cross-entropy dlogits (in place)", logits, ELEMENTWISE);
+    }
+
+    @Test
+    void adamw() {
+        requireCpu();
+        Random r = new Random(9);
+        P param = rand(r, 3 * C + 5, 7), m = zeros(3 * C + 5, 7), v = zeros(3 * C + 5, 7);
+        for (int t = 1; t <= 10; t++) {
+            AdamWStep step = new AdamWStep(1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, t);
+            P grad = rand(r, 3 * C + 5, 7);
+            call(ops -> ops.adamw(param.pick(ops), grad.pick(ops), m.pick(ops), v.pick(ops), step));
+        }
+        assertClose("adamw param", param, ELEMENTWISE);
+        assertClose("adamw m", m, ELEMENTWISE);
+        assertClose("adamw v", v, ELEMENTWISE);
+    }
+
+    @Test
+    void sumOfSquaresAndScale() {
+        requireCpu();
+        Random r = new Random(10);
+        P a = rand(r, 1000, 77), b = rand(r, 13), c = rand(r, B, T, C);
+        double expected = cpu.sumOfSquares(List.of(a.c, b.c, c.c));
+        double actual = gpu.sumOfSquares(List.of(a.g, b.g, c.g));
+        assertEquals(expected, actual, 1e-6 * expected, "sumOfSquares");
+        call(ops -> ops.scale(c.pick(ops), 0.37f));
+        assertClose("scale", c, EXACT);
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------------
+
+    private interface Op {
+        void run(Ops ops);
+    }
+
+    private static void requireCpu() {
+        assumeTrue(cpu != null, "CPU backend not available");
+    }
+
+    private static void call(Op op) {
+        call(gpu, op);
+    }
+
+    /** Runs op on the CPU backend and on {@code g}; P.pick resolves each tensor for the backend at hand. */
+    private static void call(Ops g, Op op) {
+        op.run(cpu);
+        op.run(g);
+    }
+
+    private static P rand(Random r, int... shape) {
+        return rand(gpu, r, shape);
+    }
+
+    private static P rand(Ops g, Random r, int... shape) {
+        float[] data = new float[Math.toIntExact(numel(shape))];
+        for (int i = 0; i < data.length; i++) data[i] = r.nextFloat() * 2 - 1;
+        return upload(g, data, shape);
+    }
+
+    private static P upload(Ops g, float[] data, int... shape) {
+        return new P(cpu.upload(data, shape), g.upload(data, shape));
+    }
+
+    private static P zeros(int... shape) {
+        return zeros(gpu, shape);
+    }
+
+    private static P zeros(Ops g, int... shape) {
+        return new P(cpu.zeros(shape), g.zeros(shape));
+    }
+
+    private static P ints(int[] data, int... shape) {
+        return new P(cpu.uploadInt(data, shape), gpu.uploadInt(data, shape));
+    }
+
+    private static long numel(int[] shape) {
+        long n = 1;
+        for (int d : shape) n *= d;
+        return n;
+    }
+
+    private static void assertClose(String what, P p, double tol) {
+        assertClose(gpu, what, p, tol);
+    }
+
+    private static void assertClose(Ops g, String what, P p, double tol) {
+        float[] expected = cpu.download(p.c), actual = g.download(p.g);
+        assertEquals(expected.length, actual.length, what + " size");
+        double maxRef = 0, maxErr = 0;
+        int worst = 0;
+        for (int i = 0; i < expected.length; i++) {
+            maxRef = Math.max(maxRef, Math.abs(expected[i]));
+            double err = Math.abs((double) actual[i] - expected[i]);
+            if (!(err <= maxErr)) { // NaN counts as the worst error
+                maxErr = err;
+                worst = i;
+            }
+        }
+        double rel = maxErr / Math.max(maxRef, 1e-30);
+        assertTrue(rel <= tol, String.format("%s: relative error %.3g > %.1g (index %d: cpu %s, gpu %s)", what,
+                rel, tol, worst, expected[worst], actual[worst]));
+    }
+}
