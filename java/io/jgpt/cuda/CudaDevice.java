@@ -43,7 +43,7 @@ public final class CudaDevice {
             return new Probe(false, "no usable CUDA driver: " + firstLine(e));
         }
         if (count == 0) return new Probe(false, "no CUDA device found");
-        if (CudaDevice.class.getResource(FATBIN) == null) return new Probe(false, KERNELS_MISSING);
+        if (!kernelsBuilt()) return new Probe(false, KERNELS_MISSING);
         try {
             StringBuilder sb = new StringBuilder("CUDA driver " + driverVersion());
             for (int i = 0; i < count; i++) sb.append("; cuda:").append(i).append(' ').append(describe(i));
@@ -70,6 +70,11 @@ public final class CudaDevice {
         CUdevice dev = new CUdevice();
         cuDeviceGet(dev, index);
         return dev;
+    }
+
+    /** Whether native-build/build-kernels.sh put the fatbin on the classpath. */
+    public static boolean kernelsBuilt() {
+        return CudaDevice.class.getResource(FATBIN) != null;
     }
 
     /** e.g. "13.0". */

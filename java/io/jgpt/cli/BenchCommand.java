@@ -1,0 +1,138 @@
+package io.jgpt.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jgpt.model.GPTConfig;
+import io.jgpt.model.GPTModel;
+import io.jgpt.ops.Ops;
+import io.jgpt.profile.ChromeTrace;
+import io.jgpt.profile.ProfileReport;
+import io.jgpt.profile.Profiler;
+import io.jgpt.train.AdamW;
+import io.jgpt.train.Batch;
+import io.jgpt.train.FlopCount;
+import io.jgpt.train.TrainingStep;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** Times full training steps (forward, backward, AdamW) on random tokens after warm-up. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Time training steps (forward, backward, AdamW) on random tokens and print ms/step and tokens/s.")
+public final class BenchCommand implements Callable<Integer> {
+
+    @Mixin
+    ModelOptions model = new ModelOptions();
+
+    @Mixin
+    DeviceOptions device = new DeviceOptions();
+
+    @Option(names = "--batch", defaultValue = "4", description = "Sequences per step; default ${DEFAULT-VALUE}.")
+    int batch;
+
+    @Option(names = "--steps", defaultValue = "10", description = "Timed steps; default ${DEFAULT-VALUE}.")
+    int steps;
+
+    @Option(names = "--warmup", defaultValue = "2", description = "Untimed steps first; default ${DEFAULT-VALUE}.")
+    int warmup;
+
+    @Option(names = "--seed", defaultValue = "1337", description = "Seed for weights, tokens and dropout.")
+    long seed;
+
+    @Option(names = "--json", description = "Print one JSON object instead of text.")
+    boolean json;
+
+    @Option(names = "--profile", description = "Per-kernel timing table of the timed steps, and a Chrome trace.")
+    boolean profile;
+
+    @Option(names = "--trace", defaultValue = "trace.json", description = "Where --profile writes the Chrome trace; default ${DEFAULT-VALUE}.")
+    Path trace;
+
+    @Option(names = "--peak-tflops", description = "Peak TFLOP/s for MFU (default on CUDA: 67 fp32 or 495 with --tf32, the H100/H200 dense figures).")
+    Double peakTflops;
+
+    @Override
+    public Integer call() throws Exception {
+        Checks.positive("--batch", batch);
+        Checks.positive("--steps", steps);
+        Checks.nonNegative("--warmup", warmup);
+        GPTConfig cfg = model.config();
+        int time = cfg.contextLength();
+        try (Ops ops = device.open()) {
+            GPTModel gpt = new GPTModel(cfg, ops, seed);
+            AdamW adamw = new AdamW(ops, gpt.parameters(), AdamW.Settings.book(0.1f));
+            TrainingStep trainingStep = new TrainingStep(gpt, adamw, 1.0);
+            List<Batch> batches = List.of(randomBatch(cfg.vocabSize(), time));
+            for (int i = 0; i < warmup; i++) trainingStep.run(batches, 1e-4f, i, seed);
+            ops.synchronize();
+            Profiler profiler = profile ? new Profiler(ops.clock()) : Profiler.OFF;
+            ops.setProfiler(profiler);
+            float loss = 0;
+            long start = System.nanoTime();
+            for (int i = 0; i < steps; i++) {
+                loss = trainingStep.run(batches, 1e-4f, warmup + i, seed).loss();
+                profiler.flush();
+            }
+            ops.synchronize();
+            double seconds = (System.nanoTime() - start) / 1e9;
+            ops.setProfiler(Profiler.OFF);
+            report(ops, cfg, time, seconds, loss, profiler);
+        }
+        return 0;
+    }
+
+    private Batch randomBatch(int vocab, int time) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        int n = batch * time;
+        int[] ids = new int[n + 1];
+        for (int i = 0; i < ids.length; i++) ids[i] = rng.nextInt(vocab);
+        return new Batch(java.util.Arrays.copyOfRange(ids, 0, n), java.util.Arrays.copyOfRange(ids, 1, n + 1), batch, time);
+    }
+
+    private void report(Ops ops, GPTConfig cfg, int time, double seconds, float loss, Profiler profiler) throws Exception {
+        double msPerStep = seconds * 1e3 / steps;
+        double tokensPerS = (double) batch * time * steps / seconds;
+        double tflops = FlopCount.perToken(cfg, time) * tokensPerS / 1e12;
+        Double peak = peakTflops != null ? peakTflops : ops.name().startsWith("cuda") ? (device.tf32 ? 495.0 : 67.0) : null;
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("device", ops.name());
+        out.put("model", model.preset);
+        out.put("params", cfg.parameterCount());
+        out.put("batch", batch);
+        out.put("context", time);
+        out.put("steps", steps);
+        out.put("threads", ops.name().equals("cpu") ? device.threads() : null);
+        out.put("ms_per_step", msPerStep);
+        out.put("tokens_per_s", tokensPerS);
+        out.put("tflops", tflops);
+        out.put("mfu", peak == null ? null : tflops / peak);
+        out.put("last_loss", loss);
+        ProfileReport profileReport = null;
+        if (profile) {
+            ProfileReport.Peaks peaks = ops.name().startsWith("cuda")
+                    ? (device.tf32 ? ProfileReport.Peaks.H200_TF32 : ProfileReport.Peaks.H200_FP32)
+                    : ProfileReport.Peaks.NONE;
+            profileReport = new ProfileReport(profiler, peaks);
+            ChromeTrace.write(profiler.events(), trace);
+            out.put("profile_markdown", profileReport.toMarkdown());
+            out.put("trace", trace.toString());
+        }
+        
+        if (json) {
+            System.out.println(new ObjectMapper().writeValueAsString(out));
+        } else {
+            System.out.printf("%s %s (%,d params) batch %d x %d: %.1f ms/step, %,.0f tokens/s, %.2f TFLOP/s%s%n",
+                    ops.name(), model.preset, cfg.parameterCount(), batch, time, msPerStep, tokensPerS, tflops,
+                    peak == null ? "" : String.format(", MFU %.1f%%", 100 * tflops / peak));
+            if (profileReport != null) {
+                System.out.print(profileReport.toText());
+                System.out.println("Chrome trace (open in https://ui.perfetto.dev): " + trace);
+            }
+        }
+    }
+}
