@@ -3,7 +3,7 @@
 # native-build/package-gpu-check.sh built .gpu/ here: device info, `jgpt info`, the JUnit tests tagged
 # "gpu", `jgpt bench` on GPT-2 small with the profiler, the same model in eager PyTorch, and one markdown
 # report, $OUT/gpu-report.md, with the trace, logs and raw results beside it (OUT defaults to ./gpu-report).
-# Every stage has a time limit and may fail without stopping the others; the whole run stays under 8 min.
+# Every stage has a time limit and may fail without stopping the others; the whole run stays under 6 min.
 # --dry-run checks the environment only (no bundle, no Java stages).
 # Exit codes: 0 done (stage failures are in the report), 2 bundle missing, 3 no NVIDIA GPU here.
 set -euo pipefail
@@ -19,7 +19,7 @@ trap 'rm -rf "$work"' EXIT
 log="$OUT/stages.log"
 : > "$log"
 : > "$work/stages.tsv"
-deadline=$((SECONDS + 450))
+deadline=$((SECONDS + 330))
 
 # stage NAME LIMIT_S CMD...: runs CMD with its output in the log, records status and seconds, never fails.
 stage() {
@@ -83,13 +83,15 @@ fi
 timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader \
   > "$work/device" 2>&1 || true
 stage nvidia-smi 20 nvidia-smi
+# Where cuBLAS lives on this machine, in case jgpt's search misses it.
+stage find-cublas 20 bash -c 'ldconfig -p | grep -i cublas; find / -xdev -name "libcublas.so*" 2>/dev/null | head -20'
 if $dry_run; then
   report --stop "dry run: GPU present, Java stages not run"
   exit 0
 fi
 
 # ---- GPU stages -----------------------------------------------------------------------------------
-stage junit-gpu 150 "$java" "${jvm_flags[@]}" -jar .gpu/junit-console.jar execute \
+stage junit-gpu 130 "$java" "${jvm_flags[@]}" -jar .gpu/junit-console.jar execute \
   --class-path .gpu/jgpt.jar:.gpu/test-classes --select-package io.jgpt --include-tag gpu \
   --reports-dir "$work/junit" --details=tree --disable-banner
 cp "$work/junit/TEST-junit-jupiter.xml" "$OUT/junit.xml" 2>/dev/null || true
@@ -97,13 +99,19 @@ cp "$work/junit/TEST-junit-jupiter.xml" "$OUT/junit.xml" 2>/dev/null || true
 # bench runs in its own directory, so that whatever trace.json it writes can be found and kept, and with
 # stdout (the JSON) apart from stderr.
 mkdir -p "$work/bench"
-stage jgpt-bench 180 bash -c 'cd "$0" && { "$@" > stdout 2> stderr; rc=$?; cat stdout stderr; exit $rc; }' \
+stage jgpt-bench 100 bash -c 'cd "$0" && { "$@" > stdout 2> stderr; rc=$?; cat stdout stderr; exit $rc; }' \
   "$work/bench" "$java" "${jvm_flags[@]}" -jar "$root/.gpu/jgpt.jar" bench --device cuda \
   --model gpt2-small --context 1024 --batch 4 --steps 10 --profile --json
 trace=$(find "$work/bench" -name 'trace*.json' -type f 2>/dev/null | head -1)
 if [[ -n "$trace" ]]; then cp "$trace" "$OUT/trace.json"; fi
 
-stage torch-bench 150 bash -c "python3 native-build/bench_torch_gpu.py > '$work/torch.jsonl'"
+stage torch-bench 100 bash -c "python3 native-build/bench_torch_gpu.py > '$work/torch.jsonl'"
 cp "$work/torch.jsonl" "$OUT/torch.jsonl" 2>/dev/null || true
+
+mkdir -p "$work/bench-tf32"
+stage jgpt-bench-tf32 70 bash -c 'cd "$0" && { "$@" > stdout 2> stderr; rc=$?; cat stdout stderr; exit $rc; }' \
+  "$work/bench-tf32" "$java" "${jvm_flags[@]}" -jar "$root/.gpu/jgpt.jar" bench --device cuda --tf32 \
+  --model gpt2-small --context 1024 --batch 4 --steps 10 --json
+
 
 report

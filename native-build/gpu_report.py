@@ -52,9 +52,9 @@ def junit():
     return text
 
 
-def bench_json():
-    """The bench's JSON object: all of stdout if it parses, else its last line that does."""
-    raw = read("bench", "stdout")
+def bench_json(folder="bench"):
+    """A bench's JSON object: all of stdout if it parses, else its last line that does."""
+    raw = read(folder, "stdout")
     candidates = [raw] + [l for l in reversed(raw.splitlines()) if l.startswith("{")]
     for c in candidates:
         try:
@@ -112,6 +112,9 @@ def main():
         md += ["## GPU tests (JUnit, tag gpu)", "", junit()]
         md += ["## jgpt bench", "", "```json", json.dumps(bench, indent=2) if bench else
                "(no JSON from the bench; see stages.log)", "```", ""]
+        bench_tf32 = bench_json("bench-tf32")
+        md += ["## jgpt bench with --tf32", "", "```json", json.dumps(bench_tf32, indent=2) if bench_tf32 else
+               "(no JSON from the TF32 bench; see stages.log)", "```", ""]
         md += ["## PyTorch eager (same model)", "", "```json"]
         md += [json.dumps(r) for r in torch_runs] or ["(no results; see stages.log)"]
         md += ["```", ""]
@@ -119,8 +122,9 @@ def main():
         md += ["## Throughput ratio (jgpt / PyTorch, tokens/s)", ""]
         for r in torch_runs:
             theirs = tokens_per_s(r)
-            ratio = f"{ours / theirs:.3f}" if ours and theirs else "n/a"
-            md.append(f"- vs torch {r.get('mode')}: {ratio} (jgpt {ours}, torch {theirs})")
+            mine = tokens_per_s(bench_tf32) if r.get("mode") == "tf32" else ours
+            ratio = f"{mine / theirs:.3f}" if mine and theirs else "n/a"
+            md.append(f"- jgpt {r.get('mode')} vs torch {r.get('mode')}: {ratio} (jgpt {mine}, torch {theirs})")
         md += ["", "## Profile", "", profile_table(bench), ""]
         md.append("Files here: " + ", ".join(sorted(os.listdir(out))))
     with open(os.path.join(out, "gpu-report.md"), "w") as f:
