@@ -1,5 +1,6 @@
 package io.jgpt.io;
 
+import io.jgpt.model.GPTConfig;
 import io.jgpt.JgptException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -37,7 +38,7 @@ public final class Gpt2Checkpoint {
      * and the head is untied when lm_head is present and either differs from wte or the config says so.
      */
     public static ModelWeights load(Path dir) {
-        ModelShape configured = Gpt2Config.read(dir.resolve(Gpt2Config.FILE));
+        GPTConfig configured = Gpt2Config.read(dir.resolve(Gpt2Config.FILE));
         Path weightsPath = dir.resolve(WEIGHTS_FILE);
         Map<String, HostTensor> hf = new LinkedHashMap<>();
         try (SafetensorsFile file = SafetensorsFile.open(weightsPath)) {
@@ -57,7 +58,7 @@ public final class Gpt2Checkpoint {
             }
             tensors.put(HEAD, head);
         }
-        ModelShape shape = configured.withQkvBias(tensors.containsKey("h.0.attn.c_attn.bias"))
+        GPTConfig shape = configured.withQkvBias(tensors.containsKey("h.0.attn.c_attn.bias"))
                 .withTiedHead(!tensors.containsKey(HEAD));
         Gpt2Parameters.validate(shape, tensors, weightsPath.toString());
         return new ModelWeights(shape, tensors);

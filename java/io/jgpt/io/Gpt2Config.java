@@ -1,5 +1,6 @@
 package io.jgpt.io;
 
+import io.jgpt.model.GPTConfig;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -30,7 +31,7 @@ public final class Gpt2Config {
 
     private Gpt2Config() {}
 
-    public static void write(Path path, ModelShape s) {
+    public static void write(Path path, GPTConfig s) {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("model_type", "gpt2");
         json.put("architectures", List.of("GPT2LMHeadModel"));
@@ -63,7 +64,7 @@ public final class Gpt2Config {
         });
     }
 
-    public static ModelShape read(Path path) {
+    public static GPTConfig read(Path path) {
         JsonNode root;
         try {
             root = JSON.readTree(Files.readAllBytes(path));
@@ -103,7 +104,7 @@ public final class Gpt2Config {
         }
         try {
             // The model has one drop rate; HF GPT-2 sets all three pdrops alike and resid_pdrop stands for them.
-            return new ModelShape(positiveInt(path, root, "vocab_size"), context, embDim,
+            return new GPTConfig(positiveInt(path, root, "vocab_size"), context, embDim,
                     positiveInt(path, root, "n_head"), positiveInt(path, root, "n_layer"),
                     (float) drop.asDouble(0.1), true, tie.asBoolean(true));
         } catch (JgptException e) {

@@ -1,5 +1,6 @@
 package io.jgpt.io;
 
+import io.jgpt.model.GPTConfig;
 import io.jgpt.JgptException;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -13,7 +14,7 @@ public final class Gpt2Parameters {
     private Gpt2Parameters() {}
 
     /** Every parameter of a model of this shape, in llm.c's order (embeddings, blocks, final norm, head). */
-    public static Map<String, int[]> shapes(ModelShape s) {
+    public static Map<String, int[]> shapes(GPTConfig s) {
         Map<String, int[]> out = new LinkedHashMap<>();
         int c = s.embDim();
         out.put("wte.weight", new int[] {s.vocabSize(), c});
@@ -55,7 +56,7 @@ public final class Gpt2Parameters {
      * Checks that the tensors are exactly the parameters of the shape: none missing, none extra, each of the
      * expected shape. {@code source} (a file) prefixes the messages.
      */
-    public static void validate(ModelShape shape, Map<String, HostTensor> tensors, String source) {
+    public static void validate(GPTConfig shape, Map<String, HostTensor> tensors, String source) {
         Map<String, int[]> expected = shapes(shape);
         for (var e : expected.entrySet()) {
             HostTensor t = tensors.get(e.getKey());

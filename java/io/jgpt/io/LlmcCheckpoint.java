@@ -1,5 +1,6 @@
 package io.jgpt.io;
 
+import io.jgpt.model.GPTConfig;
 import io.jgpt.JgptException;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -63,7 +64,7 @@ public final class LlmcCheckpoint {
                 throw new JgptException(path + ": llm.c model file should have " + expected + " bytes, has "
                         + file.size());
             }
-            ModelShape shape = new ModelShape(vocab, maxT, channels, heads, layers, 0f, true, true);
+            GPTConfig shape = new GPTConfig(vocab, maxT, channels, heads, layers, 0f, true, true);
             Map<String, HostTensor> tensors = new Reader(file, elementBytes).read(shape, padded);
             boolean qkvBias = false;
             for (int i = 0; i < layers; i++) {
@@ -78,7 +79,7 @@ public final class LlmcCheckpoint {
 
     /** Writes a version 3 (fp32) file atomically; a model without qkv bias gets zero biases. */
     public static void write(Path path, ModelWeights weights) {
-        ModelShape s = weights.shape();
+        GPTConfig s = weights.shape();
         if (!s.tiedHead()) {
             throw new JgptException(path + ": llm.c model files have no separate lm_head; only tied models convert");
         }
@@ -130,7 +131,7 @@ public final class LlmcCheckpoint {
             this.elementBytes = elementBytes;
         }
 
-        Map<String, HostTensor> read(ModelShape s, int padded) {
+        Map<String, HostTensor> read(GPTConfig s, int padded) {
             int c = s.embDim();
             Map<String, HostTensor> out = new LinkedHashMap<>();
             out.put("wte.weight", next(s.vocabSize(), c));

@@ -1,5 +1,6 @@
 package io.jgpt.model;
 
+import io.jgpt.JgptException;
 import java.util.List;
 import java.util.Locale;
 
@@ -20,13 +21,14 @@ public record GPTConfig(int vocabSize, int contextLength, int embDim, int nHeads
 
     public GPTConfig {
         if (vocabSize <= 0 || contextLength <= 0 || embDim <= 0 || nHeads <= 0 || nLayers <= 0) {
-            throw new IllegalArgumentException("model sizes must be positive: " + this);
+            throw new JgptException("model sizes must be positive: vocab " + vocabSize + ", context " + contextLength
+                    + ", embedding " + embDim + ", heads " + nHeads + ", layers " + nLayers);
         }
         if (embDim % nHeads != 0) {
-            throw new IllegalArgumentException("n_embd " + embDim + " is not divisible by n_head " + nHeads);
+            throw new JgptException("n_embd " + embDim + " is not divisible by n_head " + nHeads);
         }
         if (!(dropRate >= 0f && dropRate < 1f)) {
-            throw new IllegalArgumentException("dropout must be in [0, 1), got " + dropRate);
+            throw new JgptException("dropout must be in [0, 1), got " + dropRate);
         }
     }
 
@@ -40,7 +42,7 @@ public record GPTConfig(int vocabSize, int contextLength, int embDim, int nHeads
             case "gpt2-large" -> new GPTConfig(50257, 1024, 1280, 20, 36, 0.1f, true, true);
             case "gpt2-xl" -> new GPTConfig(50257, 1024, 1600, 25, 48, 0.1f, true, true);
             case "book-124m" -> new GPTConfig(50257, 256, 768, 12, 12, 0.1f, false, false);
-            default -> throw new IllegalArgumentException("unknown model preset '" + name + "' (known: " + String.join(", ", PRESETS) + ")");
+            default -> throw new JgptException("unknown model preset '" + name + "' (known: " + String.join(", ", PRESETS) + ")");
         };
     }
 
@@ -54,6 +56,14 @@ public record GPTConfig(int vocabSize, int contextLength, int embDim, int nHeads
 
     public GPTConfig withDropRate(float p) {
         return new GPTConfig(vocabSize, contextLength, embDim, nHeads, nLayers, p, qkvBias, tiedHead);
+    }
+
+    public GPTConfig withQkvBias(boolean value) {
+        return new GPTConfig(vocabSize, contextLength, embDim, nHeads, nLayers, dropRate, value, tiedHead);
+    }
+
+    public GPTConfig withTiedHead(boolean value) {
+        return new GPTConfig(vocabSize, contextLength, embDim, nHeads, nLayers, dropRate, qkvBias, value);
     }
 
     public GPTConfig withShape(int layers, int heads, int emb, int context, int vocab) {

@@ -1,5 +1,6 @@
 package io.jgpt.io;
 
+import io.jgpt.model.GPTConfig;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -32,7 +33,7 @@ class LlmcCheckpointTest {
         assertEquals(1024 + 4L * PARAMS, Files.size(path));
         ModelWeights loaded = LlmcCheckpoint.read(path);
         // llm.c files carry no drop rate.
-        assertEquals(new ModelShape(10, 4, 4, 2, 2, 0f, qkvBias, true), loaded.shape());
+        assertEquals(new GPTConfig(10, 4, 4, 2, 2, 0f, qkvBias, true), loaded.shape());
         TinyModels.assertSameTensors(weights.tensors(), loaded.tensors());
     }
 

@@ -1,5 +1,6 @@
 package io.jgpt.io;
 
+import io.jgpt.model.GPTConfig;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,11 +12,11 @@ import java.util.SplittableRandom;
 final class TinyModels {
     private TinyModels() {}
 
-    static ModelShape shape(boolean qkvBias, boolean tiedHead) {
-        return new ModelShape(10, 4, 4, 2, 2, 0.1f, qkvBias, tiedHead);
+    static GPTConfig shape(boolean qkvBias, boolean tiedHead) {
+        return new GPTConfig(10, 4, 4, 2, 2, 0.1f, qkvBias, tiedHead);
     }
 
-    static ModelWeights weights(ModelShape shape, long seed) {
+    static ModelWeights weights(GPTConfig shape, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         Map<String, HostTensor> tensors = new LinkedHashMap<>();
         for (var e : Gpt2Parameters.shapes(shape).entrySet()) {
