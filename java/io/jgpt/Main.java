@@ -1,7 +1,12 @@
 package io.jgpt;
 
 import io.jgpt.cli.BenchCommand;
+import io.jgpt.cli.ConvertCommand;
+import io.jgpt.cli.DemoCommand;
+import io.jgpt.cli.EvalCommand;
 import io.jgpt.cli.InfoCommand;
+import io.jgpt.cli.TokenizeCommand;
+import io.jgpt.cli.TrainCommand;
 import java.util.Arrays;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -12,7 +17,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "jgpt", mixinStandardHelpOptions = true, version = "jgpt 0.1.0",
         description = "GPT-2 from scratch in Java: a CPU reference engine and a CUDA backend.",
-        subcommands = {BenchCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, TrainCommand.class, EvalCommand.class, TokenizeCommand.class,
+                ConvertCommand.class, BenchCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @Override
@@ -26,16 +32,27 @@ public final class Main implements Runnable {
 
     /** Runs a command line and returns its exit code (used by tests without a child process). */
     public static int run(String... args) {
-        boolean debug = Arrays.asList(args).contains("--debug");
+        debug = Arrays.asList(args).contains("--debug");
         String[] rest = Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
-        CommandLine cli = new CommandLine(new Main());
+        return execute(new Main(), rest);
+    }
+
+    private static boolean debug;
+
+    /** Runs one command object with jgpt's error handling (also for commands that run other commands). */
+    public static int execute(Object command, String... args) {
+        CommandLine cli = new CommandLine(command);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            boolean user = e instanceof JgptException || e instanceof IllegalArgumentException;
+            boolean user = e instanceof IllegalArgumentException; // JgptException included
             System.err.println("jgpt: " + (user ? "" : "internal error: ") + message(e));
             if (debug) e.printStackTrace();
             return user ? JgptException.EXIT_CODE : 1;
         });
-        return cli.execute(rest);
+        cli.setParameterExceptionHandler((e, params) -> {
+            System.err.println("jgpt: " + message(e) + " (see '" + e.getCommandLine().getCommandName() + " --help')");
+            return JgptException.EXIT_CODE;
+        });
+        return cli.execute(args);
     }
 
     private static String message(Throwable e) {

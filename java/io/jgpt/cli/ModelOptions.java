@@ -5,7 +5,7 @@ import picocli.CommandLine.Option;
 
 /** The model preset and the architecture overrides shared by bench and train. */
 public final class ModelOptions {
-    @Option(names = "--model", defaultValue = "gpt2-small", description = "Preset: ${COMPLETION-CANDIDATES}; default ${DEFAULT-VALUE}.",
+    @Option(names = "--model", defaultValue = "gpt2-small", description = "Preset (${COMPLETION-CANDIDATES}) or, where a command loads weights, a checkpoint directory, run directory or llm.c .bin; default ${DEFAULT-VALUE}.",
             completionCandidates = Presets.class)
     String preset;
 
@@ -35,7 +35,11 @@ public final class ModelOptions {
 
     /** The preset with every given override applied (validated by GPTConfig). */
     public GPTConfig config() {
-        GPTConfig base = GPTConfig.preset(preset);
+        return applyOverrides(GPTConfig.preset(preset));
+    }
+
+    /** A config with the architecture flags that were given applied. */
+    public GPTConfig applyOverrides(GPTConfig base) {
         GPTConfig c = base.withShape(
                 nLayer != null ? nLayer : base.nLayers(),
                 nHead != null ? nHead : base.nHeads(),

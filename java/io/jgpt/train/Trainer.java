@@ -1,0 +1,187 @@
+package io.jgpt.train;
+
+import io.jgpt.JgptException;
+import io.jgpt.checkpoint.TrainerState;
+import io.jgpt.checkpoint.TrainingCheckpoint;
+import io.jgpt.data.BatchLoader;
+import io.jgpt.data.LoaderState;
+import io.jgpt.model.GPTModel;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The training loop of chapter 5 and appendix D: steps over shuffled batches with the learning-rate
+ * schedule, periodic train/validation evaluation, a sample after each epoch, metrics, a loss plot and
+ * atomic checkpoints (periodic, final, and on Ctrl-C). Steps whose loss or gradient norm is not finite are
+ * skipped; too many in a row stop the run without overwriting the last good checkpoint.
+ */
+public final class Trainer {
+    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+
+    /**
+     * @param evalEvery  evaluate every this many steps (0: only at the end)
+     * @param saveEvery  checkpoint every this many steps (0: only at the end)
+     */
+    public record Settings(int batch, int accum, long steps, LrSchedule lr, double clip, long seed, int evalEvery,
+                           int evalBatches, int saveEvery, int keep, int maxBadSteps, boolean progressBar) {}
+
+    /** How a run ended: final losses (NaN where not evaluated), steps done, where the last checkpoint is. */
+    public record Outcome(double firstTrainLoss, double trainLoss, double valLoss, long steps, Path checkpoint) {}
+
+    private final GPTModel model;
+    private final AdamW optimizer;
+    private final BatchLoader train;
+    private final BatchLoader trainEval;
+    private final BatchLoader valEval;
+    private final Path out;
+    private final Settings s;
+    private final Function<GPTModel, String> sampler;
+    private final LossPlot plot = new LossPlot();
+    private volatile boolean stopRequested;
+
+    /**
+     * @param valEval  validation loader, or null when there is no validation part
+     * @param sampler  text generated from the model after each epoch, or null for none
+     */
+    public Trainer(GPTModel model, AdamW optimizer, BatchLoader train, BatchLoader trainEval, BatchLoader valEval,
+                   Path out, Settings settings, Function<GPTModel, String> sampler) {
+        this.model = model;
+        this.optimizer = optimizer;
+        this.train = train;
+        this.trainEval = trainEval;
+        this.valEval = valEval;
+        this.out = out;
+        this.s = settings;
+        this.sampler = sampler;
+    }
+
+    /** Asks the loop to save a checkpoint and stop after the current step (Ctrl-C). */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    public Outcome run(TrainerState resumeFrom) {
+        TrainingStep step = new TrainingStep(model, optimizer, s.clip());
+        long first = 0;
+        long tokensSeen = 0;
+        if (resumeFrom != null) {
+            first = resumeFrom.step();
+            tokensSeen = resumeFrom.tokensSeen();
+            train.restore(new LoaderState(resumeFrom.epoch(), resumeFrom.position()));
+        }
+        double firstLoss = Double.NaN;
+        double lastTrain = Double.NaN;
+        double lastVal = Double.NaN;
+        int bad = 0;
+        double ema = Double.NaN;
+        Path checkpoint = null;
+        long started = System.nanoTime();
+        long tokensAtStart = tokensSeen;
+        try (MetricsLog metrics = new MetricsLog(out, resumeFrom != null); ProgressBar bar = progressBar(first)) {
+            if (resumeFrom == null) {
+                Evaluation.Result initial = Evaluation.run(model, trainEval, s.evalBatches());
+                firstLoss = initial.loss();
+                LOG.info("initial train loss {} (ln(vocab) = {})", fmt(firstLoss), fmt(Math.log(model.config().vocabSize())));
+            }
+            long stepNo = first;
+            for (; stepNo < s.steps() && !stopRequested; stepNo++) {
+                int epochBefore = train.state().epoch();
+                List<Batch> micro = new ArrayList<>(s.accum());
+                for (int i = 0; i < s.accum(); i++) micro.add(train.next());
+                float lr = s.lr().at(stepNo);
+                TrainingStep.Result r = step.run(micro, lr, stepNo, s.seed());
+                for (Batch b : micro) tokensSeen += b.tokens();
+                if (r.skipped()) {
+                    bad++;
+                    LOG.warn("step {}: loss {} / gradient norm {} is not finite; skipped the update ({} in a row)",
+                            stepNo, r.loss(), r.gradNorm(), bad);
+                    if (bad >= s.maxBadSteps()) {
+                        throw new JgptException("training stopped at step " + stepNo + ": " + bad
+                                + " consecutive steps had a non-finite loss or gradient norm (--max-bad-steps "
+                                + s.maxBadSteps() + "); the last good checkpoint is left as it was");
+                    }
+                } else {
+                    bad = 0;
+                    if (stepNo - first > 10 && r.loss() > 2 * ema) {
+                        LOG.warn("step {}: loss spike {} (recent average {})", stepNo, fmt(r.loss()), fmt(ema));
+                    }
+                    ema = Double.isNaN(ema) ? r.loss() : 0.9 * ema + 0.1 * r.loss();
+                }
+                double seconds = (System.nanoTime() - started) / 1e9;
+                double tokPerS = (tokensSeen - tokensAtStart) / Math.max(seconds, 1e-9);
+                metrics.write(record("train", stepNo + 1, tokensSeen, Map.of("lr", lr, "loss", r.loss(),
+                        "grad_norm", r.gradNorm(), "skipped", r.skipped(), "tokens_per_s", tokPerS)));
+                if (bar != null) {
+                    bar.stepTo(stepNo + 1);
+                    bar.setExtraMessage(String.format(" loss %.3f  %,.0f tok/s", r.loss(), tokPerS));
+                }
+                boolean last = stepNo + 1 == s.steps();
+                if (last || (s.evalEvery() > 0 && (stepNo + 1) % s.evalEvery() == 0)) {
+                    lastTrain = Evaluation.run(model, trainEval, s.evalBatches()).loss();
+                    lastVal = valEval == null ? Double.NaN : Evaluation.run(model, valEval, s.evalBatches()).loss();
+                    plot.add(tokensSeen, lastTrain, lastVal);
+                    LOG.info("step {} (epoch {}): train loss {}, val loss {}, val perplexity {}", stepNo + 1,
+                            train.state().epoch() + 1, fmt(lastTrain), fmt(lastVal), fmt(Math.exp(lastVal)));
+                    metrics.write(record("eval", stepNo + 1, tokensSeen, evalFields(lastTrain, lastVal)));
+                }
+                if (sampler != null && (train.state().epoch() != epochBefore || last)) {
+                    LOG.info("sample after epoch {}: {}", epochBefore + 1, sampler.apply(model).replace('\n', ' '));
+                }
+                if (s.saveEvery() > 0 && (stepNo + 1) % s.saveEvery() == 0 && !last) {
+                    checkpoint = save(stepNo + 1, tokensSeen);
+                }
+            }
+            checkpoint = save(stepNo, tokensSeen);
+            if (stopRequested) LOG.info("stopped at step {}; checkpoint saved to {}", stepNo, checkpoint);
+            return new Outcome(firstLoss, lastTrain, lastVal, stepNo, checkpoint);
+        }
+    }
+
+    private Path save(long nextStep, long tokensSeen) {
+        LoaderState ls = train.state();
+        TrainerState state = new TrainerState(nextStep, ls.epoch(), ls.position(), s.seed(), optimizer.stepCount(), tokensSeen);
+        Path dir = TrainingCheckpoint.save(out, model, optimizer, state, s.keep());
+        plot.write(out);
+        return dir;
+    }
+
+    private ProgressBar progressBar(long first) {
+        // Only on a terminal: redirected to a file, a redrawn bar is just noise (metrics.jsonl has every step).
+        if (!s.progressBar() || System.console() == null || !System.console().isTerminal()) return null;
+        return new ProgressBarBuilder().setTaskName("train").setInitialMax(s.steps()).startsFrom(first, java.time.Duration.ZERO)
+                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).continuousUpdate().build();
+    }
+
+    private static Map<String, Object> evalFields(double trainLoss, double valLoss) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("train_loss", trainLoss);
+        m.put("train_perplexity", Math.exp(trainLoss));
+        if (Double.isFinite(valLoss)) {
+            m.put("val_loss", valLoss);
+            m.put("val_perplexity", Math.exp(valLoss));
+        }
+        return m;
+    }
+
+    private static Map<String, Object> record(String type, long step, long tokens, Map<String, ?> fields) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("type", type);
+        m.put("step", step);
+        m.put("tokens_seen", tokens);
+        m.putAll(fields);
+        return m;
+    }
+
+    private static String fmt(double v) {
+        return String.format("%.3f", v);
+    }
+}

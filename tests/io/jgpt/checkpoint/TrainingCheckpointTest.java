@@ -1,0 +1,117 @@
+package io.jgpt.checkpoint;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jgpt.cpu.CpuOps;
+import io.jgpt.data.BatchLoader;
+import io.jgpt.data.SlidingWindowDataset;
+import io.jgpt.data.TokenSource;
+import io.jgpt.io.SafetensorsFile;
+import io.jgpt.model.DropoutPlan;
+import io.jgpt.model.GPTConfig;
+import io.jgpt.model.GPTModel;
+import io.jgpt.train.AdamW;
+import io.jgpt.train.LrSchedule;
+import io.jgpt.train.MetricsLog;
+import io.jgpt.train.Trainer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainingCheckpointTest {
+
+    static final GPTConfig TINY = new GPTConfig(29, 12, 16, 2, 2, 0.1f, false, false);
+
+    static int[] tokens(int n, long seed) {
+        Random r = new Random(seed);
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) ids[i] = (i % 7 == 0) ? r.nextInt(29) : (ids[Math.max(0, i - 1)] * 3 + 1) % 29;
+        return ids;
+    }
+
+    @Test
+    void savedCheckpointReloadsToBitIdenticalLogits(@TempDir Path run) {
+        try (CpuOps ops = new CpuOps(2)) {
+            GPTModel model = new GPTModel(TINY, ops, 3);
+            AdamW adamw = new AdamW(ops, model.parameters(), AdamW.Settings.book(0.1f));
+            Path dir = TrainingCheckpoint.save(run, model, adamw, new TrainerState(5, 0, 0, 1, 0, 0), 2);
+            GPTModel loaded = ModelSource.open(run.toString(), ops, 99, UnaryOperator.identity());
+            assertEquals(model.config().withDropRate(0.1f), loaded.config().withDropRate(0.1f));
+            int[] ids = tokens(24, 1);
+            float[] a = ops.download(model.forward(ids, 2, 12, DropoutPlan.eval()));
+            float[] b = ops.download(loaded.forward(ids, 2, 12, DropoutPlan.eval()));
+            assertArrayEquals(a, b, 0f);
+            assertTrue(Files.exists(dir.resolve("config.json")));
+        }
+    }
+
+    @Test
+    void weightsFileUsesGpt2NamesAndConv1dLayout(@TempDir Path run) {
+        try (CpuOps ops = new CpuOps(1)) {
+            GPTModel model = new GPTModel(TINY, ops, 3);
+            Path dir = TrainingCheckpoint.save(run, model, new AdamW(ops, model.parameters(), AdamW.Settings.book(0f)),
+                    new TrainerState(1, 0, 0, 1, 0, 0), 1);
+            try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("model.safetensors"))) {
+                assertArrayEquals(new int[] {16, 48}, f.shape("transformer.h.1.attn.c_attn.weight"));
+                assertArrayEquals(new int[] {48}, f.shape("transformer.h.1.attn.c_attn.bias")); // zeros: no qkv bias
+                assertArrayEquals(new int[] {64, 16}, f.shape("transformer.h.0.mlp.c_proj.weight"));
+                assertArrayEquals(new int[] {29, 16}, f.shape("lm_head.weight"));
+                assertArrayEquals(new int[] {12, 16}, f.shape("transformer.wpe.weight"));
+                assertFalse(f.names().stream().anyMatch(n -> n.contains("mask")), "the non-persistent mask is not saved");
+            }
+        }
+    }
+
+    @Test
+    void keepsOnlyTheNewestCheckpoints(@TempDir Path run) {
+        try (CpuOps ops = new CpuOps(1)) {
+            GPTModel model = new GPTModel(TINY, ops, 3);
+            AdamW adamw = new AdamW(ops, model.parameters(), AdamW.Settings.book(0f));
+            for (int step = 1; step <= 4; step++) TrainingCheckpoint.save(run, model, adamw, new TrainerState(step, 0, 0, 1, 0, 0), 2);
+            assertEquals(List.of("step-00000003", "step-00000004"),
+                    RunDirectory.checkpoints(run).stream().map(p -> p.getFileName().toString()).toList());
+        }
+    }
+
+    /** Six steps in one go, and three steps then a resume for three more, log identical losses. */
+    @Test
+    void resumedRunReproducesTheUninterruptedLosses(@TempDir Path tmp) throws IOException {
+        List<Double> straight = train(tmp.resolve("a"), 6, null);
+        train(tmp.resolve("b"), 3, null);
+        List<Double> resumed = new ArrayList<>(train(tmp.resolve("b"), 6, tmp.resolve("b")));
+        assertEquals(6, straight.size());
+        assertEquals(straight, resumed);
+    }
+
+    /** Trains to {@code steps} (resuming from {@code resume} if given) and returns every logged step loss. */
+    private static List<Double> train(Path out, long steps, Path resume) throws IOException {
+        try (CpuOps ops = new CpuOps(2)) {
+            GPTModel model = new GPTModel(TINY, ops, 7);
+            AdamW adamw = new AdamW(ops, model.parameters(), AdamW.Settings.book(0.1f));
+            SlidingWindowDataset data = new SlidingWindowDataset(TokenSource.of("t", tokens(400, 5)), 12, 5);
+            BatchLoader loader = BatchLoader.training(data, 3, 11);
+            TrainerState state = resume == null ? null : TrainingCheckpoint.restore(resume, model, adamw);
+            Trainer.Settings s = new Trainer.Settings(3, 1, steps, new LrSchedule(1e-2f, 1e-3f, 1e-3f, 2, 6), 1.0, 11,
+                    0, 2, 0, 3, 5, false);
+            new Trainer(model, adamw, loader, BatchLoader.evaluation(data, 3), null, out, s, null).run(state);
+        }
+        ObjectMapper json = new ObjectMapper();
+        List<Double> losses = new ArrayList<>();
+        for (String line : Files.readAllLines(out.resolve(MetricsLog.FILE))) {
+            JsonNode n = json.readTree(line);
+            if (n.get("type").asText().equals("train")) losses.add(n.get("loss").asDouble());
+        }
+        return losses;
+    }
+}
