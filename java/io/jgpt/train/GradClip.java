@@ -15,6 +15,11 @@ public final class GradClip {
         return Math.sqrt(ops.sumOfSquares(grads));
     }
 
+    /** Sum of squares of all weights: finite exactly when every weight is. */
+    public static double weightNormSquared(Ops ops, List<Parameter> params) {
+        return ops.sumOfSquares(params.stream().map(Parameter::value).toList());
+    }
+
     /**
      * Scales all gradients so their global norm is at most maxNorm; returns the norm before clipping.
      * Like PyTorch, the factor is maxNorm / (norm + 1e-6) and is applied only when it is below 1.

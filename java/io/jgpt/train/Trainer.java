@@ -136,7 +136,7 @@ public final class Trainer {
                 if (sampler != null && (train.state().epoch() != epochBefore || last)) {
                     LOG.info("sample after epoch {}: {}", epochBefore + 1, sampler.apply(model).replace('\n', ' '));
                 }
-                if (s.saveEvery() > 0 && (stepNo + 1) % s.saveEvery() == 0 && !last) {
+                if (s.saveEvery() > 0 && (stepNo + 1) % s.saveEvery() == 0 && !last && bad == 0) {
                     checkpoint = save(stepNo + 1, tokensSeen);
                 }
             }
@@ -147,6 +147,12 @@ public final class Trainer {
     }
 
     private Path save(long nextStep, long tokensSeen) {
+        // The last line of defence: whatever happened, non-finite weights never replace a good checkpoint.
+        double norm = GradClip.weightNormSquared(model.ops(), optimizer.parameters());
+        if (!Double.isFinite(norm)) {
+            throw new JgptException("not saving step " + nextStep + ": the weights contain NaN or infinity;"
+                    + " the last good checkpoint is left as it was");
+        }
         LoaderState ls = train.state();
         TrainerState state = new TrainerState(nextStep, ls.epoch(), ls.position(), s.seed(), optimizer.stepCount(), tokensSeen);
         Path dir = TrainingCheckpoint.save(out, model, optimizer, state, s.keep());
