@@ -1,0 +1,130 @@
+package io.jgpt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jgpt.Main;
+import io.jgpt.checkpoint.ModelSource;
+import io.jgpt.checkpoint.RunDirectory;
+import io.jgpt.cpu.CpuOps;
+import io.jgpt.demo.DemoCorpus;
+import io.jgpt.train.MetricsLog;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Training in a child JVM that is killed: checkpoints survive, and resuming reproduces the losses. */
+class CrashSafetyTest {
+
+    private static List<String> trainArgs(Path corpus, Path out, long steps) {
+        return new ArrayList<>(List.of("train", "--data", corpus.toString(), "--model", "book-124m", "--n-layer", "1",
+                "--n-head", "2", "--n-embd", "16", "--context", "16", "--batch", "2", "--seed", "5", "--lr", "1e-3",
+                "--eval-batches", "1", "--no-progress", "--threads", "1", "--steps", Long.toString(steps),
+                "--out", out.toString()));
+    }
+
+    private static Path corpus(Path dir) throws IOException {
+        Path f = dir.resolve("corpus.txt");
+        Files.writeString(f, DemoCorpus.generate(60, 1));
+        return f;
+    }
+
+    private static Process child(List<String> args, Path log) throws IOException {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector",
+                "--enable-native-access=ALL-UNNAMED", "-cp", cp, Main.class.getName()));
+        cmd.addAll(args);
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    /** step → loss of every logged training step (a later line for the same step wins: it is the resumed run's). */
+    private static Map<Long, Double> losses(Path run) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        Map<Long, Double> out = new TreeMap<>();
+        for (String line : Files.readAllLines(run.resolve(MetricsLog.FILE))) {
+            JsonNode n = json.readTree(line);
+            if (n.get("type").asText().equals("train")) out.put(n.get("step").asLong(), n.get("loss").asDouble());
+        }
+        return out;
+    }
+
+    private static boolean saveInProgress(Path run) throws IOException {
+        Path dir = run.resolve(RunDirectory.CHECKPOINTS);
+        if (!Files.isDirectory(dir)) return false;
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.anyMatch(p -> p.getFileName().toString().startsWith(".tmp-"));
+        }
+    }
+
+    @Test
+    void killDuringSaveLeavesTheLastCheckpointAndResumeMatches(@TempDir Path tmp) throws Exception {
+        Path corpus = corpus(tmp);
+        Path straight = tmp.resolve("straight");
+        assertEquals(0, Main.run(trainArgs(corpus, straight, 14).toArray(String[]::new)));
+
+        Path killed = tmp.resolve("killed");
+        List<String> args = trainArgs(corpus, killed, 1000);
+        args.addAll(List.of("--save-every", "1", "--keep", "1000"));
+        Process p = child(args, tmp.resolve("child.log"));
+        boolean caughtMidSave = false;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (System.nanoTime() < deadline && p.isAlive()) {
+            if (RunDirectory.checkpoints(killed).size() >= 2 && saveInProgress(killed)) {
+                p.destroyForcibly(); // SIGKILL, in the middle of writing a checkpoint
+                caughtMidSave = true;
+                break;
+            }
+            Thread.onSpinWait();
+        }
+        p.waitFor(30, TimeUnit.SECONDS);
+        assertTrue(caughtMidSave, "the child was never caught saving: " + Files.readString(tmp.resolve("child.log")));
+
+        Path last = RunDirectory.latestCheckpoint(killed).orElseThrow();
+        try (CpuOps ops = new CpuOps(1)) {
+            ModelSource.open(last.toString(), ops, 0, UnaryOperator.identity()); // loads: it was complete
+        }
+        long resumedFrom = Long.parseLong(last.getFileName().toString().substring("step-".length()));
+        assertTrue(resumedFrom < 14, "killed too late to compare: " + resumedFrom);
+
+        List<String> resume = trainArgs(corpus, killed, 14);
+        resume.addAll(List.of("--resume", last.toString()));
+        assertEquals(0, Main.run(resume.toArray(String[]::new)));
+        Map<Long, Double> expected = losses(straight);
+        Map<Long, Double> got = losses(killed);
+        for (long step = resumedFrom + 1; step <= 14; step++) {
+            assertEquals(expected.get(step), got.get(step), "loss at step " + step + " after resuming from " + resumedFrom);
+        }
+    }
+
+    @Test
+    void interruptSavesAFinalCheckpoint(@TempDir Path tmp) throws Exception {
+        Path run = tmp.resolve("run");
+        Process p = child(trainArgs(corpus(tmp), run, 100_000), tmp.resolve("child.log"));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (System.nanoTime() < deadline && (!Files.exists(run.resolve(MetricsLog.FILE))
+                || Files.readAllLines(run.resolve(MetricsLog.FILE)).size() < 3)) {
+            Thread.sleep(20);
+        }
+        assertTrue(RunDirectory.checkpoints(run).isEmpty(), "no periodic checkpoints in this run");
+        new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the child did not exit after SIGINT");
+        Path last = RunDirectory.latestCheckpoint(run).orElseThrow(() -> new AssertionError("no checkpoint after SIGINT"));
+        assertFalse(saveInProgress(run));
+        try (CpuOps ops = new CpuOps(1)) {
+            ModelSource.open(last.toString(), ops, 0, UnaryOperator.identity());
+        }
+    }
+}
