@@ -1,6 +1,7 @@
 package io.jgpt;
 
 import io.jgpt.cli.BenchCommand;
+import io.jgpt.cli.GenerateCommand;
 import io.jgpt.cli.InfoCommand;
 import java.util.Arrays;
 import picocli.CommandLine;
@@ -12,7 +13,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "jgpt", mixinStandardHelpOptions = true, version = "jgpt 0.1.0",
         description = "GPT-2 from scratch in Java: a CPU reference engine and a CUDA backend.",
-        subcommands = {BenchCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {BenchCommand.class, GenerateCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @Override
