@@ -1,5 +1,6 @@
 package io.jgpt.generate;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -98,7 +99,7 @@ public final class Sampler {
             int ordered = bits ^ ((bits >> 31) & 0x7fffffff); // signed-int order == float order
             keys[i] = ((long) ~ordered << 32) | i;
         }
-        java.util.Arrays.sort(keys);
+        Arrays.sort(keys);
         int[] ids = new int[k];
         for (int i = 0; i < k; i++) ids[i] = (int) keys[i];
         return ids;
