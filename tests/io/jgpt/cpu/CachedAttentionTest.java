@@ -8,9 +8,9 @@ import io.jgpt.ops.Dropout;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * attentionCached against the training attentionForward on the same qkv: prefilling everything at once,
@@ -36,8 +36,9 @@ class CachedAttentionTest {
         float[] qkv = randn(r, B * T * 3 * C, 1), mask = Reference.causalMask(MAX_T);
         var m = CpuTensor.ofFloats(mask, MAX_T, MAX_T);
         float[] expected = new float[B * T * C];
-        OPS.attentionForward(CpuTensor.ofFloats(expected, B, T, C), CpuTensor.ofFloats(new float[B * NH * T * T], B, NH, T, T),
-                CpuTensor.ofFloats(qkv, B, T, 3 * C), m, NH, Dropout.NONE);
+        OPS.attentionForward(CpuTensor.ofFloats(expected, B, T, C),
+                CpuTensor.ofFloats(new float[B * NH * T * T], B, NH, T, T), CpuTensor.ofFloats(qkv, B, T, 3 * C), m, NH,
+                Dropout.NONE);
 
         float[] kc = nans(B * NH * MAX_T * HS), vc = nans(B * NH * MAX_T * HS), actual = new float[B * T * C];
         var kCache = CpuTensor.ofFloats(kc, B, NH, MAX_T, HS);
@@ -45,8 +46,8 @@ class CachedAttentionTest {
         for (int pos = 0; pos < T; pos += chunk) {
             int tn = Math.min(chunk, T - pos);
             float[] out = new float[B * tn * C];
-            OPS.attentionCached(CpuTensor.ofFloats(out, B, tn, C), CpuTensor.ofFloats(rows(qkv, 3 * C, pos, tn), B, tn, 3 * C),
-                    kCache, vCache, m, pos, NH);
+            var newQkv = CpuTensor.ofFloats(rows(qkv, 3 * C, pos, tn), B, tn, 3 * C);
+            OPS.attentionCached(CpuTensor.ofFloats(out, B, tn, C), newQkv, kCache, vCache, m, pos, NH);
             for (int b = 0; b < B; b++) System.arraycopy(out, b * tn * C, actual, (b * T + pos) * C, tn * C);
         }
         assertArrayEquals(expected, actual, 1e-6f, "attention out, chunks of " + chunk);

@@ -128,10 +128,12 @@ class GeneratorTest {
             ops.write(p.get("lm_head.weight").value(), head);
 
             int[] emitted = {0};
-            int[] greedy = new Generator(model, Sampler.of(cfg.vocabSize(), 0f, 0), true).generate(new int[] {7}, 50, id -> emitted[0]++);
+            int[] greedy = new Generator(model, Sampler.of(cfg.vocabSize(), 0f, 0), true)
+                    .generate(new int[] {7}, 50, id -> emitted[0]++);
             assertEquals(0, greedy.length);
             assertEquals(0, emitted[0]);
-            int[] sampled = new Generator(model, Sampler.of(cfg.vocabSize(), 1f, 3), true).generate(new int[] {7}, 200, id -> {});
+            int[] sampled = new Generator(model, Sampler.of(cfg.vocabSize(), 1f, 3), true)
+                    .generate(new int[] {7}, 200, id -> {});
             assertTrue(sampled.length < 200, "P(no end in 200 draws) = 0.7^200");
             assertFalse(Arrays.stream(sampled).anyMatch(id -> id == Generator.END_OF_TEXT));
         }
