@@ -76,6 +76,12 @@ __device__ __forceinline__ double block_sum_double(double v, double* scratch) {
     return warp_sum_double(v);
 }
 
+// mask is the (maxT, maxT) causal-mask buffer, read as floats or ints; a non-zero entry masks.
+__device__ __forceinline__ bool masked(const void* mask, int maskIsInt, int maxT, int t, int t2) {
+    size_t i = (size_t)t * maxT + t2;
+    return maskIsInt ? ((const int*)mask)[i] != 0 : ((const float*)mask)[i] != 0.0f;
+}
+
 // Error codes written to the backend's device error record {code, position, value} (first error wins).
 #define JGPT_ERR_TOKEN 1
 #define JGPT_ERR_TARGET 2

@@ -2,12 +2,6 @@
 // One warp per row (b, h, t) of the (B, NH, T, T) score matrix.
 #include "common.cuh"
 
-// mask is the (maxT, maxT) causal-mask buffer, read as floats or ints; a non-zero entry masks.
-__device__ __forceinline__ bool masked(const void* mask, int maskIsInt, int maxT, int t, int t2) {
-    size_t i = (size_t)t * maxT + t2;
-    return maskIsInt ? ((const int*)mask)[i] != 0 : ((const float*)mask)[i] != 0.0f;
-}
-
 // att[row, t2] = softmax(scale * scores[row, :])[t2] with masked entries exactly 0 (scores may alias att).
 // When att_dropped is non-null it also receives att * keep / (1 - p), element index row * T + t2.
 extern "C" __global__ void attention_softmax_forward(float* att, float* att_dropped, const float* scores,

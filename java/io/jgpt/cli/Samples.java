@@ -1,12 +1,13 @@
 package io.jgpt.cli;
 
-import io.jgpt.model.DropoutPlan;
+import io.jgpt.generate.Generator;
+import io.jgpt.generate.Sampler;
 import io.jgpt.model.GPTModel;
 import io.jgpt.tokenizer.Gpt2Tokenizer;
 import java.util.Arrays;
 import java.util.function.Function;
 
-/** The short greedy continuation the trainer prints after each epoch (the book's generate_text_simple). */
+/** The short greedy continuation the trainer prints after each epoch (the book's generate_and_print_sample). */
 final class Samples {
     private Samples() {}
 
@@ -14,20 +15,11 @@ final class Samples {
         Gpt2Tokenizer tokenizer = new Gpt2Tokenizer();
         int[] promptIds = tokenizer.encode(prompt);
         return model -> {
-            int ctx = model.config().contextLength();
-            int[] ids = Arrays.copyOf(promptIds, promptIds.length + newTokens);
-            int n = promptIds.length;
-            int v = model.config().vocabSize();
-            for (int k = 0; k < newTokens; k++) {
-                int from = Math.max(0, n - ctx);
-                int[] window = Arrays.copyOfRange(ids, from, n);
-                float[] logits = model.ops().download(model.forward(window, 1, window.length, DropoutPlan.eval()));
-                int best = 0;
-                int base = (window.length - 1) * v;
-                for (int i = 1; i < v; i++) if (logits[base + i] > logits[base + best]) best = i;
-                ids[n++] = best;
-            }
-            return tokenizer.decode(Arrays.copyOf(ids, n));
+            Sampler greedy = Sampler.of(model.config().vocabSize(), 0f, 0);
+            int[] generated = new Generator(model, greedy, true).generate(promptIds, newTokens, id -> { });
+            int[] all = Arrays.copyOf(promptIds, promptIds.length + generated.length);
+            System.arraycopy(generated, 0, all, promptIds.length, generated.length);
+            return tokenizer.decode(all);
         };
     }
 }

@@ -190,6 +190,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (minLr != null) Checks.finiteNonNegative("--min-lr", minLr);
         if (initialLr != null) Checks.finiteNonNegative("--initial-lr", initialLr);
         Checks.finiteNonNegative("--clip", clip);
+        if (samplePrompt != null && samplePrompt.isEmpty()) throw new JgptException("--sample-prompt must not be empty");
         if (!(valFraction >= 0 && valFraction < 1)) throw new JgptException("--val-fraction must be in [0, 1), got " + valFraction);
         if (model.dropout != null && !(model.dropout >= 0 && model.dropout < 1)) {
             throw new JgptException("--dropout must be in [0, 1), got " + model.dropout);

@@ -29,6 +29,7 @@ public final class CpuOps implements Ops {
     private final Linear linear;
     private final LayerNorm layerNorm;
     private final Attention attention;
+    private final CachedAttention cachedAttention;
     private final CrossEntropy crossEntropy;
     private final Embedding embedding;
     private Profiler profiler = Profiler.OFF;
@@ -40,6 +41,7 @@ public final class CpuOps implements Ops {
         linear = new Linear(parallel);
         layerNorm = new LayerNorm(parallel);
         attention = new Attention(parallel);
+        cachedAttention = new CachedAttention(parallel);
         crossEntropy = new CrossEntropy(parallel);
         embedding = new Embedding(parallel);
     }
@@ -285,6 +287,38 @@ public final class CpuOps implements Ops {
         int maxT = mask.shape()[0];
         expect(op, "mask", mask, Math.max(maxT, t), Math.max(maxT, t));
         return new Attention.Dims(b, t, c3 / 3, nHead, maxT);
+    }
+
+    @Override
+    public void attentionCached(Tensor out, Tensor qkv, Tensor kCache, Tensor vCache, Tensor mask, int pos,
+                                int nHead) {
+        var op = "attentionCached";
+        expectRank(op, "qkv", qkv, 3);
+        int b = qkv.shape()[0], tn = qkv.shape()[1], c3 = qkv.shape()[2];
+        if (nHead <= 0 || c3 % (3 * nHead) != 0) {
+            throw new IllegalArgumentException(op + ": qkv " + Tensor.describe(qkv.shape())
+                    + " cannot be split into q, k, v of " + nHead + " heads each");
+        }
+        int c = c3 / 3, hs = c / nHead;
+        expect(op, "out", out, b, tn, c);
+        expectRank(op, "kCache", kCache, 4);
+        int cacheT = kCache.shape()[2];
+        expect(op, "kCache", kCache, b, nHead, cacheT, hs);
+        expect(op, "vCache", vCache, b, nHead, cacheT, hs);
+        expectRank(op, "mask", mask, 2);
+        int maskT = mask.shape()[0];
+        expect(op, "mask", mask, maskT, maskT);
+        if (pos < 0 || pos + tn > Math.min(cacheT, maskT)) {
+            throw new IllegalArgumentException(op + ": positions [" + pos + ", " + (pos + tn) + ") do not fit a cache of "
+                    + cacheT + " and a mask of " + maskT + " positions");
+        }
+        var d = new CachedAttention.Dims(b, tn, c, nHead, cacheT, maskT, pos);
+        float[] o = f32(op, "out", out).data(), x = f32(op, "qkv", qkv).data(), m = f32(op, "mask", mask).data();
+        float[] kc = f32(op, "kCache", kCache).data(), vc = f32(op, "vCache", vCache).data();
+        // Causal mask: query p sees p+1 keys, so the new rows see sum_t (pos+t+1) keys per head.
+        long live = (long) b * nHead * ((long) tn * pos + (long) tn * (tn + 1) / 2);
+        timed("attention_cached", 4L * (qkv.numel() + out.numel() + 2L * b * tn * c + 2L * live * hs),
+                4.0 * live * hs + 5.0 * live, () -> cachedAttention.forward(o, kc, vc, x, m, d));
     }
 
     /** Unmasked (t, t2) pairs of one head, for honest flop counts. */

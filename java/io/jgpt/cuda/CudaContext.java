@@ -136,12 +136,17 @@ final class CudaContext implements AutoCloseable {
      * Float.
      */
     void launch(String name, int gridX, int blockX, int blockY, Object... args) {
+        launchShared(name, gridX, blockX, blockY, 0, args);
+    }
+
+    /** {@link #launch} with {@code sharedBytes} of dynamic shared memory per block. */
+    void launchShared(String name, int gridX, int blockX, int blockY, int sharedBytes, Object... args) {
         ensureCurrent();
         CUfunction f = functions.computeIfAbsent(name, this::function);
         Pointer[] params = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) params[i] = param(name, args[i]);
         try {
-            cuLaunchKernel(f, gridX, 1, 1, blockX, blockY, 1, 0, stream, Pointer.to(params), null);
+            cuLaunchKernel(f, gridX, 1, 1, blockX, blockY, 1, sharedBytes, stream, Pointer.to(params), null);
             if (SYNC_EACH_LAUNCH) cuStreamSynchronize(stream);
         } catch (CudaException e) {
             throw new CudaException("kernel " + name + " grid " + gridX + " block (" + blockX + "," + blockY

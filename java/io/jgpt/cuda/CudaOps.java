@@ -34,6 +34,7 @@ public final class CudaOps implements Ops {
     private static final int WARPS_PER_BLOCK = THREADS / 32;
     private static final int NORM_BLOCKS = 256; // fixed, so sumOfSquares is deterministic
     private static final int CE_THREADS = 512;
+    private static final int MAX_DYNAMIC_SHARED = 48 * 1024; // usable without a per-kernel opt-in
 
     private final CudaContext ctx;
     private final Blas blas;
@@ -365,6 +366,39 @@ public final class CudaOps implements Ops {
             mergeHeads(h, dqkv, offset(dq, part * btc), 3 * h.C, part * h.C, true);
     }
 
+    @Override
+    public void attentionCached(Tensor out, Tensor qkv, Tensor kCache, Tensor vCache, Tensor mask, int pos,
+                                int nHead) {
+        String op = "attentionCached";
+        int[] s = rank(qkv, 3, op + " qkv");
+        int B = s[0], Tn = s[1];
+        if (nHead <= 0 || s[2] % (3 * nHead) != 0)
+            throw new IllegalArgumentException(op + ": qkv width " + s[2] + " is not 3 * nHead(" + nHead + ") * hs");
+        int C = s[2] / 3, hs = C / nHead;
+        checkDType(qkv, DType.F32, op + " qkv");
+        check(out, DType.F32, op + " out", B, Tn, C);
+        int L = rank(kCache, 4, op + " kCache")[2];
+        check(kCache, DType.F32, op + " kCache", B, nHead, L, hs);
+        check(vCache, DType.F32, op + " vCache", B, nHead, L, hs);
+        int[] m = rank(mask, 2, op + " mask");
+        if (m[0] != m[1]) throw new IllegalArgumentException(op + ": mask " + Tensor.describe(m) + " is not square");
+        if (pos < 0 || pos + Tn > Math.min(L, m[0]))
+            throw new IllegalArgumentException(op + ": positions [" + pos + ", " + (pos + Tn)
+                    + ") do not fit a cache of " + L + " and a mask of " + m[0] + " positions");
+        int keys = pos + Tn;
+        long shared = 4L * (hs + keys);
+        if (shared > MAX_DYNAMIC_SHARED)
+            throw new IllegalArgumentException(op + ": " + keys + " positions of head size " + hs + " need "
+                    + shared + " bytes of shared memory per block, more than " + MAX_DYNAMIC_SHARED);
+        long n = (long) B * Tn * C;
+        kernel("kv_cache_write", 16 * n, 0, blocks(n), THREADS, 1, kCache, vCache, qkv, B, Tn, nHead, hs, L, pos);
+        // With the causal mask, query p reads p+1 keys and values: sum_t (pos+t+1) per head.
+        long live = (long) B * nHead * ((long) Tn * pos + (long) Tn * (Tn + 1) / 2);
+        kernelShared("attention_cached", 4 * (2 * n + 2 * live * hs), 4.0 * live * hs + 5.0 * live,
+                B * nHead * Tn, THREADS, 1, (int) shared, out, qkv, kCache, vCache, mask,
+                mask.dtype() == DType.I32 ? 1 : 0, m[0], B, Tn, nHead, hs, L, pos, (float) (1.0 / Math.sqrt(hs)));
+    }
+
     /** q, k, v (each (B,NH,T,hs), back to back at {@code q}) from qkv (B,T,3C). */
     private void splitQkv(Tensor qkv, CUdeviceptr q, Heads h) {
         for (int part = 0; part < 3; part++)
@@ -507,9 +541,15 @@ public final class CudaOps implements Ops {
 
     /** Launches a kernel inside a profiler span that declares the bytes it moves and the flops it does. */
     private void kernel(String name, long bytes, double flops, int grid, int blockX, int blockY, Object... args) {
+        kernelShared(name, bytes, flops, grid, blockX, blockY, 0, args);
+    }
+
+    /** {@link #kernel} with {@code sharedBytes} of dynamic shared memory per block. */
+    private void kernelShared(String name, long bytes, double flops, int grid, int blockX, int blockY,
+                              int sharedBytes, Object... args) {
         if (grid == 0) return; // nothing to do for empty tensors
         long t0 = profiler.begin();
-        ctx.launch(name, grid, blockX, blockY, args);
+        ctx.launchShared(name, grid, blockX, blockY, sharedBytes, args);
         profiler.end(t0, name, bytes, flops);
     }
 

@@ -1,5 +1,6 @@
 package io.jgpt.io;
 
+import io.jgpt.tokenizer.Gpt2Tokenizer;
 import io.jgpt.model.GPTConfig;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -23,7 +24,6 @@ import java.util.Set;
  */
 public final class Gpt2Config {
     public static final String FILE = "config.json";
-    private static final int END_OF_TEXT = 50256;
     private static final double LAYER_NORM_EPSILON = 1e-5;
     /** "gelu_pytorch_tanh" is the same tanh approximation under a newer name. */
     private static final Set<String> TANH_GELU = Set.of("gelu_new", "gelu_pytorch_tanh");
@@ -48,8 +48,8 @@ public final class Gpt2Config {
         json.put("embd_pdrop", s.dropRate());
         json.put("attn_pdrop", s.dropRate());
         json.put("tie_word_embeddings", s.tiedHead());
-        json.put("bos_token_id", END_OF_TEXT);
-        json.put("eos_token_id", END_OF_TEXT);
+        json.put("bos_token_id", Gpt2Tokenizer.END_OF_TEXT);
+        json.put("eos_token_id", Gpt2Tokenizer.END_OF_TEXT);
         byte[] bytes;
         try {
             bytes = JSON.writeValueAsString(json).getBytes(StandardCharsets.UTF_8);

@@ -86,6 +86,65 @@ public final class GPTModel extends Module {
         return logits;
     }
 
+    /**
+     * Inference with a key/value cache: runs {@code newTokens} more tokens of each of {@code batch} sequences
+     * (ids (batch, newTokens), row-major) at positions [cache.length(), cache.length() + newTokens), appends
+     * their keys and values to the cache and returns the logits of the last new position, (batch, 1, V), valid
+     * until the next call. No dropout. Overwrites the activations a training backward pass would need.
+     *
+     * <p>A prompt is prefilled in one call: all but its last token only fill the cache, so the output head,
+     * the largest matmul, runs for one position per sequence.
+     */
+    public Tensor forwardCached(int[] ids, int batch, int newTokens, KVCache cache) {
+        if (cache.ops() != ops || cache.batch() != batch || cache.capacity() != config.contextLength()) {
+            throw new IllegalArgumentException("the KV cache was made for another model, backend or batch size");
+        }
+        if (newTokens < 1 || ids.length != batch * newTokens) {
+            throw new IllegalArgumentException("token batch has " + ids.length + " ids, expected " + batch + "x" + newTokens
+                    + " with at least one new token");
+        }
+        if (cache.length() + newTokens > cache.capacity()) {
+            throw new IllegalArgumentException("positions up to " + (cache.length() + newTokens)
+                    + " exceed the model's context length " + cache.capacity());
+        }
+        checkIds(ids, "token");
+        if (newTokens > 1) blocksCached(columns(ids, batch, newTokens, 0, newTokens - 1), batch, cache);
+        Tensor x = blocksCached(columns(ids, batch, newTokens, newTokens - 1, newTokens), batch, cache);
+        Tensor last = scratch("logits_last", batch, 1, config.vocabSize());
+        ops.linearForward(last, lnF.forward(x), headWeight().value(), null);
+        return last;
+    }
+
+    /** Embeds ids (batch, n) at the cache's next positions and runs them through every block; returns (B,n,C). */
+    private Tensor blocksCached(int[] ids, int batch, KVCache cache) {
+        int n = ids.length / batch, pos = cache.length(), c = config.embDim();
+        int[] positions = new int[ids.length];
+        for (int i = 0; i < positions.length; i++) positions[i] = pos + i % n;
+        Tensor tok = scratchInt("cached_tokens", batch, n);
+        Tensor posIds = scratchInt("cached_positions", batch, n);
+        ops.write(tok, ids);
+        ops.write(posIds, positions);
+        // embeddingForward adds position rows 0..n-1, but these positions start at pos: look up the token and
+        // the position rows separately (wpe as a table indexed by position) with a zero position term, then add.
+        Tensor noPosition = scratch("no_position", n, c);
+        ops.zero(noPosition);
+        Tensor x = scratch("cached_x", batch, n, c);
+        Tensor posEmbedded = scratch("cached_wpe", batch, n, c);
+        ops.embeddingForward(x, tok, wte.weight.value, noPosition);
+        ops.embeddingForward(posEmbedded, posIds, wpe.weight.value, noPosition);
+        ops.add(x, x, posEmbedded);
+        for (int l = 0; l < blocks.size(); l++) x = blocks.get(l).forwardCached(x, cache.keys[l], cache.values[l], pos);
+        cache.advance(n);
+        return x;
+    }
+
+    /** Columns [from, to) of a row-major (batch, time) id array. */
+    private static int[] columns(int[] ids, int batch, int time, int from, int to) {
+        int[] out = new int[batch * (to - from)];
+        for (int b = 0; b < batch; b++) System.arraycopy(ids, b * time + from, out, b * (to - from), to - from);
+        return out;
+    }
+
     /** Mean cross-entropy of the last forward pass's logits against targets (-100 = ignore); no gradients. */
     public float loss(int[] targets) {
         return crossEntropy(targets, false, 0f);

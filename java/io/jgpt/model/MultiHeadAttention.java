@@ -46,6 +46,18 @@ public final class MultiHeadAttention extends Module {
         return proj.forward(y);
     }
 
+    /**
+     * Inference through a key/value cache: x (B,Tn,C) holds positions [pos, pos+Tn), whose keys and values
+     * are appended to kCache/vCache (B,NH,context,hs) before the new queries attend to every cached position.
+     */
+    public Tensor forwardCached(Tensor x, Tensor kCache, Tensor vCache, int pos) {
+        int[] s = x.shape();
+        Tensor packed = qkv.forward(x);
+        Tensor y = scratch("y", s[0], s[1], embDim);
+        ops.attentionCached(y, packed, kCache, vCache, mask.value, pos, nHeads);
+        return proj.forward(y);
+    }
+
     public void backward(Tensor dout, Tensor dx) {
         int[] s = dx.shape();
         Tensor dy = scratch("dy", s[0], s[1], embDim);

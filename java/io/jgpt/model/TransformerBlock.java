@@ -31,7 +31,18 @@ public final class TransformerBlock extends Module {
     public Tensor forward(Tensor x, Dropout attnDrop, Dropout drop1, Dropout drop2) {
         this.drop1 = drop1;
         this.drop2 = drop2;
-        Tensor a = attn.forward(ln1.forward(x), attnDrop);
+        return residuals(x, attn.forward(ln1.forward(x), attnDrop));
+    }
+
+    /** Inference through the key/value cache of this block (see {@link GPTModel#forwardCached}): no dropout. */
+    public Tensor forwardCached(Tensor x, Tensor kCache, Tensor vCache, int pos) {
+        drop1 = Dropout.NONE;
+        drop2 = Dropout.NONE;
+        return residuals(x, attn.forwardCached(ln1.forward(x), kCache, vCache, pos));
+    }
+
+    /** Both residual connections around the attention output {@code a}, with this pass's dropouts. */
+    private Tensor residuals(Tensor x, Tensor a) {
         Tensor x1 = scratch("x1", x.shape());
         Tensor branch1 = scratch("branch1", x.shape());
         ops.dropoutForward(branch1, a, drop1);

@@ -85,6 +85,17 @@ public interface Ops extends AutoCloseable {
     void attentionBackward(Tensor dqkv, Tensor dout, Tensor qkv, Tensor att, Tensor mask, int nHead,
                            Dropout dropout);
 
+    /**
+     * Causal attention for inference with a key/value cache (no dropout, nothing saved for a backward pass).
+     * qkv (B,Tn,3C) holds the new positions [pos, pos+Tn), packed as in {@link #attentionForward}. Their keys
+     * and values are first written into kCache and vCache (B,NH,L,hs), hs = C/NH, at rows [pos, pos+Tn);
+     * then the query at absolute position p attends to the cached positions j in [0, pos+Tn) with
+     * {@code mask[p*M + j] == 0} (mask (M,M), the module's causal-mask buffer, so j <= p): softmax of
+     * q.k/sqrt(hs) over those j, weighted sum of their values, heads re-joined into out (B,Tn,C).
+     * Requires pos >= 0 and pos+Tn <= min(L, M). With pos = 0 and Tn = T this equals attentionForward's out.
+     */
+    void attentionCached(Tensor out, Tensor qkv, Tensor kCache, Tensor vCache, Tensor mask, int pos, int nHead);
+
     /** out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
     void geluForward(Tensor out, Tensor in);
 

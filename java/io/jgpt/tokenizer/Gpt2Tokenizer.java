@@ -12,7 +12,7 @@ import java.nio.charset.StandardCharsets;
  * holds the same ranks). Unlike plain JTokkit, the literal {@code <|endoftext|>} in text becomes token 50256, as
  * the book's {@code tokenizer.encode(text, allowed_special={"<|endoftext|>"})} does.
  */
-public final class Gpt2Tokenizer {
+public final class Gpt2Tokenizer implements TextCodec {
     public static final int VOCAB_SIZE = 50257;
     public static final int END_OF_TEXT = 50256;
     public static final String END_OF_TEXT_TEXT = "<|endoftext|>";
@@ -20,6 +20,7 @@ public final class Gpt2Tokenizer {
     // The registry parses the rank table once (a few hundred ms); every tokenizer shares it.
     private static final Encoding ENCODING = Encodings.newDefaultEncodingRegistry().getEncoding(EncodingType.R50K_BASE);
 
+    @Override
     public int[] encode(String text) {
         // JTokkit refuses special tokens in encode(), so the text is cut at each <|endoftext|> and the pieces
         // are encoded as ordinary text: BPE never merges across that marker in tiktoken either.
@@ -44,6 +45,7 @@ public final class Gpt2Tokenizer {
     }
 
     /** Invalid UTF-8 from a token sequence cut mid-character decodes to U+FFFD, as tiktoken's errors="replace". */
+    @Override
     public String decode(int[] ids) {
         IntArrayList list = new IntArrayList(ids.length);
         for (int i = 0; i < ids.length; i++) {

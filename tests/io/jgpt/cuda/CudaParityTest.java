@@ -172,6 +172,41 @@ class CudaParityTest {
     }
 
     @Test
+    void attentionCached() {
+        checkAttentionCached(MAX_T, ELEMENTWISE, T, 1, 5); // prefill, one token, a chunk
+    }
+
+    @Test
+    void attentionCachedLongContext() {
+        // More keys than threads per block. ~650 near-uniform weights average v to outputs of ~0.1 while the
+        // float sums round at ~1e-6 (summed in a different order on each side), hence the reduction bound.
+        checkAttentionCached(700, REDUCTION, 650, 1, 2);
+    }
+
+    /** Successive attentionCached calls of {@code chunks} new positions each, from position 0. */
+    private void checkAttentionCached(int maxT, double tol, int... chunks) {
+        requireCpu();
+        Random r = new Random(11 + maxT);
+        int hs = C / NH;
+        float[] maskData = new float[maxT * maxT];
+        for (int t = 0; t < maxT; t++)
+            for (int t2 = t + 1; t2 < maxT; t2++) maskData[t * maxT + t2] = 1f;
+        P mask = upload(gpu, maskData, maxT, maxT);
+        P kCache = rand(r, B, NH, maxT, hs), vCache = rand(r, B, NH, maxT, hs); // rows never written stay equal
+        int pos = 0;
+        for (int tn : chunks) {
+            P qkv = rand(r, B, tn, 3 * C), out = zeros(B, tn, C);
+            int at = pos;
+            call(ops -> ops.attentionCached(out.pick(ops), qkv.pick(ops), kCache.pick(ops), vCache.pick(ops),
+                    mask.pick(ops), at, NH));
+            assertClose("attentionCached out at position " + at, out, tol);
+            pos += tn;
+        }
+        assertClose("attentionCached kCache", kCache, EXACT);
+        assertClose("attentionCached vCache", vCache, EXACT);
+    }
+
+    @Test
     void gelu() {
         requireCpu();
         Random r = new Random(5);

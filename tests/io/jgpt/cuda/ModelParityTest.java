@@ -7,6 +7,7 @@ import io.jgpt.cpu.CpuOps;
 import io.jgpt.model.DropoutPlan;
 import io.jgpt.model.GPTConfig;
 import io.jgpt.model.GPTModel;
+import io.jgpt.model.KVCache;
 import io.jgpt.model.Parameter;
 import io.jgpt.ops.Ops;
 import io.jgpt.train.AdamW;
@@ -18,6 +19,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -43,6 +45,32 @@ class ModelParityTest {
             ref += (double) b[i] * b[i];
         }
         return Math.sqrt(diff / Math.max(ref, 1e-30));
+    }
+
+    /** Inference through the KV cache: a 30-token prefill, then single tokens to the end of the context. */
+    @Test
+    void cachedInferenceMatchesCpu() {
+        GPTConfig cfg = new GPTConfig(211, 40, 48, 4, 2, 0f, true, true);
+        int b = 2;
+        Random r = new Random(12);
+        int[] ids = new int[b * cfg.contextLength()];
+        for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt(cfg.vocabSize());
+        try (Ops cpu = new CpuOps(2); Ops gpu = new CudaOps(0, "auto", false)) {
+            GPTModel mc = new GPTModel(cfg, cpu, 5);
+            GPTModel mg = new GPTModel(cfg, gpu, 5);
+            try (KVCache cc = new KVCache(mc, b); KVCache cg = new KVCache(mg, b)) {
+                for (int end = 30; end <= cfg.contextLength(); end++) {
+                    int from = end == 30 ? 0 : end - 1;
+                    int[] step = new int[b * (end - from)];
+                    for (int row = 0; row < b; row++)
+                        System.arraycopy(ids, row * cfg.contextLength() + from, step, row * (end - from), end - from);
+                    float[] lc = cpu.download(mc.forwardCached(step, b, end - from, cc));
+                    float[] lg = gpu.download(mg.forwardCached(step, b, end - from, cg));
+                    double err = relativeError(lg, lc);
+                    assertTrue(err < 1e-5, "logits at position " + (end - 1) + " rel err " + err);
+                }
+            }
+        }
     }
 
     @ParameterizedTest(name = "dropout {0}, tied head {1}")
