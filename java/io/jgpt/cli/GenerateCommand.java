@@ -51,8 +51,6 @@ public final class GenerateCommand implements Callable<Integer> {
     public Integer call() {
         Checks.nonNegative("--max-new-tokens", maxNewTokens);
         if (prompt.isEmpty()) throw new JgptException("--prompt must not be empty");
-        // Validate the sampling flags before the (slow) model set-up; the vocabulary is checked again below.
-        new Sampler(Integer.MAX_VALUE, temperature, topK != null ? topK : 1, topP, seed);
         TextCodec codec = new Gpt2Tokenizer();
         int[] ids = codec.encode(prompt);
         try (Ops ops = device.open()) {

@@ -48,7 +48,7 @@ final class Attention {
                 if (max == Float.NEGATIVE_INFINITY) max = 0f; // fully masked row: all probabilities 0
                 float sum = 0;
                 for (int t2 = 0; t2 < T; t2++) {
-                    float e = (float) Math.exp(att[row + t2] - max);
+                    float e = Exp.exp(att[row + t2] - max);
                     att[row + t2] = e;
                     sum += e;
                 }

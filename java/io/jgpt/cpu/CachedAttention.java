@@ -56,7 +56,7 @@ final class CachedAttention {
                 if (max == Float.NEGATIVE_INFINITY) max = 0f; // fully masked row: all weights 0
                 float sum = 0;
                 for (int j = 0; j < d.keys(); j++) {
-                    scores[j] = (float) Math.exp(scores[j] - max);
+                    scores[j] = Exp.exp(scores[j] - max);
                     sum += scores[j];
                 }
                 float inv = sum == 0f ? 0f : 1f / sum;

@@ -25,10 +25,11 @@ final class CrossEntropy {
             FloatVector acc = FloatVector.zero(S);
             for (int i = 0; i < v; i += S.length()) {
                 VectorMask<Float> m = S.indexInRange(i, v);
-                FloatVector e = FloatVector.fromArray(S, logits, o + i, m).sub(max).lanewise(VectorOperators.EXP);
+                FloatVector e = FloatVector.fromArray(S, logits, o + i, m).sub(max);
+                e = Exp.exp(e);
                 acc = acc.add(e, m);
             }
-            float logZ = max + (float) Math.log(acc.reduceLanes(VectorOperators.ADD));
+            float logZ = max + (float) StrictMath.log(acc.reduceLanes(VectorOperators.ADD));
             boolean ignored = target == IGNORE;
             // Read the target logit before the gradient (possibly aliasing the logits) overwrites it.
             losses[row] = ignored ? 0f : logZ - logits[o + target];
@@ -36,7 +37,7 @@ final class CrossEntropy {
             float scale = ignored ? 0f : dlossScale;
             for (int i = 0; i < v; i += S.length()) {
                 VectorMask<Float> m = S.indexInRange(i, v);
-                FloatVector.fromArray(S, logits, o + i, m).sub(logZ).lanewise(VectorOperators.EXP).mul(scale)
+                Exp.exp(FloatVector.fromArray(S, logits, o + i, m).sub(logZ)).mul(scale)
                         .intoArray(dlogits, o + i, m);
             }
             if (!ignored) dlogits[o + target] -= dlossScale;

@@ -34,8 +34,10 @@ public final class DemoCorpus {
             String thing = pick(rng, THINGS);
             sb.append("One morning ").append(pick(rng, WEATHER)).append(", and ").append(hero)
               .append(" walked to ").append(place).append(". ");
-            sb.append("There ").append(hero).append(" met ").append(friend).append(" and a ")
-              .append(pick(rng, ADJECTIVES)).append(' ').append(animal).append(". ");
+            String adjective = pick(rng, ADJECTIVES);
+            sb.append("There ").append(hero).append(" met ").append(friend).append(" and ")
+              .append("aeiou".indexOf(adjective.charAt(0)) >= 0 ? "an " : "a ")
+              .append(adjective).append(' ').append(animal).append(". ");
             sb.append('"').append("Have you seen ").append(thing).append("?\" asked ").append(friend).append(". ");
             if (rng.nextBoolean()) {
                 sb.append(hero).append(" said that ").append(thing).append(" was at ").append(pick(rng, PLACES)).append(". ");

@@ -8,16 +8,17 @@ package io.jgpt.ops;
  *   v  = beta2 * v + (1 - beta2) * g^2
  *   p -= lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
  * </pre>
+ * StrictMath keeps the bias corrections bit-identical however the JIT compiles this.
  * @param t the 1-based step count used for bias correction
  */
 public record AdamWStep(float lr, float beta1, float beta2, float eps, float weightDecay, int t) {
 
     public float biasCorrection1() {
-        return (float) (1.0 - Math.pow(beta1, t));
+        return (float) (1.0 - StrictMath.pow(beta1, t));
     }
 
     public float biasCorrection2() {
-        return (float) (1.0 - Math.pow(beta2, t));
+        return (float) (1.0 - StrictMath.pow(beta2, t));
     }
 
     public AdamWStep withWeightDecay(float wd) {

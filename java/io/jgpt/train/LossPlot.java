@@ -46,6 +46,9 @@ public final class LossPlot {
         if (val.getItemCount() > 0) data.addSeries(val);
         JFreeChart chart = ChartFactory.createXYLineChart("jgpt training", "tokens seen", "loss", data,
                 PlotOrientation.VERTICAL, true, false, false);
+        chart.getXYPlot().setBackgroundPaint(java.awt.Color.WHITE);
+        chart.getXYPlot().setRangeGridlinePaint(java.awt.Color.LIGHT_GRAY);
+        chart.getXYPlot().setDomainGridlinePaint(java.awt.Color.LIGHT_GRAY);
         BufferedImage image = chart.createBufferedImage(800, 500);
         ByteArrayOutputStream png = new ByteArrayOutputStream();
         try {

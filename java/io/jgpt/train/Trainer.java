@@ -88,9 +88,12 @@ public final class Trainer {
         long tokensAtStart = tokensSeen;
         try (MetricsLog metrics = new MetricsLog(out, resumeFrom != null); ProgressBar bar = progressBar(first)) {
             if (resumeFrom == null) {
-                Evaluation.Result initial = Evaluation.run(model, trainEval, s.evalBatches());
-                firstLoss = initial.loss();
-                LOG.info("initial train loss {} (ln(vocab) = {})", fmt(firstLoss), fmt(Math.log(model.config().vocabSize())));
+                firstLoss = Evaluation.run(model, trainEval, s.evalBatches()).loss();
+                double firstVal = valEval == null ? Double.NaN : Evaluation.run(model, valEval, s.evalBatches()).loss();
+                plot.add(0, firstLoss, firstVal);
+                metrics.write(record("eval", 0, 0, evalFields(firstLoss, firstVal)));
+                LOG.info("before training: train loss {}, val loss {} (ln(vocab) = {})", fmt(firstLoss), fmt(firstVal),
+                        fmt(Math.log(model.config().vocabSize())));
             }
             long stepNo = first;
             for (; stepNo < s.steps() && !stopRequested; stepNo++) {

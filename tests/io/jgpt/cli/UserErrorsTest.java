@@ -1,0 +1,206 @@
+package io.jgpt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jgpt.JgptException;
+import io.jgpt.Main;
+import io.jgpt.checkpoint.ModelStates;
+import io.jgpt.cpu.CpuOps;
+import io.jgpt.data.ShardWriter;
+import io.jgpt.io.Gpt2Checkpoint;
+import io.jgpt.model.GPTConfig;
+import io.jgpt.model.GPTModel;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The table of bad inputs: each one ends with exit status 2, one line on stderr that names the problem,
+ * no stack trace, and no run directory written.
+ */
+class UserErrorsTest {
+
+    @TempDir
+    static Path dir;
+    static Path text;
+    static Path checkpoint;
+    static Path out;
+
+    @BeforeAll
+    static void files() throws IOException {
+        text = dir.resolve("story.txt");
+        Files.writeString(text, "Every effort moves you forward, one small step after another. ".repeat(20));
+        out = dir.resolve("never-written");
+        checkpoint = dir.resolve("ckpt");
+        try (CpuOps ops = new CpuOps(1)) {
+            Gpt2Checkpoint.save(checkpoint, ModelStates.export(new GPTModel(new GPTConfig(50257, 16, 8, 2, 1, 0f, true, true), ops, 1)));
+        }
+    }
+
+    static Path file(String name, byte[] bytes) throws IOException {
+        Path p = dir.resolve(name);
+        Files.write(p, bytes);
+        return p;
+    }
+
+    /** A copy of the valid checkpoint with one file replaced (or removed when bytes is null). */
+    static Path brokenCheckpoint(String name, String fileName, byte[] bytes) throws IOException {
+        Path d = dir.resolve(name);
+        Files.createDirectories(d);
+        for (String f : List.of("config.json", "model.safetensors")) Files.copy(checkpoint.resolve(f), d.resolve(f));
+        if (bytes == null) Files.delete(d.resolve(fileName));
+        else Files.write(d.resolve(fileName), bytes);
+        return d;
+    }
+
+    static byte[] ints(int... values) {
+        ByteBuffer b = ByteBuffer.allocate(1024 + 64).order(ByteOrder.LITTLE_ENDIAN);
+        for (int v : values) b.putInt(v);
+        return b.array();
+    }
+
+    static byte[] safetensors(String header, int dataBytes) {
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + h.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(h.length).put(h);
+        return b.array();
+    }
+
+    static String config(String replace, String with) throws IOException {
+        return Files.readString(checkpoint.resolve("config.json")).replace(replace, with);
+    }
+
+    static List<String> train(String... more) {
+        // A flag given again replaces the default value above.
+        List<String> a = new ArrayList<>(List.of("train", "--data", text.toString(), "--model", "book-124m", "--n-layer", "1",
+                "--n-head", "2", "--n-embd", "8", "--context", "8", "--steps", "1", "--out", out.toString()));
+        for (int i = 0; i < more.length; i += 2) {
+            int at = a.indexOf(more[i]);
+            if (at >= 0) a.set(at + 1, more[i + 1]);
+            else a.addAll(List.of(more[i], more[i + 1]));
+        }
+        return a;
+    }
+
+    static Arguments row(String expected, List<String> args) {
+        return Arguments.of(expected, args);
+    }
+
+    static Stream<Arguments> table() throws IOException {
+        String cp = checkpoint.toString();
+        byte[] header = Files.readAllBytes(checkpoint.resolve("model.safetensors"));
+        return Stream.of(
+                // data
+                row("no such file", List.of("train", "--data", dir.resolve("missing.txt").toString(), "--steps", "1", "--out", out.toString())),
+                row("is empty", trainWithData(file("empty.txt", new byte[0]))),
+                row("needs at least", trainWithData(file("short.txt", "Hello, I am".getBytes(StandardCharsets.UTF_8)))),
+                row("not valid UTF-8", trainWithData(file("latin1.txt", new byte[] {'c', 'a', 'f', (byte) 0xe9, ' ', 'x'}))),
+                row("magic", trainWithData(file("bad-magic.bin", ints(1234, 1, 0)))),
+                row("version", trainWithData(file("bad-version.bin", ints(20240520, 7, 0)))),
+                row("token", trainWithData(file("bad-count.bin", ints(20240520, 1, 1_000_000)))),
+                row("token id 60000 at position 3", trainWithData(shard("big-id.bin", 1, 2, 3, 60000, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19))),
+                // checkpoints and weights
+                row("config.json is missing", eval(brokenCheckpoint("no-config", "config.json", null))),
+                row("model.safetensors is missing", eval(brokenCheckpoint("no-weights", "model.safetensors", null))),
+                row("header", eval(brokenCheckpoint("huge-header", "model.safetensors",
+                        ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(1L << 40).array()))),
+                row("JSON", eval(brokenCheckpoint("bad-json", "model.safetensors", safetensors("{not json", 0)))),
+                row("dtype", eval(brokenCheckpoint("bad-dtype", "model.safetensors",
+                        safetensors("{\"wte.weight\":{\"dtype\":\"Q7\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4)))),
+                row("overlap", eval(brokenCheckpoint("overlap", "model.safetensors", safetensors(
+                        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12)))),
+                row("missing", eval(brokenCheckpoint("missing-tensor", "model.safetensors",
+                        safetensors("{\"wte.weight\":{\"dtype\":\"F32\",\"shape\":[50257,8],\"data_offsets\":[0,1608224]}}", 1608224)))),
+                row("shape", eval(brokenCheckpoint("wrong-shape", "config.json", config("\"n_embd\" : 8", "\"n_embd\" : 16").getBytes(StandardCharsets.UTF_8)))),
+                row("not divisible", eval(brokenCheckpoint("heads", "config.json", config("\"n_head\" : 2", "\"n_head\" : 3").getBytes(StandardCharsets.UTF_8)))),
+                row("truncated", eval(brokenCheckpoint("truncated", "model.safetensors", java.util.Arrays.copyOf(header, header.length / 2)))),
+                row("magic", List.of("eval", "--model", file("bad.bin", ints(42, 3)).toString(), "--data", text.toString())),
+                row("version", List.of("eval", "--model", file("bad-version-llmc.bin", ints(20240326, 9)).toString(), "--data", text.toString())),
+                // flags
+                row("--context 99 exceeds", List.of("eval", "--model", cp, "--data", text.toString(), "--context", "99")),
+                row("--batch must be positive", train("--batch", "0")),
+                row("--steps must be positive", train("--steps", "0")),
+                row("--epochs must be positive", trainEpochs("0")),
+                row("--context must be positive", train("--context", "0")),
+                row("--lr must be a finite number", train("--lr", "-1")),
+                row("--lr must be a finite number", train("--lr", "NaN")),
+                row("--weight-decay must be a finite number", train("--weight-decay", "-0.5")),
+                row("dropout must be in [0, 1)", train("--dropout", "1.0")),
+                row("--temperature", List.of("generate", "--model", cp, "--prompt", "Hi", "--temperature", "-1")),
+                row("--top-k must be in [1, 50257]", List.of("generate", "--model", cp, "--prompt", "Hi", "--top-k", "0")),
+                row("--top-k must be in [1, 50257]", List.of("generate", "--model", cp, "--prompt", "Hi", "--top-k", "60000")),
+                row("--top-p must be in (0, 1]", List.of("generate", "--model", cp, "--prompt", "Hi", "--top-p", "1.5")),
+                row("--prompt must not be empty", List.of("generate", "--model", cp, "--prompt", "")),
+                row("unknown device 'tpu'", train("--device", "tpu")),
+                row("not a preset", List.of("generate", "--model", "gpt7", "--prompt", "Hi")),
+                // GPU
+                row("--device cuda is not usable", train("--device", "cuda")));
+    }
+
+    static List<String> trainWithData(Path data) {
+        List<String> a = train();
+        a.set(2, data.toString());
+        return a;
+    }
+
+    static List<String> trainEpochs(String epochs) {
+        List<String> a = train();
+        int i = a.indexOf("--steps");
+        a.set(i, "--epochs");
+        a.set(i + 1, epochs);
+        return a;
+    }
+
+    static Path shard(String name, int... ids) throws IOException {
+        // ShardWriter refuses ids that do not fit; write the header and uint16 body by hand.
+        ByteBuffer b = ByteBuffer.allocate(1024 + 2 * ids.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(20240520).putInt(1).putInt(ids.length).position(1024);
+        for (int id : ids) b.putShort((short) id);
+        return file(name, b.array());
+    }
+
+    static List<String> eval(Path model) {
+        return List.of("eval", "--model", model.toString(), "--data", text.toString());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("table")
+    void badInputIsOneClearLine(String expected, List<String> args) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+        PrintStream oldErr = System.err;
+        PrintStream oldOut = System.out;
+        int code;
+        try {
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            System.setOut(new PrintStream(stdout, true, StandardCharsets.UTF_8));
+            code = Main.run(args.toArray(String[]::new));
+        } finally {
+            System.setErr(oldErr);
+            System.setOut(oldOut);
+        }
+        String message = err.toString(StandardCharsets.UTF_8);
+        List<String> lines = message.lines().filter(l -> l.startsWith("jgpt: ")).toList();
+        assertEquals(JgptException.EXIT_CODE, code, "exit status for " + args + "; stderr: " + message);
+        assertEquals(1, lines.size(), "one error line: " + message);
+        assertTrue(lines.getFirst().contains(expected), "expected '" + expected + "' in: " + lines.getFirst());
+        assertFalse(message.contains("\tat "), "no stack trace: " + message);
+        assertFalse(lines.getFirst().contains("internal error"), lines.getFirst());
+        assertFalse(Files.exists(out), "nothing may be written on bad input");
+    }
+}
