@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jgpt.model.GPTConfig;
 import io.jgpt.model.GPTModel;
 import io.jgpt.ops.Ops;
-import io.jgpt.profile.ChromeTrace;
 import io.jgpt.profile.ProfileReport;
 import io.jgpt.profile.Profiler;
 import io.jgpt.train.AdamW;
@@ -114,11 +113,7 @@ public final class BenchCommand implements Callable<Integer> {
         out.put("last_loss", loss);
         ProfileReport profileReport = null;
         if (profile) {
-            ProfileReport.Peaks peaks = ops.name().startsWith("cuda")
-                    ? (device.tf32 ? ProfileReport.Peaks.H200_TF32 : ProfileReport.Peaks.H200_FP32)
-                    : ProfileReport.Peaks.NONE;
-            profileReport = new ProfileReport(profiler, peaks);
-            ChromeTrace.write(profiler.events(), trace);
+            profileReport = ProfileOutput.report(profiler, ops, device.tf32, trace);
             out.put("profile_markdown", profileReport.toMarkdown());
             out.put("trace", trace.toString());
         }
@@ -129,10 +124,7 @@ public final class BenchCommand implements Callable<Integer> {
             System.out.printf("%s %s (%,d params) batch %d x %d: %.1f ms/step, %,.0f tokens/s, %.2f TFLOP/s%s%n",
                     ops.name(), model.preset, cfg.parameterCount(), batch, time, msPerStep, tokensPerS, tflops,
                     peak == null ? "" : String.format(", MFU %.1f%%", 100 * tflops / peak));
-            if (profileReport != null) {
-                System.out.print(profileReport.toText());
-                System.out.println("Chrome trace (open in https://ui.perfetto.dev): " + trace);
-            }
+            if (profileReport != null) ProfileOutput.print(profileReport, trace);
         }
     }
 }

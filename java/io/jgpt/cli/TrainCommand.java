@@ -12,6 +12,7 @@ import io.jgpt.data.TrainValSplit;
 import io.jgpt.model.GPTConfig;
 import io.jgpt.model.GPTModel;
 import io.jgpt.ops.Ops;
+import io.jgpt.profile.Profiler;
 import io.jgpt.train.AdamW;
 import io.jgpt.train.LrSchedule;
 import io.jgpt.train.Trainer;
@@ -115,6 +116,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
 
+    @Option(names = "--profile", description = "Per-kernel timing of the training steps, printed at the end, and OUT/trace.json.")
+    boolean profile;
+
     @Override
     public Integer call() {
         validate();
@@ -142,7 +146,10 @@ public final class TrainCommand implements Callable<Integer> {
                     clip, seed, evalEvery, evalBatches, saveEvery, keep, maxBadSteps, !noProgress);
             Trainer trainer = new Trainer(gpt, adamw, trainLoader, trainEval, valEval, out, settings,
                     samplePrompt == null ? null : Samples.greedy(samplePrompt, 50));
+            Profiler profiler = profile ? new Profiler(ops.clock()) : Profiler.OFF;
+            trainer.profile(profiler);
             Trainer.Outcome outcome = runStoppable(trainer, state);
+            if (profile) ProfileOutput.print(profiler, ops, device.tf32, out.resolve("trace.json"));
             System.out.printf("trained %d steps; train loss %.3f, val loss %.3f%ncheckpoint: %s%n", outcome.steps(),
                     outcome.trainLoss(), outcome.valLoss(), outcome.checkpoint());
             return 0;

@@ -6,6 +6,7 @@ import io.jgpt.checkpoint.TrainingCheckpoint;
 import io.jgpt.data.BatchLoader;
 import io.jgpt.data.LoaderState;
 import io.jgpt.model.GPTModel;
+import io.jgpt.profile.Profiler;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -47,6 +48,7 @@ public final class Trainer {
     private final Function<GPTModel, String> sampler;
     private final LossPlot plot = new LossPlot();
     private volatile boolean stopRequested;
+    private Profiler profiler = Profiler.OFF;
 
     /**
      * @param valEval  validation loader, or null when there is no validation part
@@ -62,6 +64,11 @@ public final class Trainer {
         this.out = out;
         this.s = settings;
         this.sampler = sampler;
+    }
+
+    /** Profiles the training steps (not evaluation or saving); spans are resolved after every step. */
+    public void profile(Profiler p) {
+        profiler = p;
     }
 
     /** Asks the loop to save a checkpoint and stop after the current step (Ctrl-C). */
@@ -101,7 +108,10 @@ public final class Trainer {
                 List<Batch> micro = new ArrayList<>(s.accum());
                 for (int i = 0; i < s.accum(); i++) micro.add(train.next());
                 float lr = s.lr().at(stepNo);
+                model.ops().setProfiler(profiler);
                 TrainingStep.Result r = step.run(micro, lr, stepNo, s.seed());
+                profiler.flush();
+                model.ops().setProfiler(Profiler.OFF);
                 for (Batch b : micro) tokensSeen += b.tokens();
                 if (r.skipped()) {
                     bad++;
