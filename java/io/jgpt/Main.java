@@ -29,7 +29,18 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        int code;
+        try {
+            code = run(args);
+        } catch (OutOfMemoryError e) {
+            System.err.println("jgpt: out of Java heap memory; give the JVM more with JGPT_JAVA_OPTS=-Xmx<size>");
+            code = 1;
+        } catch (Error e) { // picocli handles exceptions; a linkage or VM error still gets one line, not a trace
+            System.err.println("jgpt: internal error: " + message(e));
+            if (debug) e.printStackTrace();
+            code = 1;
+        }
+        System.exit(code);
     }
 
     /** Runs a command line and returns its exit code (used by tests without a child process). */

@@ -1,22 +1,10 @@
 package io.jgpt.train;
 
-import io.jgpt.io.AtomicWrite;
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import javax.imageio.ImageIO;
-import org.jfree.chart.ChartFactory;
-import org.jfree.chart.JFreeChart;
-import org.jfree.chart.plot.PlotOrientation;
-import org.jfree.data.xy.XYSeries;
-import org.jfree.data.xy.XYSeriesCollection;
 
-/** Train and validation loss against tokens seen, drawn with JFreeChart into {@code loss.png} (like the book's plot). */
+/** Train and validation loss against tokens seen, for {@code loss.png} (like the book's plot). */
 public final class LossPlot {
     public static final String FILE = "loss.png";
 
@@ -32,30 +20,25 @@ public final class LossPlot {
         return List.copyOf(points);
     }
 
-    /** Writes the PNG atomically; does nothing before the first evaluation. */
+    /**
+     * Writes the PNG atomically; does nothing before the first evaluation, or (with a warning, once) on a
+     * trimmed Java runtime without the java.desktop module that drawing needs.
+     */
     public void write(Path dir) {
-        if (points.isEmpty()) return;
-        System.setProperty("java.awt.headless", "true");
-        XYSeries train = new XYSeries("train loss");
-        XYSeries val = new XYSeries("validation loss");
-        for (Point p : points) {
-            train.add(p.tokens(), p.trainLoss());
-            if (Double.isFinite(p.valLoss())) val.add(p.tokens(), p.valLoss());
+        if (points.isEmpty() || !canDraw()) return;
+        LossChart.draw(points, dir.resolve(FILE));
+    }
+
+    private static Boolean drawable;
+
+    private static synchronized boolean canDraw() {
+        if (drawable == null) {
+            drawable = ModuleLayer.boot().findModule("java.desktop").isPresent();
+            if (!drawable) {
+                org.slf4j.LoggerFactory.getLogger(LossPlot.class)
+                        .warn("this Java runtime has no java.desktop module: {} is not drawn (metrics.jsonl has the data)", FILE);
+            }
         }
-        XYSeriesCollection data = new XYSeriesCollection(train);
-        if (val.getItemCount() > 0) data.addSeries(val);
-        JFreeChart chart = ChartFactory.createXYLineChart("jgpt training", "tokens seen", "loss", data,
-                PlotOrientation.VERTICAL, true, false, false);
-        chart.getXYPlot().setBackgroundPaint(java.awt.Color.WHITE);
-        chart.getXYPlot().setRangeGridlinePaint(java.awt.Color.LIGHT_GRAY);
-        chart.getXYPlot().setDomainGridlinePaint(java.awt.Color.LIGHT_GRAY);
-        BufferedImage image = chart.createBufferedImage(800, 500);
-        ByteArrayOutputStream png = new ByteArrayOutputStream();
-        try {
-            ImageIO.write(image, "png", png);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        AtomicWrite.write(dir.resolve(FILE), ch -> ch.write(ByteBuffer.wrap(png.toByteArray())));
+        return drawable;
     }
 }
