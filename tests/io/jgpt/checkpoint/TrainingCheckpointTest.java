@@ -94,6 +94,18 @@ class TrainingCheckpointTest {
         assertEquals(straight, resumed);
     }
 
+    /** Same seed, same thread count: the checkpoints are byte-for-byte the same files. */
+    @Test
+    void sameSeedWritesIdenticalCheckpointFiles(@TempDir Path tmp) throws IOException {
+        train(tmp.resolve("a"), 4, null);
+        train(tmp.resolve("b"), 4, null);
+        Path a = RunDirectory.latestCheckpoint(tmp.resolve("a")).orElseThrow();
+        Path b = RunDirectory.latestCheckpoint(tmp.resolve("b")).orElseThrow();
+        for (String f : List.of("model.safetensors", "optimizer.safetensors", "trainer.json", "config.json")) {
+            assertEquals(-1L, Files.mismatch(a.resolve(f), b.resolve(f)), f + " differs between identical runs");
+        }
+    }
+
     /** Trains to {@code steps} (resuming from {@code resume} if given) and returns every logged step loss. */
     private static List<Double> train(Path out, long steps, Path resume) throws IOException {
         try (CpuOps ops = new CpuOps(2)) {
