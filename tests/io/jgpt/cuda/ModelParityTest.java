@@ -73,6 +73,23 @@ class ModelParityTest {
         }
     }
 
+    /** Module.to moves parameters and buffers (the causal masks) to the device; the model then runs there. */
+    @org.junit.jupiter.api.Test
+    void moduleToMovesTheModelOntoTheGpu() {
+        GPTConfig cfg = new GPTConfig(97, 24, 32, 4, 2, 0f, true, false);
+        int[] ids = new int[2 * 24];
+        for (int i = 0; i < ids.length; i++) ids[i] = (i * 7) % 97;
+        try (Ops cpu = new CpuOps(2); Ops gpu = new CudaOps(0, "auto", false)) {
+            GPTModel m = new GPTModel(cfg, cpu, 4);
+            float[] onCpu = cpu.download(m.forward(ids, 2, 24, DropoutPlan.eval()));
+            m.to(gpu);
+            assertTrue(m.buffers().values().stream().allMatch(b -> b.value() instanceof CudaTensor), "buffers moved");
+            assertTrue(m.parameters().stream().allMatch(p -> p.value() instanceof CudaTensor), "parameters moved");
+            float[] onGpu = gpu.download(m.forward(ids, 2, 24, DropoutPlan.eval()));
+            assertTrue(relativeError(onGpu, onCpu) < 1e-5, "logits rel err " + relativeError(onGpu, onCpu));
+        }
+    }
+
     @ParameterizedTest(name = "dropout {0}, tied head {1}")
     @CsvSource({"0.0, false", "0.1, false", "0.1, true"})
     void gpuMatchesCpu(float drop, boolean tied) {
