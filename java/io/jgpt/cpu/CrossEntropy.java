@@ -28,7 +28,7 @@ final class CrossEntropy {
                 FloatVector e = FloatVector.fromArray(S, logits, o + i, m).sub(max).lanewise(VectorOperators.EXP);
                 acc = acc.add(e, m);
             }
-            float logZ = max + (float) Math.log(acc.reduceLanes(VectorOperators.ADD));
+            float logZ = max + (float) Math.log(Simd.sumLanes(acc));
             boolean ignored = target == IGNORE;
             // Read the target logit before the gradient (possibly aliasing the logits) overwrites it.
             losses[row] = ignored ? 0f : logZ - logits[o + target];

@@ -32,7 +32,7 @@ final class LayerNorm {
                     FloatVector d = FloatVector.fromArray(S, in, o + i).sub(mu);
                     acc = d.fma(d, acc);
                 }
-                var = acc.reduceLanes(VectorOperators.ADD);
+                var = Simd.sumLanes(acc);
                 for (; i < c; i++) var += (in[o + i] - mu) * (in[o + i] - mu);
                 float rs = (float) (1.0 / Math.sqrt(var / c + EPS));
                 mean[row] = mu;
