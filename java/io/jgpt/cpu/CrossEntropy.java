@@ -2,7 +2,6 @@ package io.jgpt.cpu;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Fused log-softmax + negative log-likelihood (+ gradient), one row per vocabulary distribution. */
@@ -25,7 +24,7 @@ final class CrossEntropy {
             FloatVector acc = FloatVector.zero(S);
             for (int i = 0; i < v; i += S.length()) {
                 VectorMask<Float> m = S.indexInRange(i, v);
-                FloatVector e = FloatVector.fromArray(S, logits, o + i, m).sub(max).lanewise(VectorOperators.EXP);
+                FloatVector e = Simd.exp(FloatVector.fromArray(S, logits, o + i, m).sub(max));
                 acc = acc.add(e, m);
             }
             float logZ = max + (float) Math.log(Simd.sumLanes(acc));
@@ -36,7 +35,7 @@ final class CrossEntropy {
             float scale = ignored ? 0f : dlossScale;
             for (int i = 0; i < v; i += S.length()) {
                 VectorMask<Float> m = S.indexInRange(i, v);
-                FloatVector.fromArray(S, logits, o + i, m).sub(logZ).lanewise(VectorOperators.EXP).mul(scale)
+                Simd.exp(FloatVector.fromArray(S, logits, o + i, m).sub(logZ)).mul(scale)
                         .intoArray(dlogits, o + i, m);
             }
             if (!ignored) dlogits[o + target] -= dlossScale;

@@ -1,7 +1,6 @@
 package io.jgpt.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** LayerNorm over rows of length C (eps 1e-5, biased variance), parallel over rows. */

@@ -4,7 +4,6 @@ import io.jgpt.ops.AdamWStep;
 import io.jgpt.ops.Dropout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -30,7 +29,7 @@ final class Pointwise {
             for (int i = from; i < to; i += S.length()) {
                 VectorMask<Float> m = S.indexInRange(i, to);
                 FloatVector x = FloatVector.fromArray(S, in, i, m);
-                FloatVector th = x.mul(x).mul(x).mul(GELU_A).add(x).mul(GELU_C).lanewise(VectorOperators.TANH);
+                FloatVector th = Simd.tanh(x.mul(x).mul(x).mul(GELU_A).add(x).mul(GELU_C));
                 x.mul(0.5f).mul(th.add(1f)).intoArray(out, i, m);
             }
         });
@@ -43,7 +42,7 @@ final class Pointwise {
                 VectorMask<Float> m = S.indexInRange(i, to);
                 FloatVector x = FloatVector.fromArray(S, in, i, m);
                 FloatVector x2 = x.mul(x);
-                FloatVector th = x2.mul(GELU_A).add(1f).mul(x).mul(GELU_C).lanewise(VectorOperators.TANH);
+                FloatVector th = Simd.tanh(x2.mul(GELU_A).add(1f).mul(x).mul(GELU_C));
                 FloatVector du = x2.mul(3f * GELU_A).add(1f).mul(GELU_C);
                 FloatVector sech2 = th.mul(th).neg().add(1f);
                 FloatVector grad = th.add(1f).mul(0.5f).add(x.mul(0.5f).mul(sech2).mul(du));
