@@ -25,12 +25,24 @@ print(next((d[k] for k in sys.argv[2:] if k in d), "-"))' "$@"
 
 echo "| model | batch x context | threads | jgpt ms/step | torch ms/step | jgpt tok/s | torch tok/s | jgpt / torch |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|"
-for spec in "book-124m 2 256" "small 4 128"; do
-  read -r model batch context <<< "$spec"
+# jgpt's model flags per configuration, matching torch_gpt2.py's CONFIGS exactly. jgpt has no "small"
+# preset: it is gpt2-small (qkv bias, tied head) cut down, with dropout 0 as in torch's Config default.
+declare -A jgpt_model=(
+  [book-124m]="--model book-124m --context 256"
+  [small]="--model gpt2-small --n-layer 4 --n-head 4 --n-embd 256 --context 128 --dropout 0"
+)
+commands=()
+for spec in "book-124m 2" "small 4"; do
+  read -r model batch <<< "$spec"
   # ActiveProcessorCount bounds every thread pool the JVM sizes from the CPU count.
+  jgpt_cmd="JGPT_JAVA_OPTS=-XX:ActiveProcessorCount=$threads ./jgpt bench --device cpu ${jgpt_model[$model]} --batch $batch --steps $steps --json"
+  torch_cmd="$py native-build/bench_torch_cpu.py --model $model --batch $batch --threads $threads --steps $steps"
+  commands+=("$jgpt_cmd" "$torch_cmd")
+  # shellcheck disable=SC2086  # the model flags are meant to split into words
   jgpt_json=$(JGPT_JAVA_OPTS="-XX:ActiveProcessorCount=$threads" timeout 1200 ./jgpt bench --device cpu \
-    --model "$model" --batch "$batch" --context "$context" --steps "$steps" --json 2>/dev/null | grep '^{' | tail -1) \
+    ${jgpt_model[$model]} --batch "$batch" --steps "$steps" --json 2>/dev/null | grep '^{' | tail -1) \
     || jgpt_json=""
+  context=$(field "$jgpt_json" context)
   torch_json=""
   if [[ -n "$py" ]]; then
     torch_json=$("$py" native-build/bench_torch_cpu.py --model "$model" --batch "$batch" --threads "$threads" \
@@ -43,3 +55,6 @@ try: print(f"{float(sys.argv[1]) / float(sys.argv[2]):.2f}")
 except Exception: print("-")' "$jt" "$tt")
   echo "| $model | ${batch}x${context} | $threads | $(field "$jgpt_json" ms_per_step) | $(field "$torch_json" ms_per_step) | $jt | $tt | $ratio |"
 done
+echo
+echo "Commands:"
+for c in "${commands[@]}"; do echo "    $c"; done

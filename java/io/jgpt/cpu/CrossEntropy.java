@@ -2,7 +2,6 @@ package io.jgpt.cpu;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Fused log-softmax + negative log-likelihood (+ gradient), one row per vocabulary distribution. */
@@ -29,7 +28,7 @@ final class CrossEntropy {
                 e = Exp.exp(e);
                 acc = acc.add(e, m);
             }
-            float logZ = max + (float) StrictMath.log(acc.reduceLanes(VectorOperators.ADD));
+            float logZ = max + (float) StrictMath.log(Simd.sumLanes(acc));
             boolean ignored = target == IGNORE;
             // Read the target logit before the gradient (possibly aliasing the logits) overwrites it.
             losses[row] = ignored ? 0f : logZ - logits[o + target];

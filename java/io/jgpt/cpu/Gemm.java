@@ -1,25 +1,34 @@
 package io.jgpt.cpu;
 
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Cache-blocked, register-tiled single-precision matrix multiply: {@code C(m,n) += A(m,k) · B(k,n)}, where A and
  * B are strided {@link View}s (so transposed operands cost nothing) and C is row-major.
  *
- * <p>Structure (the classic Goto/BLIS scheme, reduced to what a linear layer needs):
+ * <p>Structure (the Goto/BLIS scheme, arranged so that every source element is packed exactly once):
  * <ul>
- *   <li>The work is cut into tasks of MC rows x NC columns; each task walks k in blocks of KC.</li>
- *   <li>Per k block, the task packs its MC x KC slice of A into MR-row panels (interleaved by k, so the
- *       micro-kernel reads A sequentially) — this stays in L2.</li>
- *   <li>For every NR-wide column sliver it packs KC x NR of B contiguously — this stays in L1 and is reused by
- *       all MC/MR row panels.</li>
- *   <li>The micro-kernel keeps an MR x NR tile of C in vector registers for the whole k block: per k it loads
+ *   <li>The operand on the smaller side of C is <em>shared</em>: A when C is wide (m <= n), else B. It is
+ *       packed once, in parallel, per k super-block (sized to a fixed budget, so a long k such as the lm_head's
+ *       50257 does not need a huge buffer). A is packed into MR-row panels and B into NR-column slivers, each
+ *       interleaved by k so the micro-kernel reads them sequentially.</li>
+ *   <li>Tasks split the other side: each owns whole column blocks of C (wide) or whole row blocks (tall), packs
+ *       its own part of the other operand one KC step at a time, and keeps its C block hot in L2 across k.
+ *       Packing inside 2-D tasks instead would repack A for every column block and B for every row block.</li>
+ *   <li>Per KC step, each B sliver (KC x NR, in L1) is reused by all row panels of the task's A (in L2).</li>
+ *   <li>The micro-kernel keeps an MR x NR tile of C in vector registers for the whole KC step: per k it loads
  *       two B vectors, broadcasts MR A scalars and issues 2*MR FMAs, so it is bound by FMA throughput rather
  *       than by memory.</li>
  * </ul>
  * Ragged edges are zero-padded when packing, so one kernel handles every size; only the final write-back of
- * an edge tile goes through a small buffer.
+ * an edge tile goes through a small buffer. Each element of C sums its k range in the same order (KC steps
+ * in sequence) however the tasks are cut and scheduled, so results do not depend on the thread count.
+ *
+ * <p>Not thread-safe: the shared packed operand belongs to one call at a time (the backend issues one op at
+ * a time).
  */
 final class Gemm {
 
@@ -28,87 +37,161 @@ final class Gemm {
     /** Micro-tile: MR rows x (2 vectors) columns = 12 accumulators, leaving registers for operands. */
     static final int MR = 6;
     static final int NR = 2 * L;
-    /** k block: a packed B sliver (KC x NR floats) fits in L1 next to the streamed A panel. */
-    private static final int KC = 256;
-    /** Rows per task: the packed A block (MC x KC floats) fits in L2. */
-    private static final int MC = 24 * MR;
-    /** Columns per task: enough slivers to amortise packing A, small enough to balance two-digit task counts. */
-    private static final int NC = 8 * NR;
-
-    private static final int PACKED_A = 0, PACKED_B = 1, EDGE = 2;
+    /** k step of the micro-kernel: a B sliver (KC x NR floats) stays in L1 while A panels stream from L2. */
+    static final int KC = 128;
+    /** Largest task (rows when tall, columns when wide): its C block plus operands fit in L2. */
+    private static final int MC = 24 * MR, NC = 4 * NR;
+    /** Fewest tasks when the matrix allows it, so two threads stay balanced when one is slowed down. */
+    private static final int MIN_TASKS = 12;
+    /** Floats of the shared packed operand per k super-block: bounds scratch memory and keeps it in the L3. */
+    static final int PACK_BUDGET = 1 << 22;
+    /** Panels (or slivers) of the shared operand packed per pack task: enough to amortise the hand-off. */
+    private static final int PANELS_PER_PACK = 8;
 
     private final Parallel parallel;
-    private final Scratch scratch = new Scratch(3);
+    private final int packBudget;
+    private final Scratch local = new Scratch(2);
+    private float[] shared = new float[0];
 
     Gemm(Parallel parallel) {
+        this(parallel, PACK_BUDGET);
+    }
+
+    /** A smaller budget lets tests reach the multi-super-block path on small matrices. */
+    Gemm(Parallel parallel, int packBudget) {
         this.parallel = parallel;
+        this.packBudget = packBudget;
     }
 
     /** {@code c(m,n) += a(m,k) · b(k,n)}; c is row-major with row stride {@code ldc}. */
     void multiplyAdd(int m, int n, int k, View a, View b, float[] c, int ldc) {
-        int mTasks = Math.ceilDiv(m, MC), nTasks = Math.ceilDiv(n, NC);
-        parallel.forEach(mTasks * nTasks, task -> {
-            int i0 = (task % mTasks) * MC, j0 = (task / mTasks) * NC;
-            block(i0, Math.min(m, i0 + MC), j0, Math.min(n, j0 + NC), k, a, b, c, ldc);
-        });
+        if (m <= 0 || n <= 0 || k <= 0) return;
+        boolean wide = m <= n;
+        // Shared side: A's MR-row panels (wide) or B's NR-column slivers (tall); tasks cut the other side.
+        int sharedPanels = wide ? Math.ceilDiv(m, MR) : Math.ceilDiv(n, NR), sharedWidth = wide ? MR : NR;
+        int taskPanels = wide ? Math.ceilDiv(n, NR) : Math.ceilDiv(m, MR), taskWidth = wide ? NR : MR;
+        int tasks = Math.min(taskPanels, Math.max(MIN_TASKS, Math.ceilDiv(taskPanels, (wide ? NC : MC) / taskWidth)));
+        int span = taskWidth * Math.ceilDiv(taskPanels, tasks); // rows or columns per task, whole panels
+        int taskCount = Math.ceilDiv(wide ? n : m, span);
+        int ks = Math.min(k, Math.max(KC, packBudget / (sharedPanels * sharedWidth) / KC * KC));
+        if (shared.length < sharedPanels * sharedWidth * ks) shared = new float[sharedPanels * sharedWidth * ks];
+        int packTasks = Math.ceilDiv(sharedPanels, PANELS_PER_PACK);
+        for (int p0 = 0; p0 < k; p0 += ks) {
+            int kc = Math.min(ks, k - p0), from = p0;
+            parallel.forEach(packTasks, g -> {
+                for (int p = g * PANELS_PER_PACK; p < Math.min(sharedPanels, (g + 1) * PANELS_PER_PACK); p++) {
+                    if (wide) packA(a, p * MR, Math.min(MR, m - p * MR), from, kc, shared, p * MR * kc);
+                    else packB(b, from, kc, p * NR, Math.min(NR, n - p * NR), shared, p * NR * kc);
+                }
+            });
+            parallel.forEach(taskCount, t -> {
+                if (wide) columns(t * span, Math.min(n, (t + 1) * span), m, from, kc, b, c, ldc);
+                else rows(t * span, Math.min(m, (t + 1) * span), n, from, kc, a, c, ldc);
+            });
+        }
     }
 
-    private void block(int i0, int i1, int j0, int j1, int k, View a, View b, float[] c, int ldc) {
-        float[] ap = scratch.get(PACKED_A, MC * KC);
-        float[] bp = scratch.get(PACKED_B, KC * NR);
-        float[] edge = scratch.get(EDGE, NR);
-        for (int p0 = 0; p0 < k; p0 += KC) {
-            int kc = Math.min(KC, k - p0);
-            packA(a, i0, i1, p0, kc, ap);
+    /** Wide task: C columns [j0,j1) of every row += shared packed A · B, B packed here per KC step. */
+    private void columns(int j0, int j1, int m, int p0, int kc, View b, float[] c, int ldc) {
+        float[] bp = local.get(0, KC * (j1 - j0 + NR)), edge = local.get(1, MR * NR);
+        for (int q0 = 0; q0 < kc; q0 += KC) {
+            int kq = Math.min(KC, kc - q0);
+            for (int j = j0; j < j1; j += NR) packB(b, p0 + q0, kq, j, Math.min(NR, j1 - j), bp, (j - j0) * kq);
             for (int j = j0; j < j1; j += NR) {
-                int cols = Math.min(NR, j1 - j);
-                packB(b, p0, kc, j, cols, bp);
-                for (int i = i0; i < i1; i += MR) {
-                    kernel(kc, ap, (i - i0) * kc, bp, c, i * ldc + j, ldc, Math.min(MR, i1 - i), cols, edge);
+                for (int i = 0; i < m; i += MR) {
+                    tile(kq, shared, i * kc + q0 * MR, bp, (j - j0) * kq, c, i * ldc + j, ldc,
+                            Math.min(MR, m - i), Math.min(NR, j1 - j), edge);
                 }
             }
         }
     }
 
-    /** Rows [i0,i1) x k [p0,p0+kc) of A as MR-row panels, element (r, kk) of a panel at kk*MR + r. */
-    private static void packA(View a, int i0, int i1, int p0, int kc, float[] ap) {
-        float[] src = a.a();
-        int rs = a.rowStride(), cs = a.colStride();
-        int dst = 0;
-        for (int i = i0; i < i1; i += MR) {
-            int rows = Math.min(MR, i1 - i);
-            int base = a.offset() + i * rs + p0 * cs;
-            for (int kk = 0; kk < kc; kk++, base += cs) {
-                for (int r = 0; r < MR; r++) ap[dst++] = r < rows ? src[base + r * rs] : 0f;
+    /** Tall task: C rows [i0,i1) of every column += A · shared packed B, A packed here per KC step. */
+    private void rows(int i0, int i1, int n, int p0, int kc, View a, float[] c, int ldc) {
+        float[] ap = local.get(0, KC * (i1 - i0 + MR)), edge = local.get(1, MR * NR);
+        for (int q0 = 0; q0 < kc; q0 += KC) {
+            int kq = Math.min(KC, kc - q0);
+            for (int i = i0; i < i1; i += MR) packA(a, i, Math.min(MR, i1 - i), p0 + q0, kq, ap, (i - i0) * kq);
+            for (int j = 0; j < n; j += NR) {
+                for (int i = i0; i < i1; i += MR) {
+                    tile(kq, ap, (i - i0) * kq, shared, j * kc + q0 * NR, c, i * ldc + j, ldc,
+                            Math.min(MR, i1 - i), Math.min(NR, n - j), edge);
+                }
             }
         }
     }
 
-    /** k [p0,p0+kc) x columns [j,j+cols) of B, row kk at kk*NR, zero-padded to NR columns. */
-    private static void packB(View b, int p0, int kc, int j, int cols, float[] bp) {
+    /** Rows [i,i+rows) x k [p0,p0+kc) of A as one MR-row panel at ap[dst]: element (r, kk) at kk*MR + r. */
+    private static void packA(View a, int i, int rows, int p0, int kc, float[] ap, int dst) {
+        float[] src = a.a();
+        int rs = a.rowStride(), cs = a.colStride();
+        int base = a.offset() + i * rs + p0 * cs;
+        if (rows == MR) {
+            for (int kk = 0; kk < kc; kk++, base += cs, dst += MR) {
+                for (int r = 0; r < MR; r++) ap[dst + r] = src[base + r * rs];
+            }
+        } else {
+            for (int kk = 0; kk < kc; kk++, base += cs, dst += MR) {
+                for (int r = 0; r < MR; r++) ap[dst + r] = r < rows ? src[base + r * rs] : 0f;
+            }
+        }
+    }
+
+    /** k [p0,p0+kc) x columns [j,j+cols) of B as one sliver at bp[dst]: row kk at kk*NR, zero-padded to NR. */
+    private static void packB(View b, int p0, int kc, int j, int cols, float[] bp, int dst) {
         float[] src = b.a();
         int rs = b.rowStride(), cs = b.colStride();
         int base = b.offset() + p0 * rs + j * cs;
-        // Walk the source along whichever direction is contiguous; the destination is in L1 either way.
-        if (cs == 1) {
-            for (int kk = 0; kk < kc; kk++) {
-                for (int jj = 0; jj < NR; jj++) bp[kk * NR + jj] = jj < cols ? src[base + kk * rs + jj] : 0f;
+        // Walk the source along whichever direction is contiguous.
+        if (cs == 1 && cols == NR) {
+            for (int kk = 0; kk < kc; kk++, base += rs, dst += NR) {
+                FloatVector.fromArray(S, src, base).intoArray(bp, dst);
+                FloatVector.fromArray(S, src, base + L).intoArray(bp, dst + L);
+            }
+        } else if (cs == 1) {
+            VectorMask<Float> m0 = S.indexInRange(0, cols), m1 = S.indexInRange(L, cols);
+            for (int kk = 0; kk < kc; kk++, base += rs, dst += NR) {
+                FloatVector.fromArray(S, src, base, m0).intoArray(bp, dst);
+                FloatVector.fromArray(S, src, base + L, m1).intoArray(bp, dst + L);
             }
         } else {
             for (int jj = 0; jj < NR; jj++) {
-                for (int kk = 0; kk < kc; kk++) bp[kk * NR + jj] = jj < cols ? src[base + kk * rs + jj * cs] : 0f;
+                if (jj < cols) {
+                    for (int kk = 0, o = base + jj * cs; kk < kc; kk++, o += rs) bp[dst + kk * NR + jj] = src[o];
+                } else {
+                    for (int kk = 0; kk < kc; kk++) bp[dst + kk * NR + jj] = 0f;
+                }
             }
         }
     }
 
-    /** C[rows x cols tile at cOff] += packed A panel (MR x kc) · packed B sliver (kc x NR). */
-    private static void kernel(int kc, float[] ap, int aOff, float[] bp, float[] c, int cOff, int ldc,
-                               int rows, int cols, float[] edge) {
+    /**
+     * C[rows x cols tile at cOff] += packed A panel (MR x kc) · packed B sliver (kc x NR). An edge tile is
+     * computed into a zeroed MR x NR buffer and added from there: keeping every edge branch out of
+     * {@link #kernel} matters, because once the JIT has seen one ragged tile (the lm_head's 50257 columns)
+     * it compiles the single shared kernel into code that is about twice as slow for every shape.
+     */
+    private static void tile(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] c, int cOff, int ldc,
+                             int rows, int cols, float[] edge) {
+        if (rows == MR && cols == NR) {
+            kernel(kc, ap, aOff, bp, bOff, c, cOff, ldc);
+            return;
+        }
+        Arrays.fill(edge, 0, MR * NR, 0f);
+        kernel(kc, ap, aOff, bp, bOff, edge, 0, NR);
+        // 0 + sum is exact, so an edge element gets the same bits as it would in a full tile.
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < cols; j++) c[cOff + r * ldc + j] += edge[r * NR + j];
+        }
+    }
+
+    /** C[MR x NR tile at cOff] += packed A panel (MR x kc) · packed B sliver (kc x NR); no edge cases. */
+    private static void kernel(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] c, int cOff, int ldc) {
         // Twelve named accumulators: arrays of vectors would not be kept in registers.
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
         FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
-        for (int kk = 0, ai = aOff, bi = 0; kk < kc; kk++, ai += MR, bi += NR) {
+        for (int kk = 0, ai = aOff, bi = bOff; kk < kc; kk++, ai += MR, bi += NR) {
             FloatVector b0 = FloatVector.fromArray(S, bp, bi);
             FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
             FloatVector a = FloatVector.broadcast(S, ap[ai]);
@@ -130,26 +213,23 @@ final class Gemm {
             c50 = a.fma(b0, c50);
             c51 = a.fma(b1, c51);
         }
-        addRow(c00, c01, 0, c, cOff, ldc, rows, cols, edge);
-        addRow(c10, c11, 1, c, cOff, ldc, rows, cols, edge);
-        addRow(c20, c21, 2, c, cOff, ldc, rows, cols, edge);
-        addRow(c30, c31, 3, c, cOff, ldc, rows, cols, edge);
-        addRow(c40, c41, 4, c, cOff, ldc, rows, cols, edge);
-        addRow(c50, c51, 5, c, cOff, ldc, rows, cols, edge);
-    }
-
-    /** Adds one accumulated tile row to C, skipping rows and columns that the padding invented. */
-    private static void addRow(FloatVector v0, FloatVector v1, int r, float[] c, int cOff, int ldc, int rows,
-                               int cols, float[] edge) {
-        if (r >= rows) return;
-        int o = cOff + r * ldc;
-        if (cols == NR) {
-            FloatVector.fromArray(S, c, o).add(v0).intoArray(c, o);
-            FloatVector.fromArray(S, c, o + L).add(v1).intoArray(c, o + L);
-        } else {
-            v0.intoArray(edge, 0);
-            v1.intoArray(edge, L);
-            for (int j = 0; j < cols; j++) c[o + j] += edge[j];
-        }
+        int o = cOff;
+        FloatVector.fromArray(S, c, o).add(c00).intoArray(c, o);
+        FloatVector.fromArray(S, c, o + L).add(c01).intoArray(c, o + L);
+        o += ldc;
+        FloatVector.fromArray(S, c, o).add(c10).intoArray(c, o);
+        FloatVector.fromArray(S, c, o + L).add(c11).intoArray(c, o + L);
+        o += ldc;
+        FloatVector.fromArray(S, c, o).add(c20).intoArray(c, o);
+        FloatVector.fromArray(S, c, o + L).add(c21).intoArray(c, o + L);
+        o += ldc;
+        FloatVector.fromArray(S, c, o).add(c30).intoArray(c, o);
+        FloatVector.fromArray(S, c, o + L).add(c31).intoArray(c, o + L);
+        o += ldc;
+        FloatVector.fromArray(S, c, o).add(c40).intoArray(c, o);
+        FloatVector.fromArray(S, c, o + L).add(c41).intoArray(c, o + L);
+        o += ldc;
+        FloatVector.fromArray(S, c, o).add(c50).intoArray(c, o);
+        FloatVector.fromArray(S, c, o + L).add(c51).intoArray(c, o + L);
     }
 }

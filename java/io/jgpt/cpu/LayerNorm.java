@@ -1,7 +1,6 @@
 package io.jgpt.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** LayerNorm over rows of length C (eps 1e-5, biased variance), parallel over rows. */
@@ -32,7 +31,7 @@ final class LayerNorm {
                     FloatVector d = FloatVector.fromArray(S, in, o + i).sub(mu);
                     acc = d.fma(d, acc);
                 }
-                var = acc.reduceLanes(VectorOperators.ADD);
+                var = Simd.sumLanes(acc);
                 for (; i < c; i++) var += (in[o + i] - mu) * (in[o + i] - mu);
                 float rs = (float) (1.0 / Math.sqrt(var / c + EPS));
                 mean[row] = mu;

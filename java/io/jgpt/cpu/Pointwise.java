@@ -4,7 +4,6 @@ import io.jgpt.ops.AdamWStep;
 import io.jgpt.ops.Dropout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**

@@ -1,6 +1,7 @@
 package io.jgpt.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -11,6 +12,17 @@ final class Simd {
 
     private Simd() {}
 
+    /**
+     * The lanes of v added in lane order. {@code reduceLanes(ADD)} leaves the order unspecified, and the JIT's
+     * intrinsic does use a different order than the interpreter, so a warmed-up run would not reproduce a
+     * cold one bit for bit.
+     */
+    static float sumLanes(FloatVector v) {
+        float s = v.lane(0);
+        for (int i = 1; i < v.length(); i++) s += v.lane(i);
+        return s;
+    }
+
     /** sum_i x[xo+i] * y[yo+i]. */
     static float dot(float[] x, int xo, float[] y, int yo, int n) {
         FloatVector acc = FloatVector.zero(S);
@@ -18,7 +30,7 @@ final class Simd {
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
             acc = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromArray(S, y, yo + i), acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(acc);
         for (; i < n; i++) s += x[xo + i] * y[yo + i];
         return s;
     }
@@ -47,7 +59,7 @@ final class Simd {
         FloatVector acc = FloatVector.zero(S);
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += S.length()) acc = acc.add(FloatVector.fromArray(S, x, xo + i));
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(acc);
         for (; i < n; i++) s += x[xo + i];
         return s;
     }

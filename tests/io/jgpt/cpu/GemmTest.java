@@ -12,6 +12,8 @@ class GemmTest {
 
     private static final Parallel PARALLEL = new Parallel(2);
     private static final Gemm GEMM = new Gemm(PARALLEL);
+    /** Packs at most a few KC steps at a time, so k is split into several super-blocks. */
+    private static final Gemm SMALL_BUDGET = new Gemm(PARALLEL, 64 * Gemm.KC);
 
     @AfterAll
     static void close() {
@@ -30,9 +32,22 @@ class GemmTest {
         check(m, n, k, View.rowMajor(aT, m).transpose(), View.rowMajor(b, n), r);
     }
 
+    @ParameterizedTest
+    @CsvSource({"13,47,700", "64,64,1000", "70,40,257"})
+    void longKSplitIntoSuperBlocksMatchesNaiveLoop(int m, int n, int k) {
+        var r = new Random(m * 31L + n * 7L + k);
+        float[] a = Fd.randn(r, m * k, 1), bT = Fd.randn(r, n * k, 1), aT = Fd.randn(r, k * m, 1), b = Fd.randn(r, k * n, 1);
+        check(SMALL_BUDGET, m, n, k, View.rowMajor(a, k), View.rowMajor(bT, k).transpose(), r);
+        check(SMALL_BUDGET, m, n, k, View.rowMajor(aT, m).transpose(), View.rowMajor(b, n), r);
+    }
+
     private static void check(int m, int n, int k, View a, View b, Random r) {
+        check(GEMM, m, n, k, a, b, r);
+    }
+
+    private static void check(Gemm gemm, int m, int n, int k, View a, View b, Random r) {
         float[] c = Fd.randn(r, m * n, 1), c0 = c.clone();
-        GEMM.multiplyAdd(m, n, k, a, b, c, n);
+        gemm.multiplyAdd(m, n, k, a, b, c, n);
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
                 double s = c0[i * n + j], mag = Math.abs(s);
