@@ -2,7 +2,6 @@ package io.jgpt.model;
 
 import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -70,31 +69,29 @@ public abstract class Module {
         return t;
     }
 
-    /** Every parameter of this module and its descendants, named by dotted path ("h.0.attn.c_attn.weight"). */
+    /** Every parameter of this module and its descendants, in registration order. */
     public final List<Parameter> parameters() {
-        List<Parameter> out = new ArrayList<>();
-        collect("", out, new ArrayList<>());
+        return List.copyOf(namedParameters().values());
+    }
+
+    /** Parameters keyed by dotted path ("h.0.attn.c_attn.weight"), in registration order. */
+    public final Map<String, Parameter> namedParameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        walk("", (prefix, m) -> m.parameters.forEach((n, p) -> out.put(prefix + n, p)));
         return out;
     }
 
     /** Every buffer of this module and its descendants, keyed by dotted path. */
     public final Map<String, Buffer> buffers() {
-        List<Buffer> bufs = new ArrayList<>();
-        List<String> names = new ArrayList<>();
-        collectBuffers("", bufs, names);
         Map<String, Buffer> out = new LinkedHashMap<>();
-        for (int i = 0; i < bufs.size(); i++) out.put(names.get(i), bufs.get(i));
+        walk("", (prefix, m) -> m.buffers.forEach((n, b) -> out.put(prefix + n, b)));
         return out;
     }
 
-    /** Parameters keyed by dotted path, in registration order. */
-    public final Map<String, Parameter> namedParameters() {
-        List<Parameter> ps = new ArrayList<>();
-        List<String> names = new ArrayList<>();
-        collect("", ps, names);
-        Map<String, Parameter> out = new LinkedHashMap<>();
-        for (int i = 0; i < ps.size(); i++) out.put(names.get(i), ps.get(i));
-        return out;
+    /** Visits this module and then its descendants depth-first, each with its dotted-path prefix. */
+    private void walk(String prefix, java.util.function.BiConsumer<String, Module> visitor) {
+        visitor.accept(prefix, this);
+        children.forEach((n, c) -> c.walk(prefix + n + ".", visitor));
     }
 
     /** What a checkpoint holds: parameter values plus persistent buffers (never non-persistent buffers). */
@@ -105,22 +102,6 @@ public abstract class Module {
             if (b.persistent()) out.put(n, b.value);
         });
         return out;
-    }
-
-    private void collect(String prefix, List<Parameter> out, List<String> names) {
-        parameters.forEach((n, p) -> {
-            out.add(p);
-            names.add(prefix + n);
-        });
-        children.forEach((n, c) -> c.collect(prefix + n + ".", out, names));
-    }
-
-    private void collectBuffers(String prefix, List<Buffer> out, List<String> names) {
-        buffers.forEach((n, b) -> {
-            out.add(b);
-            names.add(prefix + n);
-        });
-        children.forEach((n, c) -> c.collectBuffers(prefix + n + ".", out, names));
     }
 
     public final void zeroGrad() {
