@@ -34,7 +34,8 @@ public final class CudaOps implements Ops {
     private static final int WARPS_PER_BLOCK = THREADS / 32;
     private static final int NORM_BLOCKS = 256; // fixed, so sumOfSquares is deterministic
     private static final int CE_THREADS = 512;
-    private static final int MAX_DYNAMIC_SHARED = 48 * 1024; // usable without a per-kernel opt-in
+    private static final int MAX_DYNAMIC_SHARED = 48 * 1024; // static + dynamic, without a per-kernel opt-in
+    private static final int ATTENTION_CACHED_STATIC_SHARED = 4 * 32; // attention_cached's reduce[WARP_SIZE]
 
     private final CudaContext ctx;
     private final Blas blas;
@@ -387,9 +388,11 @@ public final class CudaOps implements Ops {
                     + ") do not fit a cache of " + L + " and a mask of " + m[0] + " positions");
         int keys = pos + Tn;
         long shared = 4L * (hs + keys);
-        if (shared > MAX_DYNAMIC_SHARED)
+        // The kernel's static reduce[32] floats count against the same 48 KiB as the dynamic part.
+        if (shared + ATTENTION_CACHED_STATIC_SHARED > MAX_DYNAMIC_SHARED)
             throw new IllegalArgumentException(op + ": " + keys + " positions of head size " + hs + " need "
-                    + shared + " bytes of shared memory per block, more than " + MAX_DYNAMIC_SHARED);
+                    + (shared + ATTENTION_CACHED_STATIC_SHARED) + " bytes of shared memory per block, more than "
+                    + MAX_DYNAMIC_SHARED);
         long n = (long) B * Tn * C;
         kernel("kv_cache_write", 16 * n, 0, blocks(n), THREADS, 1, kCache, vCache, qkv, B, Tn, nHead, hs, L, pos);
         // With the causal mask, query p reads p+1 keys and values: sum_t (pos+t+1) per head.
