@@ -565,7 +565,7 @@ public final class CudaOps implements Ops {
                       Tensor b, int ldb, float beta, Tensor c, int ldc) {
         long t0 = profiler.begin();
         ctx.ensureCurrent();
-        blas.sgemm(transB, transA, N, M, K, 1f, ptr(b), ldb, ptr(a), lda, beta, ptr(c), ldc);
+        rowMajorSgemm(blas, transA, transB, M, N, K, ptr(a), lda, ptr(b), ldb, beta, ptr(c), ldc);
         profiler.end(t0, name, 4L * ((long) M * K + (long) K * N + (beta == 0 ? 1L : 2L) * M * N),
                 2.0 * M * N * K);
     }
@@ -576,10 +576,28 @@ public final class CudaOps implements Ops {
                              long strideC, int batch) {
         long t0 = profiler.begin();
         ctx.ensureCurrent();
-        blas.sgemmStridedBatched(transB, transA, N, M, K, 1f, b, ldb, strideB, a, lda, strideA, 0f, c, ldc,
+        rowMajorSgemmStridedBatched(blas, transA, transB, M, N, K, a, lda, strideA, b, ldb, strideB, c, ldc,
                 strideC, batch);
         profiler.end(t0, name, 4L * batch * ((long) M * K + (long) K * N + (long) M * N),
                 2.0 * batch * M * N * K);
+    }
+
+    /**
+     * Row-major C(M,N) = op(A) op(B) + beta C (alpha 1) on column-major cuBLAS: a row-major matrix with row
+     * length ld is, to cuBLAS, its transpose with leading dimension ld, so this computes
+     * C^T(N,M) = op(B)^T op(A)^T by swapping the operands, their transpose flags, and M with N.
+     */
+    static void rowMajorSgemm(Blas blas, boolean transA, boolean transB, int M, int N, int K, Pointer a, int lda,
+                              Pointer b, int ldb, float beta, Pointer c, int ldc) {
+        blas.sgemm(transB, transA, N, M, K, 1f, b, ldb, a, lda, beta, c, ldc);
+    }
+
+    /** {@link #rowMajorSgemm} over {@code batch} matrices spaced by the given element strides, beta 0. */
+    static void rowMajorSgemmStridedBatched(Blas blas, boolean transA, boolean transB, int M, int N, int K,
+                                            Pointer a, int lda, long strideA, Pointer b, int ldb, long strideB,
+                                            Pointer c, int ldc, long strideC, int batch) {
+        blas.sgemmStridedBatched(transB, transA, N, M, K, 1f, b, ldb, strideB, a, lda, strideA, 0f, c, ldc,
+                strideC, batch);
     }
 
     /** Waits for the stream and raises any index error a kernel recorded. */
