@@ -34,7 +34,8 @@ public final class CudaOps implements Ops {
     private static final int WARPS_PER_BLOCK = THREADS / 32;
     private static final int NORM_BLOCKS = 256; // fixed, so sumOfSquares is deterministic
     private static final int CE_THREADS = 512;
-    private static final int MAX_DYNAMIC_SHARED = 48 * 1024; // usable without a per-kernel opt-in
+    private static final int MAX_DYNAMIC_SHARED = 48 * 1024; // static + dynamic, without a per-kernel opt-in
+    private static final int ATTENTION_CACHED_STATIC_SHARED = 4 * 32; // attention_cached's reduce[WARP_SIZE]
 
     private final CudaContext ctx;
     private final Blas blas;
@@ -387,9 +388,11 @@ public final class CudaOps implements Ops {
                     + ") do not fit a cache of " + L + " and a mask of " + m[0] + " positions");
         int keys = pos + Tn;
         long shared = 4L * (hs + keys);
-        if (shared > MAX_DYNAMIC_SHARED)
+        // The kernel's static reduce[32] floats count against the same 48 KiB as the dynamic part.
+        if (shared + ATTENTION_CACHED_STATIC_SHARED > MAX_DYNAMIC_SHARED)
             throw new IllegalArgumentException(op + ": " + keys + " positions of head size " + hs + " need "
-                    + shared + " bytes of shared memory per block, more than " + MAX_DYNAMIC_SHARED);
+                    + (shared + ATTENTION_CACHED_STATIC_SHARED) + " bytes of shared memory per block, more than "
+                    + MAX_DYNAMIC_SHARED);
         long n = (long) B * Tn * C;
         kernel("kv_cache_write", 16 * n, 0, blocks(n), THREADS, 1, kCache, vCache, qkv, B, Tn, nHead, hs, L, pos);
         // With the causal mask, query p reads p+1 keys and values: sum_t (pos+t+1) per head.
@@ -562,7 +565,7 @@ public final class CudaOps implements Ops {
                       Tensor b, int ldb, float beta, Tensor c, int ldc) {
         long t0 = profiler.begin();
         ctx.ensureCurrent();
-        blas.sgemm(transB, transA, N, M, K, 1f, ptr(b), ldb, ptr(a), lda, beta, ptr(c), ldc);
+        rowMajorSgemm(blas, transA, transB, M, N, K, ptr(a), lda, ptr(b), ldb, beta, ptr(c), ldc);
         profiler.end(t0, name, 4L * ((long) M * K + (long) K * N + (beta == 0 ? 1L : 2L) * M * N),
                 2.0 * M * N * K);
     }
@@ -573,10 +576,28 @@ public final class CudaOps implements Ops {
                              long strideC, int batch) {
         long t0 = profiler.begin();
         ctx.ensureCurrent();
-        blas.sgemmStridedBatched(transB, transA, N, M, K, 1f, b, ldb, strideB, a, lda, strideA, 0f, c, ldc,
+        rowMajorSgemmStridedBatched(blas, transA, transB, M, N, K, a, lda, strideA, b, ldb, strideB, c, ldc,
                 strideC, batch);
         profiler.end(t0, name, 4L * batch * ((long) M * K + (long) K * N + (long) M * N),
                 2.0 * batch * M * N * K);
+    }
+
+    /**
+     * Row-major C(M,N) = op(A) op(B) + beta C (alpha 1) on column-major cuBLAS: a row-major matrix with row
+     * length ld is, to cuBLAS, its transpose with leading dimension ld, so this computes
+     * C^T(N,M) = op(B)^T op(A)^T by swapping the operands, their transpose flags, and M with N.
+     */
+    static void rowMajorSgemm(Blas blas, boolean transA, boolean transB, int M, int N, int K, Pointer a, int lda,
+                              Pointer b, int ldb, float beta, Pointer c, int ldc) {
+        blas.sgemm(transB, transA, N, M, K, 1f, b, ldb, a, lda, beta, c, ldc);
+    }
+
+    /** {@link #rowMajorSgemm} over {@code batch} matrices spaced by the given element strides, beta 0. */
+    static void rowMajorSgemmStridedBatched(Blas blas, boolean transA, boolean transB, int M, int N, int K,
+                                            Pointer a, int lda, long strideA, Pointer b, int ldb, long strideB,
+                                            Pointer c, int ldc, long strideC, int batch) {
+        blas.sgemmStridedBatched(transB, transA, N, M, K, 1f, b, ldb, strideB, a, lda, strideA, 0f, c, ldc,
+                strideC, batch);
     }
 
     /** Waits for the stream and raises any index error a kernel recorded. */

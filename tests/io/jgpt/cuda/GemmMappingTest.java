@@ -1,0 +1,155 @@
+package io.jgpt.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.jgpt.cuda.blas.Blas;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.Random;
+import jcuda.Pointer;
+import jcuda.driver.CUstream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The row-major to column-major mapping of {@link CudaOps}'s GEMMs, without a GPU: a host stand-in for cuBLAS
+ * implements column-major sgemm exactly as cuBLAS defines it (including its leading-dimension checks), and
+ * every GEMM CudaOps issues, with the same arguments as at its call site, must equal the naive row-major
+ * product the Ops contract asks for.
+ */
+class GemmMappingTest {
+
+    private static final int N = 7, IC = 5, OC = 6; // linear: rows, in, out
+    private static final int BATCH = 3, T = 4, HS = 3; // attention: B*NH, time, head size
+
+    /** Column-major cuBLAS semantics on host arrays that the test registers for each Pointer. */
+    static final class HostBlas implements Blas {
+        final Map<Pointer, float[]> memory = new IdentityHashMap<>();
+
+        Pointer put(float[] data) {
+            Pointer p = new Pointer();
+            memory.put(p, data);
+            return p;
+        }
+
+        public String name() { return "host"; }
+        public void setStream(CUstream stream) {}
+        public void setTf32(boolean enabled) {}
+        public void close() {}
+
+        public void sgemm(boolean ta, boolean tb, int m, int n, int k, float alpha, Pointer a, int lda, Pointer b,
+                          int ldb, float beta, Pointer c, int ldc) {
+            sgemmStridedBatched(ta, tb, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
+        }
+
+        public void sgemmStridedBatched(boolean ta, boolean tb, int m, int n, int k, float alpha, Pointer a,
+                                        int lda, long sa, Pointer b, int ldb, long sb, float beta, Pointer c,
+                                        int ldc, long sc, int batch) {
+            // cuBLAS returns CUBLAS_STATUS_INVALID_VALUE for these.
+            if (lda < Math.max(1, ta ? k : m) || ldb < Math.max(1, tb ? n : k) || ldc < Math.max(1, m))
+                throw new IllegalArgumentException("invalid leading dimension: m=" + m + " n=" + n + " k=" + k
+                        + " lda=" + lda + " ldb=" + ldb + " ldc=" + ldc + " ta=" + ta + " tb=" + tb);
+            float[] A = memory.get(a), B = memory.get(b), C = memory.get(c);
+            for (int p = 0; p < batch; p++) {
+                for (int j = 0; j < n; j++) {
+                    for (int i = 0; i < m; i++) {
+                        double s = 0;
+                        for (int l = 0; l < k; l++) {
+                            float x = A[(int) (p * sa) + (ta ? l + i * lda : i + l * lda)];
+                            float y = B[(int) (p * sb) + (tb ? j + l * ldb : l + j * ldb)];
+                            s += (double) x * y;
+                        }
+                        int at = (int) (p * sc) + i + j * ldc;
+                        C[at] = (float) (alpha * s + (beta == 0f ? 0.0 : beta * (double) C[at]));
+                    }
+                }
+            }
+        }
+    }
+
+    private final Random random = new Random(1);
+    private final HostBlas blas = new HostBlas();
+
+    @Test
+    void linearForwardIsInTimesWeightTransposed() {
+        float[] in = rand(N * IC), w = rand(OC * IC), out = rand(N * OC);
+        CudaOps.rowMajorSgemm(blas, false, true, N, OC, IC, blas.put(in), IC, blas.put(w), IC, 0f, blas.put(out), OC);
+        float[] want = new float[N * OC];
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < OC; o++)
+                for (int i = 0; i < IC; i++) want[n * OC + o] += in[n * IC + i] * w[o * IC + i];
+        assertClose(want, out);
+    }
+
+    @Test
+    void linearBackwardAccumulatesInputAndWeightGradients() {
+        float[] dout = rand(N * OC), w = rand(OC * IC), in = rand(N * IC), din = rand(N * IC), dw = rand(OC * IC);
+        float[] wantDin = din.clone(), wantDw = dw.clone();
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < IC; i++)
+                for (int o = 0; o < OC; o++) wantDin[n * IC + i] += dout[n * OC + o] * w[o * IC + i];
+        for (int o = 0; o < OC; o++)
+            for (int i = 0; i < IC; i++)
+                for (int n = 0; n < N; n++) wantDw[o * IC + i] += dout[n * OC + o] * in[n * IC + i];
+        Pointer pDout = blas.put(dout), pW = blas.put(w), pIn = blas.put(in);
+        CudaOps.rowMajorSgemm(blas, false, false, N, IC, OC, pDout, OC, pW, IC, 1f, blas.put(din), IC);
+        CudaOps.rowMajorSgemm(blas, true, false, OC, IC, N, pDout, OC, pIn, IC, 1f, blas.put(dw), IC);
+        assertClose(wantDin, din);
+        assertClose(wantDw, dw);
+    }
+
+    @Test
+    void attentionGemmsPerHead() {
+        long head = (long) T * HS, square = (long) T * T;
+        float[] q = rand(BATCH * T * HS), k = rand(BATCH * T * HS), v = rand(BATCH * T * HS);
+        float[] att = rand(BATCH * T * T), dy = rand(BATCH * T * HS);
+        Pointer pq = blas.put(q), pk = blas.put(k), pv = blas.put(v), patt = blas.put(att), pdy = blas.put(dy);
+
+        float[] scores = new float[BATCH * T * T], y = new float[BATCH * T * HS], datt = new float[BATCH * T * T];
+        float[] dv = new float[BATCH * T * HS], dq = new float[BATCH * T * HS], dk = new float[BATCH * T * HS];
+        // Exactly the arguments of CudaOps.attentionForward / attentionBackward.
+        CudaOps.rowMajorSgemmStridedBatched(blas, false, true, T, T, HS, pq, HS, head, pk, HS, head,
+                blas.put(scores), T, square, BATCH);
+        CudaOps.rowMajorSgemmStridedBatched(blas, false, false, T, HS, T, patt, T, square, pv, HS, head,
+                blas.put(y), HS, head, BATCH);
+        CudaOps.rowMajorSgemmStridedBatched(blas, false, true, T, T, HS, pdy, HS, head, pv, HS, head,
+                blas.put(datt), T, square, BATCH);
+        CudaOps.rowMajorSgemmStridedBatched(blas, true, false, T, HS, T, patt, T, square, pdy, HS, head,
+                blas.put(dv), HS, head, BATCH);
+        CudaOps.rowMajorSgemmStridedBatched(blas, false, false, T, HS, T, patt, T, square, pk, HS, head,
+                blas.put(dq), HS, head, BATCH);
+        CudaOps.rowMajorSgemmStridedBatched(blas, true, false, T, HS, T, patt, T, square, pq, HS, head,
+                blas.put(dk), HS, head, BATCH);
+
+        float[] wScores = new float[scores.length], wY = new float[y.length], wDatt = new float[datt.length];
+        float[] wDv = new float[dv.length], wDq = new float[dq.length], wDk = new float[dk.length];
+        for (int b = 0; b < BATCH; b++) {
+            int h = b * T * HS, s = b * T * T;
+            for (int t = 0; t < T; t++)
+                for (int t2 = 0; t2 < T; t2++)
+                    for (int d = 0; d < HS; d++) {
+                        wScores[s + t * T + t2] += q[h + t * HS + d] * k[h + t2 * HS + d]; // q k^T
+                        wDatt[s + t * T + t2] += dy[h + t * HS + d] * v[h + t2 * HS + d]; // dy v^T
+                        wY[h + t * HS + d] += att[s + t * T + t2] * v[h + t2 * HS + d]; // att v
+                        wDv[h + t2 * HS + d] += att[s + t * T + t2] * dy[h + t * HS + d]; // att^T dy
+                        wDq[h + t * HS + d] += att[s + t * T + t2] * k[h + t2 * HS + d]; // ds k
+                        wDk[h + t2 * HS + d] += att[s + t * T + t2] * q[h + t * HS + d]; // ds^T q
+                    }
+        }
+        assertClose(wScores, scores);
+        assertClose(wY, y);
+        assertClose(wDatt, datt);
+        assertClose(wDv, dv);
+        assertClose(wDq, dq);
+        assertClose(wDk, dk);
+    }
+
+    private float[] rand(int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = random.nextFloat() * 2 - 1;
+        return x;
+    }
+
+    private static void assertClose(float[] want, float[] got) {
+        for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 1e-5, "element " + i);
+    }
+}
