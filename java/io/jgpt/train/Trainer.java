@@ -143,7 +143,7 @@ public final class Trainer {
                     lastVal = valEval == null ? Double.NaN : Evaluation.run(model, valEval, s.evalBatches()).loss();
                     plot.add(tokensSeen, lastTrain, lastVal);
                     LOG.info("step {} (epoch {}): train loss {}, val loss {}, val perplexity {}", stepNo + 1,
-                            train.state().epoch() + 1, fmt(lastTrain), fmt(lastVal), fmt(Math.exp(lastVal)));
+                            epochBefore + 1, fmt(lastTrain), fmt(lastVal), fmt(Math.exp(lastVal)));
                     metrics.write(record("eval", stepNo + 1, tokensSeen, evalFields(lastTrain, lastVal)));
                 }
                 if (sampler != null && (train.state().epoch() != epochBefore || last)) {
