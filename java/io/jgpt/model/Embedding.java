@@ -2,7 +2,7 @@ package io.jgpt.model;
 
 import io.jgpt.ops.Ops;
 
-/** A lookup table of {@code count} vectors of {@code dim} channels ({@code nn.Embedding}); initialised N(0, 1) as in PyTorch. */
+/** A lookup table of {@code count} vectors of {@code dim} channels ({@code nn.Embedding}); initialised by {@link Init}. */
 public final class Embedding extends Module {
     final Parameter weight;
 
@@ -11,8 +11,8 @@ public final class Embedding extends Module {
         weight = parameter("weight", count, dim);
     }
 
-    void init(java.util.SplittableRandom rng) {
+    void init(Init init) {
         int[] s = weight.shape();
-        ops.write(weight.value, Init.normal(rng, s[0] * s[1], 1.0));
+        ops.write(weight.value, init.embedding(s[0] * s[1]));
     }
 }

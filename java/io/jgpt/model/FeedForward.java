@@ -32,8 +32,8 @@ public final class FeedForward extends Module {
         fc.backward(dHidden, dx);
     }
 
-    void init(java.util.SplittableRandom rng) {
-        fc.init(rng);
-        proj.init(rng);
+    void init(Init init) {
+        fc.init(init, false);
+        proj.init(init, true);
     }
 }

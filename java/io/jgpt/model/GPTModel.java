@@ -4,7 +4,6 @@ import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
 
 /**
  * GPT-2 (chapter 4): token + position embeddings, dropout, a stack of pre-LN transformer blocks, a final
@@ -43,13 +42,13 @@ public final class GPTModel extends Module {
         return config;
     }
 
-    /** The book's initialisation (PyTorch defaults), drawn in registration order from one seeded generator. */
+    /** The book's initialisation for its untied models, GPT-2's for tied ones (see {@link Init}). */
     private void initWeights(long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        wte.init(rng);
-        wpe.init(rng);
-        blocks.forEach(b -> b.init(rng));
-        if (lmHead != null) lmHead.init(rng);
+        Init init = new Init(seed, config.tiedHead() ? Init.Scheme.GPT2 : Init.Scheme.BOOK, config.nLayers());
+        wte.init(init);
+        wpe.init(init);
+        blocks.forEach(b -> b.init(init));
+        if (lmHead != null) lmHead.init(init, false);
     }
 
     /** Number of dropout sites: the embedding, then three per block (attention weights, two residual branches). */

@@ -33,10 +33,9 @@ public final class Linear extends Module {
         ops.linearBackward(dx, weight.grad, bias == null ? null : bias.grad, dy, input, weight.value);
     }
 
-    /** PyTorch's default init: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias. */
-    void init(java.util.SplittableRandom rng) {
-        double bound = 1.0 / Math.sqrt(in);
-        ops.write(weight.value, Init.uniform(rng, out * in, bound));
-        if (bias != null) ops.write(bias.value, Init.uniform(rng, out, bound));
+    /** @param residual whether the output feeds the residual stream (GPT-2 scales those weights down) */
+    void init(Init init, boolean residual) {
+        ops.write(weight.value, init.linearWeight(in, out * in, residual));
+        if (bias != null) ops.write(bias.value, init.linearBias(in, out));
     }
 }

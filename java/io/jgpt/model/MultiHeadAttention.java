@@ -73,8 +73,8 @@ public final class MultiHeadAttention extends Module {
         return scratch("att", s[0], nHeads, s[1], s[1]);
     }
 
-    void init(java.util.SplittableRandom rng) {
-        qkv.init(rng);
-        proj.init(rng);
+    void init(Init init) {
+        qkv.init(init, false);
+        proj.init(init, true);
     }
 }

@@ -77,8 +77,8 @@ public final class TransformerBlock extends Module {
         ln1.backward(dNormed, dx);
     }
 
-    void init(java.util.SplittableRandom rng) {
-        attn.init(rng);
-        mlp.init(rng);
+    void init(Init init) {
+        attn.init(init);
+        mlp.init(init);
     }
 }
