@@ -2,8 +2,11 @@ package io.jgpt.cpu;
 
 import io.jgpt.ops.AdamWStep;
 import io.jgpt.ops.Dropout;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -13,6 +16,9 @@ import jdk.incubator.vector.VectorSpecies;
 final class Pointwise {
 
     private static final VectorSpecies<Float> S = Simd.S;
+    /** Doubles, and the floats that widen into them lane for lane. */
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> DF = S.withShape(VectorShape.forBitSize(D.vectorBitSize() / 2));
     /** Elements per task: large enough to amortise scheduling, small enough to balance. */
     private static final int GRAIN = 1 << 15;
     private static final float GELU_C = (float) Math.sqrt(2.0 / Math.PI);
@@ -109,16 +115,41 @@ final class Pointwise {
         });
     }
 
-    /** Sum of squares in double; per-piece partials are added in piece order, so the result is deterministic. */
+    /**
+     * Sum of squares in double (a float's square is exact in double, so only the additions round). Each piece
+     * sums in fixed lanes, then lane order; partials are added in piece order, so the result is deterministic.
+     */
     double sumOfSquares(float[] t) {
         double[] partial = new double[Math.ceilDiv(t.length, GRAIN)];
         parallel.forRange(t.length, GRAIN, (from, to) -> {
-            double s = 0;
-            for (int i = from; i < to; i++) s += (double) t[i] * t[i];
-            partial[from / GRAIN] = s;
+            // Two accumulators hide the add latency; the loop is then bound by memory bandwidth.
+            DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
+            int i = from, step = 2 * DF.length();
+            for (; i + step <= to; i += step) {
+                DoubleVector x0 = widen(FloatVector.fromArray(DF, t, i));
+                DoubleVector x1 = widen(FloatVector.fromArray(DF, t, i + DF.length()));
+                s0 = x0.fma(x0, s0);
+                s1 = x1.fma(x1, s1);
+            }
+            for (; i < to; i += DF.length()) {
+                DoubleVector x = widen(FloatVector.fromArray(DF, t, i, DF.indexInRange(i, to)));
+                s0 = x.fma(x, s0);
+            }
+            partial[from / GRAIN] = sumLanes(s0.add(s1));
         });
         double total = 0;
         for (double s : partial) total += s;
         return total;
+    }
+
+    private static DoubleVector widen(FloatVector x) {
+        return (DoubleVector) x.convertShape(VectorOperators.F2D, D, 0);
+    }
+
+    /** Lanes added in lane order: {@code reduceLanes} leaves the order open (see {@link Simd#sumLanes}). */
+    private static double sumLanes(DoubleVector v) {
+        double s = v.lane(0);
+        for (int i = 1; i < v.length(); i++) s += v.lane(i);
+        return s;
     }
 }
