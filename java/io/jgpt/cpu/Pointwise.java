@@ -2,6 +2,7 @@ package io.jgpt.cpu;
 
 import io.jgpt.ops.AdamWStep;
 import io.jgpt.ops.Dropout;
+import java.util.Arrays;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -18,6 +19,8 @@ final class Pointwise {
     private static final VectorSpecies<Float> S = Simd.S;
     /** Doubles, and the floats that widen into them lane for lane. */
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    /** Floats as wide as the dropout hash's long lanes. */
+    private static final VectorSpecies<Float> DROP = DropoutLanes.F;
     private static final VectorSpecies<Float> DF = S.withShape(VectorShape.forBitSize(D.vectorBitSize() / 2));
     /** Elements per task: large enough to amortise scheduling, small enough to balance. */
     private static final int GRAIN = 1 << 15;
@@ -57,6 +60,11 @@ final class Pointwise {
         });
     }
 
+    /** Every element set to value; in pieces, since one thread cannot saturate the memory bus. */
+    void fill(float[] t, float value) {
+        parallel.forRange(t.length, GRAIN, (from, to) -> Arrays.fill(t, from, to, value));
+    }
+
     void add(float[] out, float[] a, float[] b) {
         parallel.forRange(out.length, GRAIN, (from, to) -> {
             for (int i = from; i < to; i += S.length()) {
@@ -75,7 +83,7 @@ final class Pointwise {
         });
     }
 
-    /** out = in * mask * scale (a copy when inactive); the mask is a hash, so it is evaluated per element. */
+    /** out = in * scale where kept, else 0 (a copy when inactive). */
     void dropoutForward(float[] out, float[] in, Dropout dropout) {
         if (!dropout.active()) {
             System.arraycopy(in, 0, out, 0, in.length);
@@ -83,15 +91,27 @@ final class Pointwise {
         }
         float scale = dropout.scale();
         parallel.forRange(in.length, GRAIN, (from, to) -> {
-            for (int i = from; i < to; i++) out[i] = dropout.keep(i) ? in[i] * scale : 0f;
+            for (int i = from; i < to; i += DROP.length()) {
+                VectorMask<Float> m = DROP.indexInRange(i, to);
+                FloatVector.fromArray(DROP, in, i, m).mul(scale).blend(0f, DropoutLanes.keep(dropout, i).not())
+                        .intoArray(out, i, m);
+            }
         });
     }
 
+    /** din += dout * scale where kept; dropped elements are left untouched. */
     void dropoutBackward(float[] din, float[] dout, Dropout dropout) {
-        float scale = dropout.active() ? dropout.scale() : 1f;
+        if (!dropout.active()) {
+            add(din, din, dout);
+            return;
+        }
+        float scale = dropout.scale();
         parallel.forRange(din.length, GRAIN, (from, to) -> {
-            for (int i = from; i < to; i++) {
-                if (!dropout.active() || dropout.keep(i)) din[i] += dout[i] * scale;
+            for (int i = from; i < to; i += DROP.length()) {
+                VectorMask<Float> m = DROP.indexInRange(i, to);
+                FloatVector.fromArray(DROP, din, i, m)
+                        .add(FloatVector.fromArray(DROP, dout, i, m).mul(scale), DropoutLanes.keep(dropout, i))
+                        .intoArray(din, i, m);
             }
         });
     }
