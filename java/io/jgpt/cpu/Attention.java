@@ -38,7 +38,7 @@ final class Attention {
     private final int rows;
     /** One serial GEMM per worker: tasks already run side by side, and a Gemm serves one call at a time. */
     private final ThreadLocal<Gemm> gemm;
-    private final Scratch scratch = new Scratch(3);
+    private final Scratch scratch = new Scratch(4);
 
     Attention(Parallel parallel) {
         this(parallel, ROWS);
@@ -61,7 +61,8 @@ final class Attention {
             int b = bh / d.nh(), h = bh % d.nh(), a0 = bh * T * T;
             Gemm g = gemm.get();
             View q = new View(qkv, b * T * 3 * C + h * hs, 3 * C, 1);
-            View kT = new View(qkv, q.offset() + C, 1, 3 * C), v = new View(qkv, q.offset() + 2 * C, 3 * C, 1);
+            View kT = transpose(new View(qkv, q.offset() + C, 3 * C, 1), T, hs, scratch.get(2, T * hs));
+            View v = new View(qkv, q.offset() + 2 * C, 3 * C, 1);
             // The value product reads the probabilities after dropout: att itself when there is none.
             float[] dropped = dropout.active() ? scratch.get(0, T * T) : att, keep = scratch.get(1, T);
             int d0 = dropout.active() ? 0 : a0;
@@ -100,7 +101,8 @@ final class Attention {
             int b = bh / d.nh(), h = bh % d.nh(), a0 = bh * T * T;
             Gemm g = gemm.get();
             View q = new View(qkv, b * T * 3 * C + h * hs, 3 * C, 1), dO = new View(dout, b * T * C + h * hs, C, 1);
-            View k = new View(qkv, q.offset() + C, 3 * C, 1), vT = new View(qkv, q.offset() + 2 * C, 1, 3 * C);
+            View k = new View(qkv, q.offset() + C, 3 * C, 1);
+            View vT = transpose(new View(qkv, q.offset() + 2 * C, 3 * C, 1), T, hs, scratch.get(3, T * hs));
             int dq = q.offset(), dk = dq + C, dv = dq + 2 * C;
             // dS for the whole head (the key-side products read it by columns), and P∘D when there is dropout.
             float[] ds = scratch.get(0, T * T), keep = scratch.get(1, T);
@@ -130,6 +132,17 @@ final class Attention {
                         dqkv, dk + j0 * 3 * C, 3 * C);
             }
         });
+    }
+
+    /**
+     * m (rows x cols) transposed into dst, row-major. The score-side products read k^T and v^T once per row
+     * block; packing them from qkv directly would gather with a stride of 3C every time.
+     */
+    private static View transpose(View m, int rows, int cols, float[] dst) {
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) dst[j * rows + i] = m.get(i, j);
+        }
+        return View.rowMajor(dst, rows);
     }
 
     /** horizon[t] = 1 + the last key that query t may see (0 if none): every key from there on is masked. */
