@@ -11,44 +11,54 @@ final class CrossEntropy {
     private static final VectorSpecies<Float> S = Simd.S;
 
     private final Parallel parallel;
+    /** Per-thread row of exponentials when there is no dlogits to hold them. */
+    private final Scratch scratch = new Scratch(1);
 
     CrossEntropy(Parallel parallel) {
         this.parallel = parallel;
     }
 
-    /** Targets are validated by the caller; dlogits may be null or the logits array itself. */
+    /**
+     * Targets are validated by the caller; dlogits may be null or the logits array itself. The exponentials
+     * exp(x - max) are computed once and kept (in dlogits, else in scratch): the gradient is then only a
+     * rescaling, softmax * dlossScale = exp(x - max) * (dlossScale / sum).
+     */
     void run(float[] losses, float[] dlogits, float[] logits, int[] targets, int v, float dlossScale) {
         parallel.forEach(targets.length, row -> {
             int o = row * v, target = targets[row];
-            float logZ = logSumExp(logits, o, v);
             boolean ignored = target == IGNORE;
-            // Read the target logit before the gradient (possibly aliasing the logits) overwrites it.
-            losses[row] = ignored ? 0f : logZ - logits[o + target];
+            // Read the target logit before the exponentials (possibly aliasing the logits) overwrite it.
+            float targetLogit = ignored ? 0f : logits[o + target];
+            float max = Simd.max(logits, o, v);
+            float[] e = dlogits == null ? scratch.get(0, v) : dlogits;
+            float sum = exps(e, dlogits == null ? 0 : o, logits, o, v, max);
+            losses[row] = ignored ? 0f : max + (float) StrictMath.log(sum) - targetLogit;
             if (dlogits == null) return;
-            softmax(dlogits, logits, o, v, logZ, ignored ? 0f : dlossScale);
+            scale(dlogits, o, v, (ignored ? 0f : dlossScale) / sum);
             if (!ignored) dlogits[o + target] -= dlossScale;
         });
     }
 
-    // The two passes are separate methods with one Exp.exp each: inlined together into the row loop they
-    // exceed C2's node budget, and a vector-valued call that is not inlined boxes every vector (10x slower).
-
-    /** log(sum_i exp(x[o+i])) over one row of v logits. */
-    private static float logSumExp(float[] x, int o, int v) {
-        float max = Simd.max(x, o, v);
+    /**
+     * out[oo+i] = exp(x[xo+i] - max) for i in [0, v); returns their sum. Called from one site only: a second
+     * inlined copy of Exp.exp would exceed C2's node budget, and a vector-valued call that is not inlined
+     * boxes every vector (about 10x slower).
+     */
+    private static float exps(float[] out, int oo, float[] x, int xo, int v, float max) {
         FloatVector acc = FloatVector.zero(S);
         for (int i = 0; i < v; i += S.length()) {
             VectorMask<Float> m = S.indexInRange(i, v);
-            acc = acc.add(Exp.exp(FloatVector.fromArray(S, x, o + i, m).sub(max)), m);
+            FloatVector e = Exp.exp(FloatVector.fromArray(S, x, xo + i, m).sub(max));
+            e.intoArray(out, oo + i, m);
+            acc = acc.add(e, m);
         }
-        return max + (float) StrictMath.log(Simd.sumLanes(acc));
+        return Simd.sumLanes(acc);
     }
 
-    /** out[o+i] = exp(x[o+i] - logZ) * scale: the softmax of one row, scaled. */
-    private static void softmax(float[] out, float[] x, int o, int v, float logZ, float scale) {
+    private static void scale(float[] x, int o, int v, float factor) {
         for (int i = 0; i < v; i += S.length()) {
             VectorMask<Float> m = S.indexInRange(i, v);
-            Exp.exp(FloatVector.fromArray(S, x, o + i, m).sub(logZ)).mul(scale).intoArray(out, o + i, m);
+            FloatVector.fromArray(S, x, o + i, m).mul(factor).intoArray(x, o + i, m);
         }
     }
 }
