@@ -1,7 +1,6 @@
 package io.jgpt.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Fused log-softmax + negative log-likelihood (+ gradient), one row per vocabulary distribution. */
@@ -42,23 +41,31 @@ final class CrossEntropy {
     /**
      * out[oo+i] = exp(x[xo+i] - max) for i in [0, v); returns their sum. Called from one site only: a second
      * inlined copy of Exp.exp would exceed C2's node budget, and a vector-valued call that is not inlined
-     * boxes every vector (about 10x slower).
+     * boxes every vector (about 10x slower). The tail is scalar (Exp.exp gives the same bits either way): a
+     * masked load at the very end of the array takes a path the JIT compiles late, and the recompilation
+     * cost about 100 ms in each short benchmark.
      */
     private static float exps(float[] out, int oo, float[] x, int xo, int v, float max) {
         FloatVector acc = FloatVector.zero(S);
-        for (int i = 0; i < v; i += S.length()) {
-            VectorMask<Float> m = S.indexInRange(i, v);
-            FloatVector e = Exp.exp(FloatVector.fromArray(S, x, xo + i, m).sub(max));
-            e.intoArray(out, oo + i, m);
-            acc = acc.add(e, m);
+        int i = 0;
+        for (int bound = S.loopBound(v); i < bound; i += S.length()) {
+            FloatVector e = Exp.exp(FloatVector.fromArray(S, x, xo + i).sub(max));
+            e.intoArray(out, oo + i);
+            acc = acc.add(e);
         }
-        return Simd.sumLanes(acc);
+        float sum = Simd.sumLanes(acc);
+        for (; i < v; i++) {
+            out[oo + i] = Exp.exp(x[xo + i] - max);
+            sum += out[oo + i];
+        }
+        return sum;
     }
 
     private static void scale(float[] x, int o, int v, float factor) {
-        for (int i = 0; i < v; i += S.length()) {
-            VectorMask<Float> m = S.indexInRange(i, v);
-            FloatVector.fromArray(S, x, o + i, m).mul(factor).intoArray(x, o + i, m);
+        int i = 0;
+        for (int bound = S.loopBound(v); i < bound; i += S.length()) {
+            FloatVector.fromArray(S, x, o + i).mul(factor).intoArray(x, o + i);
         }
+        for (; i < v; i++) x[o + i] *= factor;
     }
 }
