@@ -19,11 +19,12 @@ final class Pointwise {
     private static final VectorSpecies<Float> S = Simd.S;
     /** Doubles, and the floats that widen into them lane for lane. */
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> DF = S.withShape(VectorShape.forBitSize(D.vectorBitSize() / 2));
     /** Floats as wide as the dropout hash's long lanes. */
     private static final VectorSpecies<Float> DROP = DropoutLanes.F;
-    private static final VectorSpecies<Float> DF = S.withShape(VectorShape.forBitSize(D.vectorBitSize() / 2));
     /** Elements per task: large enough to amortise scheduling, small enough to balance. */
     private static final int GRAIN = 1 << 15;
+    /** Elements per fill task, see {@link #fill}. */
     private static final int FILL_GRAIN = 1 << 22;
     private static final float GELU_C = (float) Math.sqrt(2.0 / Math.PI);
     private static final float GELU_A = 0.044715f;
