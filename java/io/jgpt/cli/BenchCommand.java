@@ -43,6 +43,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1337", description = "Seed for weights, tokens and dropout.")
     long seed;
 
+    // Off by default like the PyTorch peer (native-build/torch_gpt2.py), so both time the same work; the
+    // gradient norm is measured either way (a non-finite one skips the update).
+    @Option(names = "--clip", defaultValue = "0", description = "Global gradient-norm bound (0: no clipping); default ${DEFAULT-VALUE}.")
+    double clip;
+
     @Option(names = "--json", description = "Print one JSON object instead of text.")
     boolean json;
 
@@ -60,12 +65,13 @@ public final class BenchCommand implements Callable<Integer> {
         Checks.positive("--batch", batch);
         Checks.positive("--steps", steps);
         Checks.nonNegative("--warmup", warmup);
+        Checks.finiteNonNegative("--clip", clip);
         GPTConfig cfg = model.config();
         int time = cfg.contextLength();
         try (Ops ops = device.open()) {
             GPTModel gpt = new GPTModel(cfg, ops, seed);
             AdamW adamw = new AdamW(ops, gpt.parameters(), AdamW.Settings.book(0.1f));
-            TrainingStep trainingStep = new TrainingStep(gpt, adamw, 1.0);
+            TrainingStep trainingStep = new TrainingStep(gpt, adamw, clip);
             List<Batch> batches = List.of(randomBatch(cfg.vocabSize(), time));
             for (int i = 0; i < warmup; i++) trainingStep.run(batches, 1e-4f, i, seed);
             ops.synchronize();

@@ -2,13 +2,24 @@ package io.jgpt.cpu;
 
 import io.jgpt.ops.Dropout;
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Multi-head self-attention core on a packed qkv tensor, one task per (batch, head): a task touches only its
  * own head's channels of out/dqkv and its own (T,T) block of att, so tasks never share memory they write.
+ * The products (scores, weighted values and their gradients) are GEMMs over strided views of qkv, each task
+ * running its own serial {@link Gemm}.
  *
  * <p>Layout: qkv (B,T,3C) = [q | k | v]; head h of q at channels h*hs..(h+1)*hs (k and v likewise, offset by
  * C and 2C); att (B,NH,T,T) holds softmax probabilities before dropout; dropout index ((b*NH+h)*T+t)*T+t2.
+ *
+ * <p>Query rows go in blocks ({@link #ROWS} by default); a block only computes keys below its mask horizon (past
+ * the last key any of its rows may see), which skips most of a causal mask's upper triangle. Within the horizon, masked
+ * scores are -infinity and their probabilities an exact 0, so they add exactly nothing to any product: a row's
+ * results never depend on the keys it may not see.
  */
 final class Attention {
 
@@ -19,87 +30,203 @@ final class Attention {
         }
     }
 
+    /** Query rows per block: a multiple of {@link Gemm#MR}, small enough that the horizons hug the diagonal. */
+    static final int ROWS = 8 * Gemm.MR;
+    private static final VectorSpecies<Float> S = Simd.S;
+
     private final Parallel parallel;
-    private final Scratch scratch = new Scratch(1);
+    private final int rows;
+    /** One serial GEMM per worker: tasks already run side by side, and a Gemm serves one call at a time. */
+    private final ThreadLocal<Gemm> gemm;
+    private final Scratch scratch = new Scratch(4);
 
     Attention(Parallel parallel) {
+        this(parallel, ROWS);
+    }
+
+    /** Smaller blocks let tests cross block boundaries with a short sequence. */
+    Attention(Parallel parallel, int rows) {
         this.parallel = parallel;
+        this.rows = rows;
+        Parallel serial = new Parallel(1);
+        this.gemm = ThreadLocal.withInitial(() -> new Gemm(serial));
     }
 
     void forward(float[] out, float[] att, float[] qkv, float[] mask, Dims d, Dropout dropout) {
         int T = d.t(), C = d.c(), hs = d.hs();
         float scale = (float) (1.0 / Math.sqrt(hs));
         float keepScale = dropout.active() ? dropout.scale() : 1f;
+        int[] horizon = horizons(mask, d);
         parallel.forEach(d.b() * d.nh(), bh -> {
-            int b = bh / d.nh(), h = bh % d.nh();
-            for (int t = 0; t < T; t++) {
-                int q = (b * T + t) * 3 * C + h * hs;
-                int row = (bh * T + t) * T;
-                // Scores, with masked positions at -inf so that exp() turns them into an exact 0.
-                float max = Float.NEGATIVE_INFINITY;
-                for (int t2 = 0; t2 < T; t2++) {
-                    float s = Float.NEGATIVE_INFINITY;
-                    if (mask[t * d.maxT() + t2] == 0f) {
-                        s = Simd.dot(qkv, q, qkv, (b * T + t2) * 3 * C + C + h * hs, hs) * scale;
-                        max = Math.max(max, s);
+            int b = bh / d.nh(), h = bh % d.nh(), a0 = bh * T * T;
+            Gemm g = gemm.get();
+            View q = new View(qkv, b * T * 3 * C + h * hs, 3 * C, 1);
+            View kT = transpose(new View(qkv, q.offset() + C, 3 * C, 1), T, hs, scratch.get(2, T * hs));
+            View v = new View(qkv, q.offset() + 2 * C, 3 * C, 1);
+            // The value product reads the probabilities after dropout: att itself when there is none.
+            float[] dropped = dropout.active() ? scratch.get(0, T * T) : att, keep = scratch.get(1, T);
+            int d0 = dropout.active() ? 0 : a0;
+            for (int i0 = 0; i0 < T; i0 += rows) {
+                int i1 = Math.min(T, i0 + rows), n = rowHorizon(horizon, i0, i1), o = (b * T + i0) * C + h * hs;
+                for (int t = i0; t < i1; t++) {
+                    Arrays.fill(att, a0 + t * T, a0 + t * T + n, 0f);
+                    Arrays.fill(out, o + (t - i0) * C, o + (t - i0) * C + hs, 0f);
+                }
+                g.multiplyAdd(i1 - i0, n, hs, q.from(i0, 0), kT, att, a0 + i0 * T, T);
+                for (int t = i0; t < i1; t++) {
+                    int row = a0 + t * T;
+                    softmax(att, row, n, mask, t * d.maxT(), scale);
+                    Arrays.fill(att, row + n, row + T, 0f);
+                    if (dropout.active()) {
+                        DropoutLanes.factors(dropout, row, keepScale, keep, 0, n);
+                        multiply(att, row, keep, dropped, t * T, n);
                     }
-                    att[row + t2] = s;
                 }
-                if (max == Float.NEGATIVE_INFINITY) max = 0f; // fully masked row: all probabilities 0
-                float sum = 0;
-                for (int t2 = 0; t2 < T; t2++) {
-                    float e = Exp.exp(att[row + t2] - max);
-                    att[row + t2] = e;
-                    sum += e;
-                }
-                float inv = sum == 0f ? 0f : 1f / sum;
-                int o = (b * T + t) * C + h * hs;
-                Arrays.fill(out, o, o + hs, 0f);
-                for (int t2 = 0; t2 < T; t2++) {
-                    float p = att[row + t2] * inv;
-                    att[row + t2] = p;
-                    float a = dropout.active() && !dropout.keep(row + t2) ? 0f : p * keepScale;
-                    if (a != 0f) Simd.axpy(a, qkv, (b * T + t2) * 3 * C + 2 * C + h * hs, out, o, hs);
-                }
+                g.multiplyAdd(i1 - i0, hs, n, new View(dropped, d0 + i0 * T, T, 1), v, out, o, C);
             }
         });
     }
 
     /**
      * With P the saved probabilities and D the dropout factors (0 or 1/(1-p)), the forward computed
-     * out = (P∘D) v. Per query row t: dP = D ∘ (dout · v^T); dS = P ∘ (dP - sum(P ∘ dP)); then
-     * dq += scale dS k, dk += scale dS^T q, dv += (P∘D)^T dout. Entries with P = 0 (masked) contribute nothing.
+     * out = (P∘D) v. Then dP = D ∘ (dout v^T); dS = P ∘ (dP - rowsum(P ∘ dP)) * scale; dq += dS k,
+     * dk += dS^T q, dv += (P∘D)^T dout. Entries with P = 0 (masked) contribute nothing.
      */
-    void backward(float[] dqkv, float[] dout, float[] qkv, float[] att, Dims d, Dropout dropout) {
+    void backward(float[] dqkv, float[] dout, float[] qkv, float[] att, float[] mask, Dims d, Dropout dropout) {
         int T = d.t(), C = d.c(), hs = d.hs();
         float scale = (float) (1.0 / Math.sqrt(hs));
         float keepScale = dropout.active() ? dropout.scale() : 1f;
+        int[] horizon = horizons(mask, d);
         parallel.forEach(d.b() * d.nh(), bh -> {
-            int b = bh / d.nh(), h = bh % d.nh();
-            float[] dp = scratch.get(0, T);
-            for (int t = 0; t < T; t++) {
-                int row = (bh * T + t) * T;
-                int q = (b * T + t) * 3 * C + h * hs;
-                int go = (b * T + t) * C + h * hs;
-                float pdp = 0;
-                for (int t2 = 0; t2 < T; t2++) {
-                    float p = att[row + t2];
-                    if (p == 0f) continue;
-                    float dropFactor = dropout.active() && !dropout.keep(row + t2) ? 0f : keepScale;
-                    int v = (b * T + t2) * 3 * C + 2 * C + h * hs;
-                    dp[t2] = dropFactor == 0f ? 0f : dropFactor * Simd.dot(dout, go, qkv, v, hs);
-                    if (dropFactor != 0f) Simd.axpy(p * dropFactor, dout, go, dqkv, v, hs);
-                    pdp += p * dp[t2];
+            int b = bh / d.nh(), h = bh % d.nh(), a0 = bh * T * T;
+            Gemm g = gemm.get();
+            View q = new View(qkv, b * T * 3 * C + h * hs, 3 * C, 1), dO = new View(dout, b * T * C + h * hs, C, 1);
+            View k = new View(qkv, q.offset() + C, 3 * C, 1);
+            View vT = transpose(new View(qkv, q.offset() + 2 * C, 3 * C, 1), T, hs, scratch.get(3, T * hs));
+            int dq = q.offset(), dk = dq + C, dv = dq + 2 * C;
+            // dS for the whole head (the key-side products read it by columns), and P∘D when there is dropout.
+            float[] ds = scratch.get(0, T * T), keep = scratch.get(1, T);
+            float[] dropped = dropout.active() ? scratch.get(2, T * T) : att;
+            int d0 = dropout.active() ? 0 : a0;
+            for (int i0 = 0; i0 < T; i0 += rows) {
+                int i1 = Math.min(T, i0 + rows), n = rowHorizon(horizon, i0, i1);
+                for (int t = i0; t < i1; t++) Arrays.fill(ds, t * T, t * T + n, 0f);
+                g.multiplyAdd(i1 - i0, n, hs, dO.from(i0, 0), vT, ds, i0 * T, T);
+                for (int t = i0; t < i1; t++) {
+                    if (dropout.active()) {
+                        DropoutLanes.factors(dropout, a0 + t * T, keepScale, keep, 0, n);
+                        multiply(att, a0 + t * T, keep, dropped, t * T, n);
+                        Arrays.fill(dropped, t * T + n, (t + 1) * T, 0f);
+                    }
+                    softmaxBackward(ds, t * T, att, a0 + t * T, dropout.active() ? keep : null, n, scale);
+                    Arrays.fill(ds, t * T + n, (t + 1) * T, 0f);
                 }
-                for (int t2 = 0; t2 < T; t2++) {
-                    float p = att[row + t2];
-                    if (p == 0f) continue;
-                    float ds = p * (dp[t2] - pdp) * scale;
-                    int k = (b * T + t2) * 3 * C + C + h * hs;
-                    Simd.axpy(ds, qkv, k, dqkv, q, hs);
-                    Simd.axpy(ds, qkv, q, dqkv, k, hs);
-                }
+                g.multiplyAdd(i1 - i0, hs, n, new View(ds, i0 * T, T, 1), k, dqkv, dq + i0 * 3 * C, 3 * C);
+            }
+            // Key side, in blocks of keys: only queries from the first that sees the block contribute.
+            for (int j0 = 0; j0 < T; j0 += rows) {
+                int j1 = Math.min(T, j0 + rows), t0 = firstQuery(horizon, j0), queries = T - t0;
+                g.multiplyAdd(j1 - j0, hs, queries, new View(dropped, d0 + t0 * T + j0, 1, T), dO.from(t0, 0),
+                        dqkv, dv + j0 * 3 * C, 3 * C);
+                g.multiplyAdd(j1 - j0, hs, queries, new View(ds, t0 * T + j0, 1, T), q.from(t0, 0),
+                        dqkv, dk + j0 * 3 * C, 3 * C);
             }
         });
+    }
+
+    /**
+     * m (rows x cols) transposed into dst, row-major. The score-side products read k^T and v^T once per row
+     * block; packing them from qkv directly would gather with a stride of 3C every time.
+     */
+    private static View transpose(View m, int rows, int cols, float[] dst) {
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) dst[j * rows + i] = m.get(i, j);
+        }
+        return View.rowMajor(dst, rows);
+    }
+
+    /** horizon[t] = 1 + the last key that query t may see (0 if none): every key from there on is masked. */
+    private static int[] horizons(float[] mask, Dims d) {
+        int[] horizon = new int[d.t()];
+        for (int t = 0; t < d.t(); t++) {
+            for (int t2 = d.t() - 1; t2 >= 0 && horizon[t] == 0; t2--) {
+                if (mask[t * d.maxT() + t2] == 0f) horizon[t] = t2 + 1;
+            }
+        }
+        return horizon;
+    }
+
+    /** Keys that query rows [i0, i1) may see lie below this. */
+    private static int rowHorizon(int[] horizon, int i0, int i1) {
+        int n = 0;
+        for (int t = i0; t < i1; t++) n = Math.max(n, horizon[t]);
+        return n;
+    }
+
+    /** The first query that may see a key at or after j0 (T if none). */
+    private static int firstQuery(int[] horizon, int j0) {
+        int t = 0;
+        while (t < horizon.length && horizon[t] <= j0) t++;
+        return t;
+    }
+
+    /**
+     * Raw scores s[so, so+n) to probabilities in place: scaled, masked (mask != 0) to -infinity, then softmax.
+     * exp(-infinity) is an exact 0, and a fully masked row (max -infinity) gets all zeros.
+     */
+    private static void softmax(float[] s, int so, int n, float[] mask, int mo, float scale) {
+        FloatVector max = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < n; i += S.length()) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector x = FloatVector.fromArray(S, s, so + i, m).mul(scale)
+                    .blend(Float.NEGATIVE_INFINITY, FloatVector.fromArray(S, mask, mo + i, m).compare(VectorOperators.NE, 0f));
+            x.intoArray(s, so + i, m);
+            max = max.lanewise(VectorOperators.MAX, x, m);
+        }
+        float mx = max.reduceLanes(VectorOperators.MAX);
+        if (mx == Float.NEGATIVE_INFINITY) mx = 0f;
+        FloatVector sum = FloatVector.zero(S);
+        for (int i = 0; i < n; i += S.length()) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector e = Exp.exp(FloatVector.fromArray(S, s, so + i, m).sub(mx));
+            e.intoArray(s, so + i, m);
+            sum = sum.add(e, m);
+        }
+        float total = Simd.sumLanes(sum), inv = total == 0f ? 0f : 1f / total;
+        for (int i = 0; i < n; i += S.length()) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector.fromArray(S, s, so + i, m).mul(inv).intoArray(s, so + i, m);
+        }
+    }
+
+    /** out[oo+i] = x[xo+i] * f[i] for i in [0, n). */
+    private static void multiply(float[] x, int xo, float[] f, float[] out, int oo, int n) {
+        for (int i = 0; i < n; i += S.length()) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector.fromArray(S, x, xo + i, m).mul(FloatVector.fromArray(S, f, i, m)).intoArray(out, oo + i, m);
+        }
+    }
+
+    /**
+     * One query row, g[go, go+n) holding dout·v^T on entry and dS on exit: dP = D∘g (keep holds D, null without
+     * dropout), dS = P ∘ (dP - sum(P ∘ dP)) * scale.
+     */
+    private static void softmaxBackward(float[] g, int go, float[] p, int po, float[] keep, int n, float scale) {
+        FloatVector pdp = FloatVector.zero(S);
+        for (int i = 0; i < n; i += S.length()) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector dp = FloatVector.fromArray(S, g, go + i, m);
+            if (keep != null) {
+                dp = dp.mul(FloatVector.fromArray(S, keep, i, m));
+                dp.intoArray(g, go + i, m);
+            }
+            pdp = FloatVector.fromArray(S, p, po + i, m).fma(dp, pdp);
+        }
+        float dot = Simd.sumLanes(pdp);
+        for (int i = 0; i < n; i += S.length()) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector pi = FloatVector.fromArray(S, p, po + i, m);
+            pi.mul(FloatVector.fromArray(S, g, go + i, m).sub(dot)).mul(scale).intoArray(g, go + i, m);
+        }
     }
 }

@@ -110,7 +110,10 @@ public final class CpuOps implements Ops {
     @Override
     public void zero(Tensor t) {
         if (t.dtype() == Tensor.DType.I32) Arrays.fill(i32("zero", "t", t).ints(), 0);
-        else Arrays.fill(f32("zero", "t", t).data(), 0f);
+        else {
+            float[] x = f32("zero", "t", t).data();
+            timed("zero", 4L * x.length, 0, () -> pointwise.fill(x, 0f));
+        }
     }
 
     @Override
@@ -270,7 +273,7 @@ public final class CpuOps implements Ops {
         long probs = (long) d.b() * d.nh() * d.t() * d.t();
         // Per unmasked (t, t2): the dout.v dot plus dv, dq, dk updates (4 length-hs passes, 8 hs flops).
         timed("attention_backward", 4L * (2 * qkv.numel() + dout.numel() + probs + 6L * live * d.hs()),
-                8.0 * live * d.hs() + 5.0 * live, () -> attention.backward(dx, dy, x, a, d, dropout));
+                8.0 * live * d.hs() + 5.0 * live, () -> attention.backward(dx, dy, x, a, m, d, dropout));
     }
 
     private static Attention.Dims attentionDims(String op, Tensor qkv, Tensor att, Tensor mask, int nHead,

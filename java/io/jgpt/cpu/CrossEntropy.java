@@ -1,7 +1,6 @@
 package io.jgpt.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Fused log-softmax + negative log-likelihood (+ gradient), one row per vocabulary distribution. */
@@ -11,35 +10,62 @@ final class CrossEntropy {
     private static final VectorSpecies<Float> S = Simd.S;
 
     private final Parallel parallel;
+    /** Per-thread row of exponentials when there is no dlogits to hold them. */
+    private final Scratch scratch = new Scratch(1);
 
     CrossEntropy(Parallel parallel) {
         this.parallel = parallel;
     }
 
-    /** Targets are validated by the caller; dlogits may be null or the logits array itself. */
+    /**
+     * Targets are validated by the caller; dlogits may be null or the logits array itself. The exponentials
+     * exp(x - max) are computed once and kept (in dlogits, else in scratch): the gradient is then only a
+     * rescaling, softmax * dlossScale = exp(x - max) * (dlossScale / sum).
+     */
     void run(float[] losses, float[] dlogits, float[] logits, int[] targets, int v, float dlossScale) {
         parallel.forEach(targets.length, row -> {
             int o = row * v, target = targets[row];
-            float max = Simd.max(logits, o, v);
-            FloatVector acc = FloatVector.zero(S);
-            for (int i = 0; i < v; i += S.length()) {
-                VectorMask<Float> m = S.indexInRange(i, v);
-                FloatVector e = FloatVector.fromArray(S, logits, o + i, m).sub(max);
-                e = Exp.exp(e);
-                acc = acc.add(e, m);
-            }
-            float logZ = max + (float) StrictMath.log(Simd.sumLanes(acc));
             boolean ignored = target == IGNORE;
-            // Read the target logit before the gradient (possibly aliasing the logits) overwrites it.
-            losses[row] = ignored ? 0f : logZ - logits[o + target];
+            // Read the target logit before the exponentials (possibly aliasing the logits) overwrite it.
+            float targetLogit = ignored ? 0f : logits[o + target];
+            float max = Simd.max(logits, o, v);
+            float[] e = dlogits == null ? scratch.get(0, v) : dlogits;
+            float sum = exps(e, dlogits == null ? 0 : o, logits, o, v, max);
+            losses[row] = ignored ? 0f : max + (float) StrictMath.log(sum) - targetLogit;
             if (dlogits == null) return;
-            float scale = ignored ? 0f : dlossScale;
-            for (int i = 0; i < v; i += S.length()) {
-                VectorMask<Float> m = S.indexInRange(i, v);
-                Exp.exp(FloatVector.fromArray(S, logits, o + i, m).sub(logZ)).mul(scale)
-                        .intoArray(dlogits, o + i, m);
-            }
+            scale(dlogits, o, v, (ignored ? 0f : dlossScale) / sum);
             if (!ignored) dlogits[o + target] -= dlossScale;
         });
+    }
+
+    /**
+     * out[oo+i] = exp(x[xo+i] - max) for i in [0, v); returns their sum. Called from one site only: a second
+     * inlined copy of Exp.exp would exceed C2's node budget, and a vector-valued call that is not inlined
+     * boxes every vector (about 10x slower). The tail is scalar (Exp.exp gives the same bits either way): a
+     * masked load at the very end of the array takes a path the JIT compiles late, and the recompilation
+     * cost about 100 ms in each short benchmark.
+     */
+    private static float exps(float[] out, int oo, float[] x, int xo, int v, float max) {
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (int bound = S.loopBound(v); i < bound; i += S.length()) {
+            FloatVector e = Exp.exp(FloatVector.fromArray(S, x, xo + i).sub(max));
+            e.intoArray(out, oo + i);
+            acc = acc.add(e);
+        }
+        float sum = Simd.sumLanes(acc);
+        for (; i < v; i++) {
+            out[oo + i] = Exp.exp(x[xo + i] - max);
+            sum += out[oo + i];
+        }
+        return sum;
+    }
+
+    private static void scale(float[] x, int o, int v, float factor) {
+        int i = 0;
+        for (int bound = S.loopBound(v); i < bound; i += S.length()) {
+            FloatVector.fromArray(S, x, o + i).mul(factor).intoArray(x, o + i);
+        }
+        for (; i < v; i++) x[o + i] *= factor;
     }
 }

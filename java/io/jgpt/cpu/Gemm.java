@@ -65,6 +65,11 @@ final class Gemm {
 
     /** {@code c(m,n) += a(m,k) · b(k,n)}; c is row-major with row stride {@code ldc}. */
     void multiplyAdd(int m, int n, int k, View a, View b, float[] c, int ldc) {
+        multiplyAdd(m, n, k, a, b, c, 0, ldc);
+    }
+
+    /** As above, with c's element (0, 0) at {@code c[cOff]}: c may be a block of a larger matrix. */
+    void multiplyAdd(int m, int n, int k, View a, View b, float[] c, int cOff, int ldc) {
         if (m <= 0 || n <= 0 || k <= 0) return;
         boolean wide = m <= n;
         // Shared side: A's MR-row panels (wide) or B's NR-column slivers (tall); tasks cut the other side.
@@ -85,21 +90,21 @@ final class Gemm {
                 }
             });
             parallel.forEach(taskCount, t -> {
-                if (wide) columns(t * span, Math.min(n, (t + 1) * span), m, from, kc, b, c, ldc);
-                else rows(t * span, Math.min(m, (t + 1) * span), n, from, kc, a, c, ldc);
+                if (wide) columns(t * span, Math.min(n, (t + 1) * span), m, from, kc, b, c, cOff, ldc);
+                else rows(t * span, Math.min(m, (t + 1) * span), n, from, kc, a, c, cOff, ldc);
             });
         }
     }
 
     /** Wide task: C columns [j0,j1) of every row += shared packed A · B, B packed here per KC step. */
-    private void columns(int j0, int j1, int m, int p0, int kc, View b, float[] c, int ldc) {
+    private void columns(int j0, int j1, int m, int p0, int kc, View b, float[] c, int cOff, int ldc) {
         float[] bp = local.get(0, KC * (j1 - j0 + NR)), edge = local.get(1, MR * NR);
         for (int q0 = 0; q0 < kc; q0 += KC) {
             int kq = Math.min(KC, kc - q0);
             for (int j = j0; j < j1; j += NR) packB(b, p0 + q0, kq, j, Math.min(NR, j1 - j), bp, (j - j0) * kq);
             for (int j = j0; j < j1; j += NR) {
                 for (int i = 0; i < m; i += MR) {
-                    tile(kq, shared, i * kc + q0 * MR, bp, (j - j0) * kq, c, i * ldc + j, ldc,
+                    tile(kq, shared, i * kc + q0 * MR, bp, (j - j0) * kq, c, cOff + i * ldc + j, ldc,
                             Math.min(MR, m - i), Math.min(NR, j1 - j), edge);
                 }
             }
@@ -107,14 +112,14 @@ final class Gemm {
     }
 
     /** Tall task: C rows [i0,i1) of every column += A · shared packed B, A packed here per KC step. */
-    private void rows(int i0, int i1, int n, int p0, int kc, View a, float[] c, int ldc) {
+    private void rows(int i0, int i1, int n, int p0, int kc, View a, float[] c, int cOff, int ldc) {
         float[] ap = local.get(0, KC * (i1 - i0 + MR)), edge = local.get(1, MR * NR);
         for (int q0 = 0; q0 < kc; q0 += KC) {
             int kq = Math.min(KC, kc - q0);
             for (int i = i0; i < i1; i += MR) packA(a, i, Math.min(MR, i1 - i), p0 + q0, kq, ap, (i - i0) * kq);
             for (int j = 0; j < n; j += NR) {
                 for (int i = i0; i < i1; i += MR) {
-                    tile(kq, ap, (i - i0) * kq, shared, j * kc + q0 * NR, c, i * ldc + j, ldc,
+                    tile(kq, ap, (i - i0) * kq, shared, j * kc + q0 * NR, c, cOff + i * ldc + j, ldc,
                             Math.min(MR, i1 - i), Math.min(NR, n - j), edge);
                 }
             }

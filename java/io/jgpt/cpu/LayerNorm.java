@@ -1,6 +1,7 @@
 package io.jgpt.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /** LayerNorm over rows of length C (eps 1e-5, biased variance), parallel over rows. */
@@ -57,16 +58,21 @@ final class LayerNorm {
             for (int row = from; row < to; row++) {
                 int o = row * c;
                 float mu = mean[row], rs = rstd[row];
-                float gSum = 0, gxSum = 0;
-                for (int i = 0; i < c; i++) {
-                    float g = dout[o + i] * w[i];
-                    gSum += g;
-                    gxSum += g * (in[o + i] - mu) * rs;
+                // Masked tail lanes load 0, so g = 0 there and they add nothing to either sum.
+                FloatVector gSum = FloatVector.zero(S), gxSum = FloatVector.zero(S);
+                for (int i = 0; i < c; i += S.length()) {
+                    VectorMask<Float> m = S.indexInRange(i, c);
+                    FloatVector g = FloatVector.fromArray(S, dout, o + i, m).mul(FloatVector.fromArray(S, w, i, m));
+                    gSum = gSum.add(g);
+                    gxSum = g.mul(FloatVector.fromArray(S, in, o + i, m).sub(mu)).mul(rs).add(gxSum);
                 }
-                float gMean = gSum / c, gxMean = gxSum / c;
-                for (int i = 0; i < c; i++) {
-                    float xhat = (in[o + i] - mu) * rs;
-                    din[o + i] += (dout[o + i] * w[i] - gMean - xhat * gxMean) * rs;
+                float gMean = Simd.sumLanes(gSum) / c, gxMean = Simd.sumLanes(gxSum) / c;
+                for (int i = 0; i < c; i += S.length()) {
+                    VectorMask<Float> m = S.indexInRange(i, c);
+                    FloatVector xhat = FloatVector.fromArray(S, in, o + i, m).sub(mu).mul(rs);
+                    FloatVector g = FloatVector.fromArray(S, dout, o + i, m).mul(FloatVector.fromArray(S, w, i, m));
+                    g.sub(gMean).sub(xhat.mul(gxMean)).mul(rs).add(FloatVector.fromArray(S, din, o + i, m))
+                            .intoArray(din, o + i, m);
                 }
             }
         });
@@ -74,10 +80,12 @@ final class LayerNorm {
             for (int row = 0; row < n; row++) {
                 int o = row * c;
                 float mu = mean[row], rs = rstd[row];
-                for (int i = from; i < to; i++) {
-                    float d = dout[o + i];
-                    dw[i] += d * (in[o + i] - mu) * rs;
-                    db[i] += d;
+                for (int i = from; i < to; i += S.length()) {
+                    VectorMask<Float> m = S.indexInRange(i, to);
+                    FloatVector d = FloatVector.fromArray(S, dout, o + i, m);
+                    d.mul(FloatVector.fromArray(S, in, o + i, m).sub(mu)).mul(rs)
+                            .add(FloatVector.fromArray(S, dw, i, m)).intoArray(dw, i, m);
+                    d.add(FloatVector.fromArray(S, db, i, m)).intoArray(db, i, m);
                 }
             }
         });

@@ -2,8 +2,12 @@ package io.jgpt.cpu;
 
 import io.jgpt.ops.AdamWStep;
 import io.jgpt.ops.Dropout;
+import java.util.Arrays;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -13,8 +17,15 @@ import jdk.incubator.vector.VectorSpecies;
 final class Pointwise {
 
     private static final VectorSpecies<Float> S = Simd.S;
+    /** Doubles, and the floats that widen into them lane for lane. */
+    private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> DF = S.withShape(VectorShape.forBitSize(D.vectorBitSize() / 2));
+    /** Floats as wide as the dropout hash's long lanes. */
+    private static final VectorSpecies<Float> DROP = DropoutLanes.F;
     /** Elements per task: large enough to amortise scheduling, small enough to balance. */
     private static final int GRAIN = 1 << 15;
+    /** Elements per fill task, see {@link #fill}. */
+    private static final int FILL_GRAIN = 1 << 22;
     private static final float GELU_C = (float) Math.sqrt(2.0 / Math.PI);
     private static final float GELU_A = 0.044715f;
 
@@ -51,6 +62,14 @@ final class Pointwise {
         });
     }
 
+    /**
+     * Every element set to value. Only large arrays are split: a fill is so cheap per element that the
+     * hand-off to the workers (tens of microseconds) outweighs a second core below about 16 MB.
+     */
+    void fill(float[] t, float value) {
+        parallel.forRange(t.length, FILL_GRAIN, (from, to) -> Arrays.fill(t, from, to, value));
+    }
+
     void add(float[] out, float[] a, float[] b) {
         parallel.forRange(out.length, GRAIN, (from, to) -> {
             for (int i = from; i < to; i += S.length()) {
@@ -69,7 +88,7 @@ final class Pointwise {
         });
     }
 
-    /** out = in * mask * scale (a copy when inactive); the mask is a hash, so it is evaluated per element. */
+    /** out = in * scale where kept, else 0 (a copy when inactive). */
     void dropoutForward(float[] out, float[] in, Dropout dropout) {
         if (!dropout.active()) {
             System.arraycopy(in, 0, out, 0, in.length);
@@ -77,15 +96,27 @@ final class Pointwise {
         }
         float scale = dropout.scale();
         parallel.forRange(in.length, GRAIN, (from, to) -> {
-            for (int i = from; i < to; i++) out[i] = dropout.keep(i) ? in[i] * scale : 0f;
+            for (int i = from; i < to; i += DROP.length()) {
+                VectorMask<Float> m = DROP.indexInRange(i, to);
+                FloatVector.fromArray(DROP, in, i, m).mul(scale).blend(0f, DropoutLanes.keep(dropout, i).not())
+                        .intoArray(out, i, m);
+            }
         });
     }
 
+    /** din += dout * scale where kept; dropped elements are left untouched. */
     void dropoutBackward(float[] din, float[] dout, Dropout dropout) {
-        float scale = dropout.active() ? dropout.scale() : 1f;
+        if (!dropout.active()) {
+            add(din, din, dout);
+            return;
+        }
+        float scale = dropout.scale();
         parallel.forRange(din.length, GRAIN, (from, to) -> {
-            for (int i = from; i < to; i++) {
-                if (!dropout.active() || dropout.keep(i)) din[i] += dout[i] * scale;
+            for (int i = from; i < to; i += DROP.length()) {
+                VectorMask<Float> m = DROP.indexInRange(i, to);
+                FloatVector.fromArray(DROP, din, i, m)
+                        .add(FloatVector.fromArray(DROP, dout, i, m).mul(scale), DropoutLanes.keep(dropout, i))
+                        .intoArray(din, i, m);
             }
         });
     }
@@ -109,16 +140,41 @@ final class Pointwise {
         });
     }
 
-    /** Sum of squares in double; per-piece partials are added in piece order, so the result is deterministic. */
+    /**
+     * Sum of squares in double (a float's square is exact in double, so only the additions round). Each piece
+     * sums in fixed lanes, then lane order; partials are added in piece order, so the result is deterministic.
+     */
     double sumOfSquares(float[] t) {
         double[] partial = new double[Math.ceilDiv(t.length, GRAIN)];
         parallel.forRange(t.length, GRAIN, (from, to) -> {
-            double s = 0;
-            for (int i = from; i < to; i++) s += (double) t[i] * t[i];
-            partial[from / GRAIN] = s;
+            // Two accumulators hide the add latency; the loop is then bound by memory bandwidth.
+            DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
+            int i = from, step = 2 * DF.length();
+            for (; i + step <= to; i += step) {
+                DoubleVector x0 = widen(FloatVector.fromArray(DF, t, i));
+                DoubleVector x1 = widen(FloatVector.fromArray(DF, t, i + DF.length()));
+                s0 = x0.fma(x0, s0);
+                s1 = x1.fma(x1, s1);
+            }
+            for (; i < to; i += DF.length()) {
+                DoubleVector x = widen(FloatVector.fromArray(DF, t, i, DF.indexInRange(i, to)));
+                s0 = x.fma(x, s0);
+            }
+            partial[from / GRAIN] = sumLanes(s0.add(s1));
         });
         double total = 0;
         for (double s : partial) total += s;
         return total;
+    }
+
+    private static DoubleVector widen(FloatVector x) {
+        return (DoubleVector) x.convertShape(VectorOperators.F2D, D, 0);
+    }
+
+    /** Lanes added in lane order: {@code reduceLanes} leaves the order open (see {@link Simd#sumLanes}). */
+    private static double sumLanes(DoubleVector v) {
+        double s = v.lane(0);
+        for (int i = 1; i < v.length(); i++) s += v.lane(i);
+        return s;
     }
 }

@@ -11,6 +11,11 @@ record View(float[] a, int offset, int rowStride, int colStride) {
         return new View(a, 0, cols, 1);
     }
 
+    /** The same matrix with element (i, j) as its origin: a block that starts there. */
+    View from(int i, int j) {
+        return new View(a, offset + i * rowStride + j * colStride, rowStride, colStride);
+    }
+
     View transpose() {
         return new View(a, offset, colStride, rowStride);
     }

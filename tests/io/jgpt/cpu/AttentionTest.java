@@ -53,6 +53,34 @@ class AttentionTest {
                 gradient(x -> Reference.attention(x, mask, maxT, b, t, c, nh, d).out(), qkvD, dout));
     }
 
+    /**
+     * The kernel itself with 2-row blocks, so a short sequence crosses block boundaries; the mask also hides
+     * all of row 0 and the diagonal of row 4, so block horizons are not simply the block's last row.
+     */
+    @ParameterizedTest
+    @ValueSource(floats = {0f, 0.25f})
+    void blocksMatchReference(float p) {
+        var r = new Random(p == 0f ? 24 : 25);
+        int b = 2, t = 7, nh = 2, hs = 5, c = nh * hs;
+        var d = Dropout.of(p, 99, 7);
+        float[] mask = Reference.causalMask(t);
+        mask[0] = 1f;
+        mask[4 * t + 4] = 1f;
+        var dims = new Attention.Dims(b, t, c, nh, t);
+        float[] qkv = randn(r, b * t * 3 * c, 1), out = new float[b * t * c], att = new float[b * nh * t * t];
+        try (var parallel = new Parallel(2)) {
+            var attention = new Attention(parallel, 2);
+            attention.forward(out, att, qkv, mask, dims, d);
+            double[] qkvD = toDouble(qkv);
+            var ref = Reference.attention(qkvD, mask, t, b, t, c, nh, d);
+            assertForward("attention out", out, ref.out());
+            assertForward("attention probabilities", att, ref.probs());
+            float[] dout = randn(r, out.length, 1), dqkv = new float[qkv.length];
+            var g = backwardTwice(() -> attention.backward(dqkv, dout, qkv, att, mask, dims, d), dqkv);
+            assertGradient("dqkv", g[0], gradient(x -> Reference.attention(x, mask, t, b, t, c, nh, d).out(), qkvD, dout));
+        }
+    }
+
     @Test
     void maskedWeightsAreExactlyZeroAndRowsSumToOne() {
         var r = new Random(23);
