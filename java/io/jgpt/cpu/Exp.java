@@ -48,7 +48,7 @@ final class Exp {
         FloatVector r = c.sub(n.mul(LN2_HI)).sub(n.mul(LN2_LO));
         FloatVector p = r.mul(P0).add(P1).mul(r).add(P2).mul(r).add(P3).mul(r).add(P4).mul(r).add(P5)
                 .mul(r.mul(r)).add(r).add(1f);
-        IntVector bits = ((IntVector) shifted.reinterpretAsInts()).sub(Float.floatToRawIntBits(ROUND)).add(127)
+        IntVector bits = shifted.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND)).add(127)
                 .lanewise(VectorOperators.LSHL, 23);
         FloatVector scaled = p.mul(bits.reinterpretAsFloats());
         return scaled.blend(0f, x.compare(VectorOperators.LT, MIN));
