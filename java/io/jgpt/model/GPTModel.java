@@ -226,9 +226,7 @@ public final class GPTModel extends Module {
             dx = dPrev;
             dPrev = t;
         }
-        Tensor dEmbedded = dPrev;
-        ops.zero(dEmbedded);
-        ops.dropoutBackward(dEmbedded, dx, plan.site(0));
+        Tensor dEmbedded = TransformerBlock.dropoutGradient(ops, dPrev, dx, plan.site(0));
         ops.embeddingBackward(wte.weight.grad, wpe.weight.grad, dEmbedded, tokens);
     }
 
