@@ -76,17 +76,19 @@ final class LayerNorm {
                 }
             }
         });
+        // Each vector of columns keeps its two sums in registers over all rows (starting from dw and db, so
+        // the additions happen in the same order as adding row by row into memory).
         parallel.forRange(c, COLS_PER_TASK, (from, to) -> {
-            for (int row = 0; row < n; row++) {
-                int o = row * c;
-                float mu = mean[row], rs = rstd[row];
-                for (int i = from; i < to; i += S.length()) {
-                    VectorMask<Float> m = S.indexInRange(i, to);
-                    FloatVector d = FloatVector.fromArray(S, dout, o + i, m);
-                    d.mul(FloatVector.fromArray(S, in, o + i, m).sub(mu)).mul(rs)
-                            .add(FloatVector.fromArray(S, dw, i, m)).intoArray(dw, i, m);
-                    d.add(FloatVector.fromArray(S, db, i, m)).intoArray(db, i, m);
+            for (int i = from; i < to; i += S.length()) {
+                VectorMask<Float> m = S.indexInRange(i, to);
+                FloatVector w1 = FloatVector.fromArray(S, dw, i, m), b1 = FloatVector.fromArray(S, db, i, m);
+                for (int row = 0, o = i; row < n; row++, o += c) {
+                    FloatVector d = FloatVector.fromArray(S, dout, o, m);
+                    w1 = d.mul(FloatVector.fromArray(S, in, o, m).sub(mean[row])).mul(rstd[row]).add(w1);
+                    b1 = d.add(b1);
                 }
+                w1.intoArray(dw, i, m);
+                b1.intoArray(db, i, m);
             }
         });
     }
