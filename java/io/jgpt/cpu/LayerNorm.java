@@ -60,14 +60,27 @@ final class LayerNorm {
                 float mu = mean[row], rs = rstd[row];
                 // Masked tail lanes load 0, so g = 0 there and they add nothing to either sum.
                 FloatVector gSum = FloatVector.zero(S), gxSum = FloatVector.zero(S);
-                for (int i = 0; i < c; i += S.length()) {
+                // Unmasked main loops and a masked tail (whole vectors compile to tighter code).
+                int i = 0, bound = S.loopBound(c);
+                for (; i < bound; i += S.length()) {
+                    FloatVector g = FloatVector.fromArray(S, dout, o + i).mul(FloatVector.fromArray(S, w, i));
+                    gSum = gSum.add(g);
+                    gxSum = g.mul(FloatVector.fromArray(S, in, o + i).sub(mu)).mul(rs).add(gxSum);
+                }
+                if (i < c) {
                     VectorMask<Float> m = S.indexInRange(i, c);
                     FloatVector g = FloatVector.fromArray(S, dout, o + i, m).mul(FloatVector.fromArray(S, w, i, m));
                     gSum = gSum.add(g);
                     gxSum = g.mul(FloatVector.fromArray(S, in, o + i, m).sub(mu)).mul(rs).add(gxSum);
                 }
                 float gMean = Simd.sumLanes(gSum) / c, gxMean = Simd.sumLanes(gxSum) / c;
-                for (int i = 0; i < c; i += S.length()) {
+                for (i = 0; i < bound; i += S.length()) {
+                    FloatVector xhat = FloatVector.fromArray(S, in, o + i).sub(mu).mul(rs);
+                    FloatVector g = FloatVector.fromArray(S, dout, o + i).mul(FloatVector.fromArray(S, w, i));
+                    g.sub(gMean).sub(xhat.mul(gxMean)).mul(rs).add(FloatVector.fromArray(S, din, o + i))
+                            .intoArray(din, o + i);
+                }
+                if (i < c) {
                     VectorMask<Float> m = S.indexInRange(i, c);
                     FloatVector xhat = FloatVector.fromArray(S, in, o + i, m).sub(mu).mul(rs);
                     FloatVector g = FloatVector.fromArray(S, dout, o + i, m).mul(FloatVector.fromArray(S, w, i, m));
