@@ -161,40 +161,74 @@ final class Attention {
         return t;
     }
 
+    /*
+     * The row loops below run whole vectors unmasked and then one masked tail (whole vectors compile to tighter
+     * code); every lane sees the same operations either way.
+     */
+
     /**
      * Raw scores s[so, so+n) to probabilities in place: scaled, masked (mask != 0) to -infinity, then softmax.
      * exp(-infinity) is an exact 0, and a fully masked row (max -infinity) gets all zeros.
      */
     private static void softmax(float[] s, int so, int n, float[] mask, int mo, float scale) {
         FloatVector max = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (int i = 0; i < n; i += S.length()) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector x = FloatVector.fromArray(S, s, so + i, m).mul(scale)
-                    .blend(Float.NEGATIVE_INFINITY, FloatVector.fromArray(S, mask, mo + i, m).compare(VectorOperators.NE, 0f));
-            x.intoArray(s, so + i, m);
-            max = max.lanewise(VectorOperators.MAX, x, m);
+        {
+            int i = 0;
+            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+                FloatVector x = FloatVector.fromArray(S, s, so + i).mul(scale)
+                        .blend(Float.NEGATIVE_INFINITY, FloatVector.fromArray(S, mask, mo + i).compare(VectorOperators.NE, 0f));
+                x.intoArray(s, so + i);
+                max = max.lanewise(VectorOperators.MAX, x);
+            }
+            if (i < n) {
+                VectorMask<Float> m = S.indexInRange(i, n);
+                FloatVector x = FloatVector.fromArray(S, s, so + i, m).mul(scale)
+                        .blend(Float.NEGATIVE_INFINITY, FloatVector.fromArray(S, mask, mo + i, m).compare(VectorOperators.NE, 0f));
+                x.intoArray(s, so + i, m);
+                max = max.lanewise(VectorOperators.MAX, x, m);
+            }
         }
         float mx = max.reduceLanes(VectorOperators.MAX);
         if (mx == Float.NEGATIVE_INFINITY) mx = 0f;
         FloatVector sum = FloatVector.zero(S);
-        for (int i = 0; i < n; i += S.length()) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector e = Exp.exp(FloatVector.fromArray(S, s, so + i, m).sub(mx));
-            e.intoArray(s, so + i, m);
-            sum = sum.add(e, m);
+        {
+            int i = 0;
+            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+                FloatVector e = Exp.exp(FloatVector.fromArray(S, s, so + i).sub(mx));
+                e.intoArray(s, so + i);
+                sum = sum.add(e);
+            }
+            if (i < n) {
+                VectorMask<Float> m = S.indexInRange(i, n);
+                FloatVector e = Exp.exp(FloatVector.fromArray(S, s, so + i, m).sub(mx));
+                e.intoArray(s, so + i, m);
+                sum = sum.add(e, m);
+            }
         }
         float total = Simd.sumLanes(sum), inv = total == 0f ? 0f : 1f / total;
-        for (int i = 0; i < n; i += S.length()) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector.fromArray(S, s, so + i, m).mul(inv).intoArray(s, so + i, m);
+        {
+            int i = 0;
+            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+                FloatVector.fromArray(S, s, so + i).mul(inv).intoArray(s, so + i);
+            }
+            if (i < n) {
+                VectorMask<Float> m = S.indexInRange(i, n);
+                FloatVector.fromArray(S, s, so + i, m).mul(inv).intoArray(s, so + i, m);
+            }
         }
     }
 
     /** out[oo+i] = x[xo+i] * f[i] for i in [0, n). */
     private static void multiply(float[] x, int xo, float[] f, float[] out, int oo, int n) {
-        for (int i = 0; i < n; i += S.length()) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector.fromArray(S, x, xo + i, m).mul(FloatVector.fromArray(S, f, i, m)).intoArray(out, oo + i, m);
+        {
+            int i = 0;
+            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+                FloatVector.fromArray(S, x, xo + i).mul(FloatVector.fromArray(S, f, i)).intoArray(out, oo + i);
+            }
+            if (i < n) {
+                VectorMask<Float> m = S.indexInRange(i, n);
+                FloatVector.fromArray(S, x, xo + i, m).mul(FloatVector.fromArray(S, f, i, m)).intoArray(out, oo + i, m);
+            }
         }
     }
 
@@ -204,20 +238,38 @@ final class Attention {
      */
     private static void softmaxBackward(float[] g, int go, float[] p, int po, float[] keep, int n, float scale) {
         FloatVector pdp = FloatVector.zero(S);
-        for (int i = 0; i < n; i += S.length()) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector dp = FloatVector.fromArray(S, g, go + i, m);
-            if (keep != null) {
-                dp = dp.mul(FloatVector.fromArray(S, keep, i, m));
-                dp.intoArray(g, go + i, m);
+        {
+            int i = 0;
+            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+                FloatVector dp = FloatVector.fromArray(S, g, go + i);
+                if (keep != null) {
+                    dp = dp.mul(FloatVector.fromArray(S, keep, i));
+                    dp.intoArray(g, go + i);
+                }
+                pdp = FloatVector.fromArray(S, p, po + i).fma(dp, pdp);
             }
-            pdp = FloatVector.fromArray(S, p, po + i, m).fma(dp, pdp);
+            if (i < n) {
+                VectorMask<Float> m = S.indexInRange(i, n);
+                FloatVector dp = FloatVector.fromArray(S, g, go + i, m);
+                if (keep != null) {
+                    dp = dp.mul(FloatVector.fromArray(S, keep, i, m));
+                    dp.intoArray(g, go + i, m);
+                }
+                pdp = FloatVector.fromArray(S, p, po + i, m).fma(dp, pdp);
+            }
         }
         float dot = Simd.sumLanes(pdp);
-        for (int i = 0; i < n; i += S.length()) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector pi = FloatVector.fromArray(S, p, po + i, m);
-            pi.mul(FloatVector.fromArray(S, g, go + i, m).sub(dot)).mul(scale).intoArray(g, go + i, m);
+        {
+            int i = 0;
+            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+                FloatVector pi = FloatVector.fromArray(S, p, po + i);
+                pi.mul(FloatVector.fromArray(S, g, go + i).sub(dot)).mul(scale).intoArray(g, go + i);
+            }
+            if (i < n) {
+                VectorMask<Float> m = S.indexInRange(i, n);
+                FloatVector pi = FloatVector.fromArray(S, p, po + i, m);
+                pi.mul(FloatVector.fromArray(S, g, go + i, m).sub(dot)).mul(scale).intoArray(g, go + i, m);
+            }
         }
     }
 }
