@@ -1,9 +1,10 @@
-// AdamW update in place: mirrors Ops.adamw with the formulas documented on io.jgpt.ops.AdamWStep.
+// AdamW update in place: mirrors Ops.adamw with the formulas documented on io.jgpt.ops.AdamWStep; with
+// zeroGrad != 0 the gradient is also set to zero (the fused zeroing of Ops.adamw's zeroGrad flag).
 #include "common.cuh"
 
-extern "C" __global__ void adamw_step(float* param, const float* grad, float* m, float* v, size_t n,
+extern "C" __global__ void adamw_step(float* param, float* grad, float* m, float* v, size_t n,
                                       float lr, float beta1, float beta2, float eps, float weightDecay,
-                                      float biasCorrection1, float biasCorrection2) {
+                                      float biasCorrection1, float biasCorrection2, int zeroGrad) {
     GRID_STRIDE(i, n) {
         float p = param[i], g = grad[i];
         p -= lr * weightDecay * p;
@@ -13,5 +14,6 @@ extern "C" __global__ void adamw_step(float* param, const float* grad, float* m,
         v[i] = vi;
         float mhat = mi / biasCorrection1, vhat = vi / biasCorrection2;
         param[i] = p - lr * mhat / (sqrtf(vhat) + eps);
+        if (zeroGrad) grad[i] = 0.0f;
     }
 }

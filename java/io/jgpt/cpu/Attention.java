@@ -10,8 +10,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Multi-head self-attention core on a packed qkv tensor, one task per (batch, head): a task touches only its
  * own head's channels of out/dqkv and its own (T,T) block of att, so tasks never share memory they write.
- * The products (scores, weighted values and their gradients) are GEMMs over strided views of qkv, each task
- * running its own serial {@link Gemm}.
+ * The products (scores, weighted values and their gradients) are {@link HeadGemm} products that read the
+ * left operand in place and pack each right operand once per head.
  *
  * <p>Layout: qkv (B,T,3C) = [q | k | v]; head h of q at channels h*hs..(h+1)*hs (k and v likewise, offset by
  * C and 2C); att (B,NH,T,T) holds softmax probabilities before dropout; dropout index ((b*NH+h)*T+t)*T+t2.
@@ -36,9 +36,7 @@ final class Attention {
 
     private final Parallel parallel;
     private final int rows;
-    /** One serial GEMM per worker: tasks already run side by side, and a Gemm serves one call at a time. */
-    private final ThreadLocal<Gemm> gemm;
-    private final Scratch scratch = new Scratch(4);
+    private final Scratch scratch = new Scratch(8);
 
     Attention(Parallel parallel) {
         this(parallel, ROWS);
@@ -48,8 +46,6 @@ final class Attention {
     Attention(Parallel parallel, int rows) {
         this.parallel = parallel;
         this.rows = rows;
-        Parallel serial = new Parallel(1);
-        this.gemm = ThreadLocal.withInitial(() -> new Gemm(serial));
     }
 
     void forward(float[] out, float[] att, float[] qkv, float[] mask, Dims d, Dropout dropout) {
@@ -58,11 +54,12 @@ final class Attention {
         float keepScale = dropout.active() ? dropout.scale() : 1f;
         int[] horizon = horizons(mask, d);
         parallel.forEach(d.b() * d.nh(), bh -> {
-            int b = bh / d.nh(), h = bh % d.nh(), a0 = bh * T * T;
-            Gemm g = gemm.get();
-            View q = new View(qkv, b * T * 3 * C + h * hs, 3 * C, 1);
-            View kT = transpose(new View(qkv, q.offset() + C, 3 * C, 1), T, hs, scratch.get(2, T * hs));
-            View v = new View(qkv, q.offset() + 2 * C, 3 * C, 1);
+            int b = bh / d.nh(), h = bh % d.nh(), a0 = bh * T * T, qo = b * T * 3 * C + h * hs;
+            // k^T and v packed once per head; every row block reads them.
+            float[] kT = scratch.get(2, HeadGemm.packedSize(hs, T)), v = scratch.get(3, HeadGemm.packedSize(T, hs));
+            HeadGemm.packColumns(qkv, qo + C, 3 * C, hs, T, kT);
+            HeadGemm.packRows(qkv, qo + 2 * C, 3 * C, T, hs, v);
+            float[] edge = scratch.get(4, HeadGemm.MR * (HeadGemm.NR + Math.max(T, hs)));
             // The value product reads the probabilities after dropout: att itself when there is none.
             float[] dropped = dropout.active() ? scratch.get(0, T * T) : att, keep = scratch.get(1, T);
             int d0 = dropout.active() ? 0 : a0;
@@ -72,7 +69,8 @@ final class Attention {
                     Arrays.fill(att, a0 + t * T, a0 + t * T + n, 0f);
                     Arrays.fill(out, o + (t - i0) * C, o + (t - i0) * C + hs, 0f);
                 }
-                g.multiplyAdd(i1 - i0, n, hs, q.from(i0, 0), kT, att, a0 + i0 * T, T);
+                HeadGemm.multiplyAdd(i1 - i0, n, hs, qkv, qo + i0 * 3 * C, 3 * C, 1, kT, hs, 0, att, a0 + i0 * T, T,
+                        edge);
                 for (int t = i0; t < i1; t++) {
                     int row = a0 + t * T;
                     softmax(att, row, n, mask, t * d.maxT(), scale);
@@ -82,7 +80,7 @@ final class Attention {
                         multiply(att, row, keep, dropped, t * T, n);
                     }
                 }
-                g.multiplyAdd(i1 - i0, hs, n, new View(dropped, d0 + i0 * T, T, 1), v, out, o, C);
+                HeadGemm.multiplyAdd(i1 - i0, hs, n, dropped, d0 + i0 * T, T, 1, v, T, 0, out, o, C, edge);
             }
         });
     }
@@ -98,12 +96,16 @@ final class Attention {
         float keepScale = dropout.active() ? dropout.scale() : 1f;
         int[] horizon = horizons(mask, d);
         parallel.forEach(d.b() * d.nh(), bh -> {
-            int b = bh / d.nh(), h = bh % d.nh(), a0 = bh * T * T;
-            Gemm g = gemm.get();
-            View q = new View(qkv, b * T * 3 * C + h * hs, 3 * C, 1), dO = new View(dout, b * T * C + h * hs, C, 1);
-            View k = new View(qkv, q.offset() + C, 3 * C, 1);
-            View vT = transpose(new View(qkv, q.offset() + 2 * C, 3 * C, 1), T, hs, scratch.get(3, T * hs));
-            int dq = q.offset(), dk = dq + C, dv = dq + 2 * C;
+            int b = bh / d.nh(), h = bh % d.nh(), a0 = bh * T * T, qo = b * T * 3 * C + h * hs, oo = b * T * C + h * hs;
+            int dq = qo, dk = dq + C, dv = dq + 2 * C;
+            // The right-hand operands packed once per head: v^T and k for the query side, dout and q for the key side.
+            float[] vT = scratch.get(3, HeadGemm.packedSize(hs, T)), k = scratch.get(5, HeadGemm.packedSize(T, hs));
+            float[] dO = scratch.get(6, HeadGemm.packedSize(T, hs)), q = scratch.get(7, HeadGemm.packedSize(T, hs));
+            HeadGemm.packColumns(qkv, qo + 2 * C, 3 * C, hs, T, vT);
+            HeadGemm.packRows(qkv, qo + C, 3 * C, T, hs, k);
+            HeadGemm.packRows(dout, oo, C, T, hs, dO);
+            HeadGemm.packRows(qkv, qo, 3 * C, T, hs, q);
+            float[] edge = scratch.get(4, HeadGemm.MR * (HeadGemm.NR + Math.max(T, hs)));
             // dS for the whole head (the key-side products read it by columns), and P∘D when there is dropout.
             float[] ds = scratch.get(0, T * T), keep = scratch.get(1, T);
             float[] dropped = dropout.active() ? scratch.get(2, T * T) : att;
@@ -111,7 +113,7 @@ final class Attention {
             for (int i0 = 0; i0 < T; i0 += rows) {
                 int i1 = Math.min(T, i0 + rows), n = rowHorizon(horizon, i0, i1);
                 for (int t = i0; t < i1; t++) Arrays.fill(ds, t * T, t * T + n, 0f);
-                g.multiplyAdd(i1 - i0, n, hs, dO.from(i0, 0), vT, ds, i0 * T, T);
+                HeadGemm.multiplyAdd(i1 - i0, n, hs, dout, oo + i0 * C, C, 1, vT, hs, 0, ds, i0 * T, T, edge);
                 for (int t = i0; t < i1; t++) {
                     if (dropout.active()) {
                         DropoutLanes.factors(dropout, a0 + t * T, keepScale, keep, 0, n);
@@ -121,28 +123,17 @@ final class Attention {
                     softmaxBackward(ds, t * T, att, a0 + t * T, dropout.active() ? keep : null, n, scale);
                     Arrays.fill(ds, t * T + n, (t + 1) * T, 0f);
                 }
-                g.multiplyAdd(i1 - i0, hs, n, new View(ds, i0 * T, T, 1), k, dqkv, dq + i0 * 3 * C, 3 * C);
+                HeadGemm.multiplyAdd(i1 - i0, hs, n, ds, i0 * T, T, 1, k, T, 0, dqkv, dq + i0 * 3 * C, 3 * C, edge);
             }
             // Key side, in blocks of keys: only queries from the first that sees the block contribute.
             for (int j0 = 0; j0 < T; j0 += rows) {
                 int j1 = Math.min(T, j0 + rows), t0 = firstQuery(horizon, j0), queries = T - t0;
-                g.multiplyAdd(j1 - j0, hs, queries, new View(dropped, d0 + t0 * T + j0, 1, T), dO.from(t0, 0),
-                        dqkv, dv + j0 * 3 * C, 3 * C);
-                g.multiplyAdd(j1 - j0, hs, queries, new View(ds, t0 * T + j0, 1, T), q.from(t0, 0),
-                        dqkv, dk + j0 * 3 * C, 3 * C);
+                HeadGemm.multiplyAdd(j1 - j0, hs, queries, dropped, d0 + t0 * T + j0, 1, T, dO, T, t0,
+                        dqkv, dv + j0 * 3 * C, 3 * C, edge);
+                HeadGemm.multiplyAdd(j1 - j0, hs, queries, ds, t0 * T + j0, 1, T, q, T, t0,
+                        dqkv, dk + j0 * 3 * C, 3 * C, edge);
             }
         });
-    }
-
-    /**
-     * m (rows x cols) transposed into dst, row-major. The score-side products read k^T and v^T once per row
-     * block; packing them from qkv directly would gather with a stride of 3C every time.
-     */
-    private static View transpose(View m, int rows, int cols, float[] dst) {
-        for (int i = 0; i < rows; i++) {
-            for (int j = 0; j < cols; j++) dst[j * rows + i] = m.get(i, j);
-        }
-        return View.rowMajor(dst, rows);
     }
 
     /** horizon[t] = 1 + the last key that query t may see (0 if none): every key from there on is masked. */
@@ -170,40 +161,74 @@ final class Attention {
         return t;
     }
 
+    /*
+     * The row loops below run whole vectors unmasked and then one masked tail (whole vectors compile to tighter
+     * code); every lane sees the same operations either way.
+     */
+
     /**
      * Raw scores s[so, so+n) to probabilities in place: scaled, masked (mask != 0) to -infinity, then softmax.
      * exp(-infinity) is an exact 0, and a fully masked row (max -infinity) gets all zeros.
      */
     private static void softmax(float[] s, int so, int n, float[] mask, int mo, float scale) {
         FloatVector max = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (int i = 0; i < n; i += S.length()) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector x = FloatVector.fromArray(S, s, so + i, m).mul(scale)
-                    .blend(Float.NEGATIVE_INFINITY, FloatVector.fromArray(S, mask, mo + i, m).compare(VectorOperators.NE, 0f));
-            x.intoArray(s, so + i, m);
-            max = max.lanewise(VectorOperators.MAX, x, m);
+        {
+            int i = 0;
+            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+                FloatVector x = FloatVector.fromArray(S, s, so + i).mul(scale)
+                        .blend(Float.NEGATIVE_INFINITY, FloatVector.fromArray(S, mask, mo + i).compare(VectorOperators.NE, 0f));
+                x.intoArray(s, so + i);
+                max = max.lanewise(VectorOperators.MAX, x);
+            }
+            if (i < n) {
+                VectorMask<Float> m = S.indexInRange(i, n);
+                FloatVector x = FloatVector.fromArray(S, s, so + i, m).mul(scale)
+                        .blend(Float.NEGATIVE_INFINITY, FloatVector.fromArray(S, mask, mo + i, m).compare(VectorOperators.NE, 0f));
+                x.intoArray(s, so + i, m);
+                max = max.lanewise(VectorOperators.MAX, x, m);
+            }
         }
         float mx = max.reduceLanes(VectorOperators.MAX);
         if (mx == Float.NEGATIVE_INFINITY) mx = 0f;
         FloatVector sum = FloatVector.zero(S);
-        for (int i = 0; i < n; i += S.length()) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector e = Exp.exp(FloatVector.fromArray(S, s, so + i, m).sub(mx));
-            e.intoArray(s, so + i, m);
-            sum = sum.add(e, m);
+        {
+            int i = 0;
+            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+                FloatVector e = Exp.exp(FloatVector.fromArray(S, s, so + i).sub(mx));
+                e.intoArray(s, so + i);
+                sum = sum.add(e);
+            }
+            if (i < n) {
+                VectorMask<Float> m = S.indexInRange(i, n);
+                FloatVector e = Exp.exp(FloatVector.fromArray(S, s, so + i, m).sub(mx));
+                e.intoArray(s, so + i, m);
+                sum = sum.add(e, m);
+            }
         }
         float total = Simd.sumLanes(sum), inv = total == 0f ? 0f : 1f / total;
-        for (int i = 0; i < n; i += S.length()) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector.fromArray(S, s, so + i, m).mul(inv).intoArray(s, so + i, m);
+        {
+            int i = 0;
+            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+                FloatVector.fromArray(S, s, so + i).mul(inv).intoArray(s, so + i);
+            }
+            if (i < n) {
+                VectorMask<Float> m = S.indexInRange(i, n);
+                FloatVector.fromArray(S, s, so + i, m).mul(inv).intoArray(s, so + i, m);
+            }
         }
     }
 
     /** out[oo+i] = x[xo+i] * f[i] for i in [0, n). */
     private static void multiply(float[] x, int xo, float[] f, float[] out, int oo, int n) {
-        for (int i = 0; i < n; i += S.length()) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector.fromArray(S, x, xo + i, m).mul(FloatVector.fromArray(S, f, i, m)).intoArray(out, oo + i, m);
+        {
+            int i = 0;
+            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+                FloatVector.fromArray(S, x, xo + i).mul(FloatVector.fromArray(S, f, i)).intoArray(out, oo + i);
+            }
+            if (i < n) {
+                VectorMask<Float> m = S.indexInRange(i, n);
+                FloatVector.fromArray(S, x, xo + i, m).mul(FloatVector.fromArray(S, f, i, m)).intoArray(out, oo + i, m);
+            }
         }
     }
 
@@ -213,20 +238,38 @@ final class Attention {
      */
     private static void softmaxBackward(float[] g, int go, float[] p, int po, float[] keep, int n, float scale) {
         FloatVector pdp = FloatVector.zero(S);
-        for (int i = 0; i < n; i += S.length()) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector dp = FloatVector.fromArray(S, g, go + i, m);
-            if (keep != null) {
-                dp = dp.mul(FloatVector.fromArray(S, keep, i, m));
-                dp.intoArray(g, go + i, m);
+        {
+            int i = 0;
+            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+                FloatVector dp = FloatVector.fromArray(S, g, go + i);
+                if (keep != null) {
+                    dp = dp.mul(FloatVector.fromArray(S, keep, i));
+                    dp.intoArray(g, go + i);
+                }
+                pdp = FloatVector.fromArray(S, p, po + i).fma(dp, pdp);
             }
-            pdp = FloatVector.fromArray(S, p, po + i, m).fma(dp, pdp);
+            if (i < n) {
+                VectorMask<Float> m = S.indexInRange(i, n);
+                FloatVector dp = FloatVector.fromArray(S, g, go + i, m);
+                if (keep != null) {
+                    dp = dp.mul(FloatVector.fromArray(S, keep, i, m));
+                    dp.intoArray(g, go + i, m);
+                }
+                pdp = FloatVector.fromArray(S, p, po + i, m).fma(dp, pdp);
+            }
         }
         float dot = Simd.sumLanes(pdp);
-        for (int i = 0; i < n; i += S.length()) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector pi = FloatVector.fromArray(S, p, po + i, m);
-            pi.mul(FloatVector.fromArray(S, g, go + i, m).sub(dot)).mul(scale).intoArray(g, go + i, m);
+        {
+            int i = 0;
+            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+                FloatVector pi = FloatVector.fromArray(S, p, po + i);
+                pi.mul(FloatVector.fromArray(S, g, go + i).sub(dot)).mul(scale).intoArray(g, go + i);
+            }
+            if (i < n) {
+                VectorMask<Float> m = S.indexInRange(i, n);
+                FloatVector pi = FloatVector.fromArray(S, p, po + i, m);
+                pi.mul(FloatVector.fromArray(S, g, go + i, m).sub(dot)).mul(scale).intoArray(g, go + i, m);
+            }
         }
     }
 }

@@ -401,14 +401,15 @@ public final class CpuOps implements Ops {
     }
 
     @Override
-    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
+    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step, boolean zeroGrad) {
         var op = "adamw";
         expect(op, "grad", grad, param.shape());
         expect(op, "m", m, param.shape());
         expect(op, "v", v, param.shape());
         float[] p = f32(op, "param", param).data(), g = f32(op, "grad", grad).data();
         float[] mm = f32(op, "m", m).data(), vv = f32(op, "v", v).data();
-        timed("adamw", 28L * param.numel(), 16.0 * param.numel(), () -> pointwise.adamw(p, g, mm, vv, step));
+        timed("adamw", (zeroGrad ? 32L : 28L) * param.numel(), 16.0 * param.numel(),
+                () -> pointwise.adamw(p, g, mm, vv, step, zeroGrad));
     }
 
     @Override

@@ -60,14 +60,27 @@ final class LayerNorm {
                 float mu = mean[row], rs = rstd[row];
                 // Masked tail lanes load 0, so g = 0 there and they add nothing to either sum.
                 FloatVector gSum = FloatVector.zero(S), gxSum = FloatVector.zero(S);
-                for (int i = 0; i < c; i += S.length()) {
+                // Unmasked main loops and a masked tail (whole vectors compile to tighter code).
+                int i = 0, bound = S.loopBound(c);
+                for (; i < bound; i += S.length()) {
+                    FloatVector g = FloatVector.fromArray(S, dout, o + i).mul(FloatVector.fromArray(S, w, i));
+                    gSum = gSum.add(g);
+                    gxSum = g.mul(FloatVector.fromArray(S, in, o + i).sub(mu)).mul(rs).add(gxSum);
+                }
+                if (i < c) {
                     VectorMask<Float> m = S.indexInRange(i, c);
                     FloatVector g = FloatVector.fromArray(S, dout, o + i, m).mul(FloatVector.fromArray(S, w, i, m));
                     gSum = gSum.add(g);
                     gxSum = g.mul(FloatVector.fromArray(S, in, o + i, m).sub(mu)).mul(rs).add(gxSum);
                 }
                 float gMean = Simd.sumLanes(gSum) / c, gxMean = Simd.sumLanes(gxSum) / c;
-                for (int i = 0; i < c; i += S.length()) {
+                for (i = 0; i < bound; i += S.length()) {
+                    FloatVector xhat = FloatVector.fromArray(S, in, o + i).sub(mu).mul(rs);
+                    FloatVector g = FloatVector.fromArray(S, dout, o + i).mul(FloatVector.fromArray(S, w, i));
+                    g.sub(gMean).sub(xhat.mul(gxMean)).mul(rs).add(FloatVector.fromArray(S, din, o + i))
+                            .intoArray(din, o + i);
+                }
+                if (i < c) {
                     VectorMask<Float> m = S.indexInRange(i, c);
                     FloatVector xhat = FloatVector.fromArray(S, in, o + i, m).sub(mu).mul(rs);
                     FloatVector g = FloatVector.fromArray(S, dout, o + i, m).mul(FloatVector.fromArray(S, w, i, m));
@@ -76,17 +89,19 @@ final class LayerNorm {
                 }
             }
         });
+        // Each vector of columns keeps its two sums in registers over all rows (starting from dw and db, so
+        // the additions happen in the same order as adding row by row into memory).
         parallel.forRange(c, COLS_PER_TASK, (from, to) -> {
-            for (int row = 0; row < n; row++) {
-                int o = row * c;
-                float mu = mean[row], rs = rstd[row];
-                for (int i = from; i < to; i += S.length()) {
-                    VectorMask<Float> m = S.indexInRange(i, to);
-                    FloatVector d = FloatVector.fromArray(S, dout, o + i, m);
-                    d.mul(FloatVector.fromArray(S, in, o + i, m).sub(mu)).mul(rs)
-                            .add(FloatVector.fromArray(S, dw, i, m)).intoArray(dw, i, m);
-                    d.add(FloatVector.fromArray(S, db, i, m)).intoArray(db, i, m);
+            for (int i = from; i < to; i += S.length()) {
+                VectorMask<Float> m = S.indexInRange(i, to);
+                FloatVector w1 = FloatVector.fromArray(S, dw, i, m), b1 = FloatVector.fromArray(S, db, i, m);
+                for (int row = 0, o = i; row < n; row++, o += c) {
+                    FloatVector d = FloatVector.fromArray(S, dout, o, m);
+                    w1 = d.mul(FloatVector.fromArray(S, in, o, m).sub(mean[row])).mul(rstd[row]).add(w1);
+                    b1 = d.add(b1);
                 }
+                w1.intoArray(dw, i, m);
+                b1.intoArray(db, i, m);
             }
         });
     }

@@ -121,8 +121,11 @@ final class Pointwise {
         });
     }
 
-    /** AdamW exactly as {@link AdamWStep} writes it (decoupled decay first, then the bias-corrected step). */
-    void adamw(float[] p, float[] g, float[] m, float[] v, AdamWStep s) {
+    /**
+     * AdamW exactly as {@link AdamWStep} writes it (decoupled decay first, then the bias-corrected step); with
+     * zeroGrad, g is zeroed behind the read.
+     */
+    void adamw(float[] p, float[] g, float[] m, float[] v, AdamWStep s, boolean zeroGrad) {
         float decay = 1f - s.lr() * s.weightDecay();
         float b1 = s.beta1(), b2 = s.beta2(), bc1 = s.biasCorrection1(), bc2 = s.biasCorrection2();
         parallel.forRange(p.length, GRAIN, (from, to) -> {
@@ -136,6 +139,7 @@ final class Pointwise {
                 FloatVector.fromArray(S, p, i, k).mul(decay).sub(step).intoArray(p, i, k);
                 mi.intoArray(m, i, k);
                 vi.intoArray(v, i, k);
+                if (zeroGrad) FloatVector.zero(S).intoArray(g, i, k);
             }
         });
     }

@@ -473,10 +473,11 @@ public final class CudaOps implements Ops {
     }
 
     @Override
-    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep s) {
+    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep s, boolean zeroGrad) {
         long n = sameSize("adamw", param, grad, m, v);
-        kernel("adamw_step", 28 * n, 15.0 * n, blocks(n), THREADS, 1, param, grad, m, v, n, s.lr(), s.beta1(),
-                s.beta2(), s.eps(), s.weightDecay(), s.biasCorrection1(), s.biasCorrection2());
+        kernel("adamw_step", (zeroGrad ? 32 : 28) * n, 15.0 * n, blocks(n), THREADS, 1, param, grad, m, v, n,
+                s.lr(), s.beta1(), s.beta2(), s.eps(), s.weightDecay(), s.biasCorrection1(), s.biasCorrection2(),
+                zeroGrad ? 1 : 0);
     }
 
     @Override

@@ -26,6 +26,8 @@ public final class GPTModel extends Module {
     private Tensor tokens;
     private Tensor finalNormed;
     private Tensor logits;
+    /** Every parameter gradient is known to be zero (see {@link #markGradientsZero}). */
+    private boolean gradientsZero;
 
     public GPTModel(GPTConfig config, Ops ops, long seed) {
         super(ops);
@@ -154,9 +156,25 @@ public final class GPTModel extends Module {
      * {@code gradScale * loss} into every parameter's gradient (scale 1/k when accumulating k micro-batches).
      */
     public float lossAndBackward(int[] targets, float gradScale) {
+        gradientsZero = false;
         float loss = crossEntropy(targets, true, gradScale);
         backward();
         return loss;
+    }
+
+    /**
+     * Records that every parameter gradient is now zero (the optimizer zeroed them while consuming them), so
+     * the next {@link #zeroGradIfDirty} need not write them again. {@link #lossAndBackward} clears the mark;
+     * whoever writes gradients any other way must not leave it set.
+     */
+    public void markGradientsZero() {
+        gradientsZero = true;
+    }
+
+    /** {@link #zeroGrad()} unless the gradients are marked as already zero. */
+    public void zeroGradIfDirty() {
+        if (!gradientsZero) zeroGrad();
+        gradientsZero = true;
     }
 
     private float crossEntropy(int[] targets, boolean withGrad, float gradScale) {
@@ -208,9 +226,7 @@ public final class GPTModel extends Module {
             dx = dPrev;
             dPrev = t;
         }
-        Tensor dEmbedded = dPrev;
-        ops.zero(dEmbedded);
-        ops.dropoutBackward(dEmbedded, dx, plan.site(0));
+        Tensor dEmbedded = TransformerBlock.dropoutGradient(ops, dPrev, dx, plan.site(0));
         ops.embeddingBackward(wte.weight.grad, wpe.weight.grad, dEmbedded, tokens);
     }
 

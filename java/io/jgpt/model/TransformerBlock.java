@@ -63,18 +63,25 @@ public final class TransformerBlock extends Module {
         Tensor dNormed = scratch("dnormed", s);
         // Second residual: x2 = x1 + dropout(mlp(ln2(x1))).
         ops.copy(dx1, dx2);
-        ops.zero(dBranch);
-        ops.dropoutBackward(dBranch, dx2, drop2);
         ops.zero(dNormed);
-        mlp.backward(dBranch, dNormed);
+        mlp.backward(dropoutGradient(ops, dBranch, dx2, drop2), dNormed);
         ln2.backward(dNormed, dx1);
         // First residual: x1 = x + dropout(attn(ln1(x))).
         ops.add(dx, dx, dx1);
-        ops.zero(dBranch);
-        ops.dropoutBackward(dBranch, dx1, drop1);
         ops.zero(dNormed);
-        attn.backward(dBranch, dNormed);
+        attn.backward(dropoutGradient(ops, dBranch, dx1, drop1), dNormed);
         ln1.backward(dNormed, dx);
+    }
+
+    /**
+     * The gradient of a dropout's input given that of its output {@code dout}: dout itself when the dropout
+     * is inactive, else the same mask and scale applied to dout, written into {@code into} by dropoutForward
+     * (one pass, where zeroing and the accumulating dropoutBackward would take two).
+     */
+    static Tensor dropoutGradient(Ops ops, Tensor into, Tensor dout, Dropout dropout) {
+        if (!dropout.active()) return dout;
+        ops.dropoutForward(into, dout, dropout);
+        return into;
     }
 
     void init(Init init) {

@@ -119,7 +119,15 @@ public interface Ops extends AutoCloseable {
     void crossEntropy(Tensor losses, Tensor dlogits, Tensor logits, Tensor targets, float dlossScale);
 
     /** One AdamW update of param in place, using and updating the moments m and v. */
-    void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step);
+    default void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
+        adamw(param, grad, m, v, step, false);
+    }
+
+    /**
+     * {@link #adamw(Tensor, Tensor, Tensor, Tensor, AdamWStep)}, and with {@code zeroGrad} also sets grad to
+     * zero in the same pass (the next step's backward accumulates into it without a separate zeroing pass).
+     */
+    void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step, boolean zeroGrad);
 
     /** Sum of squares over all elements of all tensors, accumulated in double (for the global grad norm). */
     double sumOfSquares(List<Tensor> tensors);

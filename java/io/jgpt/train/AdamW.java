@@ -60,12 +60,18 @@ public final class AdamW {
 
     /** One update of every parameter with learning rate lr. */
     public void step(float lr) {
+        step(lr, false);
+    }
+
+    /** One update of every parameter with learning rate lr; with zeroGrads, every gradient ends up zero. */
+    public void step(float lr, boolean zeroGrads) {
         step++;
         AdamWStep base = new AdamWStep(lr, settings.beta1, settings.beta2, settings.eps, settings.weightDecay, step);
         for (int i = 0; i < params.size(); i++) {
             Parameter p = params.get(i);
             boolean decay = !settings.decayMatricesOnly || p.isMatrix();
-            ops.adamw(p.value(), p.grad(), m.get(i), v.get(i), decay ? base : base.withWeightDecay(0f));
+            ops.adamw(p.value(), p.grad(), m.get(i), v.get(i), decay ? base : base.withWeightDecay(0f),
+                    zeroGrads);
         }
     }
 }

@@ -17,12 +17,15 @@ public final class TrainingStep {
     private final GPTModel model;
     private final AdamW optimizer;
     private final double clipNorm;
+    /** The optimizer updates every parameter of the model, so its fused zeroing clears every gradient. */
+    private final boolean optimizerZeroesAll;
 
     /** @param clipNorm maximum global gradient norm; 0 or less disables clipping (the norm is still measured) */
     public TrainingStep(GPTModel model, AdamW optimizer, double clipNorm) {
         this.model = model;
         this.optimizer = optimizer;
         this.clipNorm = clipNorm;
+        this.optimizerZeroesAll = new java.util.HashSet<>(optimizer.parameters()).containsAll(model.parameters());
     }
 
     /**
@@ -30,7 +33,8 @@ public final class TrainingStep {
      * @param seed the run's seed
      */
     public Result run(List<Batch> microBatches, float lr, long step, long seed) {
-        model.zeroGrad();
+        // The previous step's optimizer left the gradients zero unless that step was skipped.
+        model.zeroGradIfDirty();
         float dropRate = model.config().dropRate();
         double lossSum = 0;
         for (int i = 0; i < microBatches.size(); i++) {
@@ -47,7 +51,8 @@ public final class TrainingStep {
         if (!Float.isFinite(loss) || !Double.isFinite(norm)) {
             return new Result(loss, norm, true);
         }
-        optimizer.step(lr);
+        optimizer.step(lr, optimizerZeroesAll);
+        if (optimizerZeroesAll) model.markGradientsZero();
         return new Result(loss, norm, false);
     }
 }

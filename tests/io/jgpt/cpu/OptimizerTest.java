@@ -45,6 +45,24 @@ class OptimizerTest {
     }
 
     @Test
+    void adamwWithZeroGradUpdatesIdenticallyAndZeroesTheGradient() {
+        var r = new Random(43);
+        int n = 100_003; // spans several parallel pieces and a ragged tail
+        float[] p = Fd.randn(r, n, 1), g = Fd.randn(r, n, 1), m = Fd.randn(r, n, 0.1f), v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = m[i] * m[i];
+        float[] p2 = p.clone(), g2 = g.clone(), m2 = m.clone(), v2 = v.clone();
+        var step = new AdamWStep(1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, 3);
+        OPS.adamw(CpuTensor.ofFloats(p, n), CpuTensor.ofFloats(g, n), CpuTensor.ofFloats(m, n),
+                CpuTensor.ofFloats(v, n), step);
+        OPS.adamw(CpuTensor.ofFloats(p2, n), CpuTensor.ofFloats(g2, n), CpuTensor.ofFloats(m2, n),
+                CpuTensor.ofFloats(v2, n), step, true);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(p, p2);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(m, m2);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(v, v2);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new float[n], g2);
+    }
+
+    @Test
     void sumOfSquaresAndScale() {
         var r = new Random(42);
         float[] a = Fd.randn(r, 100_003, 1), b = Fd.randn(r, 5, 1); // a spans several parallel pieces

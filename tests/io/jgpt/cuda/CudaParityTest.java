@@ -273,6 +273,15 @@ class CudaParityTest {
         assertClose("adamw param", param, ELEMENTWISE);
         assertClose("adamw m", m, ELEMENTWISE);
         assertClose("adamw v", v, ELEMENTWISE);
+        // The fused zeroing variant: the same update, and the gradient left all zero on both backends.
+        AdamWStep last = new AdamWStep(1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, 11);
+        P grad = rand(r, 3 * C + 5, 7);
+        call(ops -> ops.adamw(param.pick(ops), grad.pick(ops), m.pick(ops), v.pick(ops), last, true));
+        assertClose("adamw (zeroGrad) param", param, ELEMENTWISE);
+        assertClose("adamw (zeroGrad) m", m, ELEMENTWISE);
+        assertClose("adamw (zeroGrad) v", v, ELEMENTWISE);
+        assertClose("adamw (zeroGrad) grad", grad, 0);
+        for (float x : cpu.download(grad.c())) assertEquals(0f, x);
     }
 
     @Test

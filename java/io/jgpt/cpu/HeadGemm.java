@@ -1,0 +1,159 @@
+package io.jgpt.cpu;
+
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The small serial products inside one attention head, without {@link Gemm}'s per-call packing: {@code C(m,n)
+ * += A(m,k) · B(k,n)} where A is read in place through its strides (every A here is a block of at most a few
+ * hundred rows that stays in L2, so the micro-kernel broadcasts straight from it) and B was packed once per head
+ * by {@link #packRows} or {@link #packColumns} into NR-column slivers that every row block of the head reuses.
+ *
+ * <p>Packed B layout, for depth {@code K} (the largest k any product will use): sliver s holds columns
+ * [s*NR, (s+1)*NR), element (kk, jj) at {@code s*NR*K + kk*NR + jj}, zero past the last column. A product over k
+ * rows [k0, k0+k) of B starts each sliver at {@code k0*NR}.
+ *
+ * <p>Each element of C sums its k terms in order in one register and is then added to C once, whatever the
+ * tiling: results depend only on the operands.
+ */
+final class HeadGemm {
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    static final int MR = Gemm.MR;
+    static final int NR = Gemm.NR;
+
+    private HeadGemm() {}
+
+    /** Floats a packed B with {@code cols} columns and depth {@code depth} needs. */
+    static int packedSize(int depth, int cols) {
+        return Math.ceilDiv(cols, NR) * NR * depth;
+    }
+
+    /**
+     * Packs B(kk, j) = src[off + kk*rs + j] (rows contiguous), kk in [0, depth), j in [0, cols), into dst.
+     */
+    static void packRows(float[] src, int off, int rs, int depth, int cols, float[] dst) {
+        for (int s = 0; s * NR < cols; s++) {
+            int j0 = s * NR, w = Math.min(NR, cols - j0), d = s * NR * depth;
+            if (w == NR) {
+                for (int kk = 0, o = off + j0; kk < depth; kk++, o += rs, d += NR) {
+                    FloatVector.fromArray(S, src, o).intoArray(dst, d);
+                    FloatVector.fromArray(S, src, o + L).intoArray(dst, d + L);
+                }
+            } else {
+                for (int kk = 0, o = off + j0; kk < depth; kk++, o += rs, d += NR) {
+                    for (int jj = 0; jj < NR; jj++) dst[d + jj] = jj < w ? src[o + jj] : 0f;
+                }
+            }
+        }
+    }
+
+    /**
+     * Packs B(kk, j) = src[off + j*cs + kk] (columns contiguous: B is the transpose of a row-major matrix whose
+     * rows are B's columns), kk in [0, depth), j in [0, cols), into dst.
+     */
+    static void packColumns(float[] src, int off, int cs, int depth, int cols, float[] dst) {
+        int slivers = Math.ceilDiv(cols, NR);
+        for (int s = 0; s < slivers; s++) {
+            int d = s * NR * depth;
+            for (int jj = 0; jj < NR; jj++) {
+                int j = s * NR + jj;
+                if (j < cols) {
+                    for (int kk = 0, o = off + j * cs; kk < depth; kk++) dst[d + kk * NR + jj] = src[o + kk];
+                } else {
+                    for (int kk = 0; kk < depth; kk++) dst[d + kk * NR + jj] = 0f;
+                }
+            }
+        }
+    }
+
+    /**
+     * c[co + i*ldc + j] += sum over kk in [0,k) of a[ao + i*ars + kk*acs] * B(k0+kk, j), i in [0,m), j in [0,n),
+     * B packed with depth {@code depth}. {@code edge} is scratch of at least MR*(NR + k) floats.
+     */
+    static void multiplyAdd(int m, int n, int k, float[] a, int ao, int ars, int acs, float[] bp, int depth, int k0,
+                            float[] c, int co, int ldc, float[] edge) {
+        if (m <= 0 || n <= 0 || k <= 0) return;
+        for (int j = 0; j < n; j += NR) {
+            int bo = (j / NR) * NR * depth + k0 * NR, cols = Math.min(NR, n - j);
+            for (int i = 0; i < m; i += MR) {
+                int rows = Math.min(MR, m - i);
+                if (rows == MR && cols == NR) {
+                    kernel(k, a, ao + i * ars, ars, acs, bp, bo, c, co + i * ldc + j, ldc);
+                    continue;
+                }
+                // Ragged tile: the missing rows of A are zeros in a copy, the tile goes through a buffer.
+                float[] ap = a;
+                int apo = ao + i * ars, aprs = ars, apcs = acs;
+                if (rows < MR) {
+                    ap = edge;
+                    apo = MR * NR;
+                    aprs = k;
+                    apcs = 1;
+                    for (int r = 0; r < MR; r++) {
+                        for (int kk = 0; kk < k; kk++) {
+                            edge[apo + r * k + kk] = r < rows ? a[ao + (i + r) * ars + kk * acs] : 0f;
+                        }
+                    }
+                }
+                Arrays.fill(edge, 0, MR * NR, 0f);
+                kernel(k, ap, apo, aprs, apcs, bp, bo, edge, 0, NR);
+                // 0 + sum is exact, so an edge element gets the same bits as it would in a full tile.
+                for (int r = 0; r < rows; r++) {
+                    for (int jj = 0; jj < cols; jj++) c[co + (i + r) * ldc + j + jj] += edge[r * NR + jj];
+                }
+            }
+        }
+    }
+
+    /** C[MR x NR tile at co] += A (MR rows read in place) · packed B sliver (k x NR at bo). */
+    private static void kernel(int k, float[] a, int ao, int ars, int acs, float[] bp, int bo, float[] c, int co,
+                               int ldc) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+        FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+        int r1 = ars, r2 = 2 * ars, r3 = 3 * ars, r4 = 4 * ars, r5 = 5 * ars;
+        for (int kk = 0, ai = ao, bi = bo; kk < k; kk++, ai += acs, bi += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
+            FloatVector x = FloatVector.broadcast(S, a[ai]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, a[ai + r1]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, a[ai + r2]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, a[ai + r3]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, a[ai + r4]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, a[ai + r5]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+        }
+        int o = co;
+        FloatVector.fromArray(S, c, o).add(c00).intoArray(c, o);
+        FloatVector.fromArray(S, c, o + L).add(c01).intoArray(c, o + L);
+        o += ldc;
+        FloatVector.fromArray(S, c, o).add(c10).intoArray(c, o);
+        FloatVector.fromArray(S, c, o + L).add(c11).intoArray(c, o + L);
+        o += ldc;
+        FloatVector.fromArray(S, c, o).add(c20).intoArray(c, o);
+        FloatVector.fromArray(S, c, o + L).add(c21).intoArray(c, o + L);
+        o += ldc;
+        FloatVector.fromArray(S, c, o).add(c30).intoArray(c, o);
+        FloatVector.fromArray(S, c, o + L).add(c31).intoArray(c, o + L);
+        o += ldc;
+        FloatVector.fromArray(S, c, o).add(c40).intoArray(c, o);
+        FloatVector.fromArray(S, c, o + L).add(c41).intoArray(c, o + L);
+        o += ldc;
+        FloatVector.fromArray(S, c, o).add(c50).intoArray(c, o);
+        FloatVector.fromArray(S, c, o + L).add(c51).intoArray(c, o + L);
+    }
+}
