@@ -134,9 +134,12 @@ class ModelParityTest {
                 float lg = sg.run(List.of(batch), 1e-3f, step, 9).loss();
                 assertEquals(lc, lg, 1e-4 * Math.abs(lc), "loss at step " + step);
             }
+            // AdamW normalises each update, so an element whose gradient is near zero moves by about lr in a
+            // direction set by rounding noise: after 10 steps the weights agree to 1e-3, not 1e-5 (measured on
+            // an H200: up to 3e-4 on h.0.attn.c_attn.bias).
             for (String name : pc.keySet()) {
                 double err = relativeError(gpu.download(pg.get(name).value()), cpu.download(pc.get(name).value()));
-                assertTrue(err < 1e-4, "weights of " + name + " after 10 steps, rel err " + err);
+                assertTrue(err < 1e-3, "weights of " + name + " after 10 steps, rel err " + err);
             }
         }
     }
