@@ -178,47 +178,56 @@ final class Gemm {
      */
     private static void tile(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] c, int cOff, int ldc,
                              int rows, int cols, float[] edge) {
-        if (rows == MR && cols == NR) {
-            kernel(kc, ap, aOff, bp, bOff, c, cOff, ldc);
-            return;
-        }
+        if (rows == MR && cols == NR) kernel(kc, ap, aOff, 1, MR, bp, bOff, c, cOff, ldc);
+        else edgeTile(kc, ap, aOff, 1, MR, bp, bOff, c, cOff, ldc, rows, cols, edge);
+    }
+
+    /**
+     * A ragged tile (rows ≤ MR, cols ≤ NR; A must hold MR readable rows): computed into a zeroed MR x NR
+     * buffer and added from there. 0 + sum is exact, so an edge element gets the same bits as in a full tile.
+     */
+    static void edgeTile(int k, float[] a, int ao, int ars, int acs, float[] bp, int bo, float[] c, int co, int ldc,
+                         int rows, int cols, float[] edge) {
         Arrays.fill(edge, 0, MR * NR, 0f);
-        kernel(kc, ap, aOff, bp, bOff, edge, 0, NR);
-        // 0 + sum is exact, so an edge element gets the same bits as it would in a full tile.
+        kernel(k, a, ao, ars, acs, bp, bo, edge, 0, NR);
         for (int r = 0; r < rows; r++) {
-            for (int j = 0; j < cols; j++) c[cOff + r * ldc + j] += edge[r * NR + j];
+            for (int j = 0; j < cols; j++) c[co + r * ldc + j] += edge[r * NR + j];
         }
     }
 
-    /** C[MR x NR tile at cOff] += packed A panel (MR x kc) · packed B sliver (kc x NR); no edge cases. */
-    private static void kernel(int kc, float[] ap, int aOff, float[] bp, int bOff, float[] c, int cOff, int ldc) {
+    /**
+     * C[MR x NR tile at co] += A (MR rows, element (r, kk) at ao + r*ars + kk*acs) · packed B sliver (k x NR
+     * at bo); no edge cases. Packed A panels are the strides (1, MR); attention reads A in place.
+     */
+    static void kernel(int k, float[] a, int ao, int ars, int acs, float[] bp, int bo, float[] c, int co, int ldc) {
         // Twelve named accumulators: arrays of vectors would not be kept in registers.
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
         FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
-        for (int kk = 0, ai = aOff, bi = bOff; kk < kc; kk++, ai += MR, bi += NR) {
+        int r1 = ars, r2 = 2 * ars, r3 = 3 * ars, r4 = 4 * ars, r5 = 5 * ars;
+        for (int kk = 0, ai = ao, bi = bo; kk < k; kk++, ai += acs, bi += NR) {
             FloatVector b0 = FloatVector.fromArray(S, bp, bi);
             FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
-            FloatVector a = FloatVector.broadcast(S, ap[ai]);
-            c00 = a.fma(b0, c00);
-            c01 = a.fma(b1, c01);
-            a = FloatVector.broadcast(S, ap[ai + 1]);
-            c10 = a.fma(b0, c10);
-            c11 = a.fma(b1, c11);
-            a = FloatVector.broadcast(S, ap[ai + 2]);
-            c20 = a.fma(b0, c20);
-            c21 = a.fma(b1, c21);
-            a = FloatVector.broadcast(S, ap[ai + 3]);
-            c30 = a.fma(b0, c30);
-            c31 = a.fma(b1, c31);
-            a = FloatVector.broadcast(S, ap[ai + 4]);
-            c40 = a.fma(b0, c40);
-            c41 = a.fma(b1, c41);
-            a = FloatVector.broadcast(S, ap[ai + 5]);
-            c50 = a.fma(b0, c50);
-            c51 = a.fma(b1, c51);
+            FloatVector x = FloatVector.broadcast(S, a[ai]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, a[ai + r1]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, a[ai + r2]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, a[ai + r3]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, a[ai + r4]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, a[ai + r5]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
         }
-        int o = cOff;
+        int o = co;
         FloatVector.fromArray(S, c, o).add(c00).intoArray(c, o);
         FloatVector.fromArray(S, c, o + L).add(c01).intoArray(c, o + L);
         o += ldc;

@@ -1,6 +1,5 @@
 package io.jgpt.cpu;
 
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -81,7 +80,7 @@ final class HeadGemm {
             for (int i = 0; i < m; i += MR) {
                 int rows = Math.min(MR, m - i);
                 if (rows == MR && cols == NR) {
-                    kernel(k, a, ao + i * ars, ars, acs, bp, bo, c, co + i * ldc + j, ldc);
+                    Gemm.kernel(k, a, ao + i * ars, ars, acs, bp, bo, c, co + i * ldc + j, ldc);
                     continue;
                 }
                 // Ragged tile: the missing rows of A are zeros in a copy, the tile goes through a buffer.
@@ -98,62 +97,8 @@ final class HeadGemm {
                         }
                     }
                 }
-                Arrays.fill(edge, 0, MR * NR, 0f);
-                kernel(k, ap, apo, aprs, apcs, bp, bo, edge, 0, NR);
-                // 0 + sum is exact, so an edge element gets the same bits as it would in a full tile.
-                for (int r = 0; r < rows; r++) {
-                    for (int jj = 0; jj < cols; jj++) c[co + (i + r) * ldc + j + jj] += edge[r * NR + jj];
-                }
+                Gemm.edgeTile(k, ap, apo, aprs, apcs, bp, bo, c, co + i * ldc + j, ldc, rows, cols, edge);
             }
         }
-    }
-
-    /** C[MR x NR tile at co] += A (MR rows read in place) · packed B sliver (k x NR at bo). */
-    private static void kernel(int k, float[] a, int ao, int ars, int acs, float[] bp, int bo, float[] c, int co,
-                               int ldc) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
-        FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
-        int r1 = ars, r2 = 2 * ars, r3 = 3 * ars, r4 = 4 * ars, r5 = 5 * ars;
-        for (int kk = 0, ai = ao, bi = bo; kk < k; kk++, ai += acs, bi += NR) {
-            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
-            FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
-            FloatVector x = FloatVector.broadcast(S, a[ai]);
-            c00 = x.fma(b0, c00);
-            c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, a[ai + r1]);
-            c10 = x.fma(b0, c10);
-            c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, a[ai + r2]);
-            c20 = x.fma(b0, c20);
-            c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, a[ai + r3]);
-            c30 = x.fma(b0, c30);
-            c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(S, a[ai + r4]);
-            c40 = x.fma(b0, c40);
-            c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(S, a[ai + r5]);
-            c50 = x.fma(b0, c50);
-            c51 = x.fma(b1, c51);
-        }
-        int o = co;
-        FloatVector.fromArray(S, c, o).add(c00).intoArray(c, o);
-        FloatVector.fromArray(S, c, o + L).add(c01).intoArray(c, o + L);
-        o += ldc;
-        FloatVector.fromArray(S, c, o).add(c10).intoArray(c, o);
-        FloatVector.fromArray(S, c, o + L).add(c11).intoArray(c, o + L);
-        o += ldc;
-        FloatVector.fromArray(S, c, o).add(c20).intoArray(c, o);
-        FloatVector.fromArray(S, c, o + L).add(c21).intoArray(c, o + L);
-        o += ldc;
-        FloatVector.fromArray(S, c, o).add(c30).intoArray(c, o);
-        FloatVector.fromArray(S, c, o + L).add(c31).intoArray(c, o + L);
-        o += ldc;
-        FloatVector.fromArray(S, c, o).add(c40).intoArray(c, o);
-        FloatVector.fromArray(S, c, o + L).add(c41).intoArray(c, o + L);
-        o += ldc;
-        FloatVector.fromArray(S, c, o).add(c50).intoArray(c, o);
-        FloatVector.fromArray(S, c, o + L).add(c51).intoArray(c, o + L);
     }
 }
