@@ -4,10 +4,10 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The small serial products inside one attention head, without {@link Gemm}'s per-call packing: {@code C(m,n)
- * += A(m,k) · B(k,n)} where A is read in place through its strides (every A here is a block of at most a few
- * hundred rows that stays in L2, so the micro-kernel broadcasts straight from it) and B was packed once per head
- * by {@link #packRows} or {@link #packColumns} into NR-column slivers that every row block of the head reuses.
+ * The small serial products inside one attention head, without {@link Gemm}'s per-call packing and threads:
+ * {@code C(m,n) += A(m,k) · B(k,n)} where A is read in place through its strides, as {@link Gemm} does, and B was
+ * packed once per head by {@link #packRows} or {@link #packColumns} into NR-column slivers that every row block
+ * of the head reuses (attention runs heads in parallel, each product on one thread).
  *
  * <p>Packed B layout, for depth {@code K} (the largest k any product will use): sliver s holds columns
  * [s*NR, (s+1)*NR), element (kk, jj) at {@code s*NR*K + kk*NR + jj}, zero past the last column. A product over k
@@ -75,30 +75,12 @@ final class HeadGemm {
     static void multiplyAdd(int m, int n, int k, float[] a, int ao, int ars, int acs, float[] bp, int depth, int k0,
                             float[] c, int co, int ldc, float[] edge) {
         if (m <= 0 || n <= 0 || k <= 0) return;
+        View av = new View(a, ao, ars, acs);
+        // Ragged rows: the missing rows of A are zeros in a copy kept after the edge tile's buffer.
+        if (m % MR != 0) Gemm.packA(av, m - m % MR, m % MR, 0, k, edge, MR * NR);
         for (int j = 0; j < n; j += NR) {
-            int bo = (j / NR) * NR * depth + k0 * NR, cols = Math.min(NR, n - j);
-            for (int i = 0; i < m; i += MR) {
-                int rows = Math.min(MR, m - i);
-                if (rows == MR && cols == NR) {
-                    Gemm.kernel(k, a, ao + i * ars, ars, acs, bp, bo, c, co + i * ldc + j, ldc);
-                    continue;
-                }
-                // Ragged tile: the missing rows of A are zeros in a copy, the tile goes through a buffer.
-                float[] ap = a;
-                int apo = ao + i * ars, aprs = ars, apcs = acs;
-                if (rows < MR) {
-                    ap = edge;
-                    apo = MR * NR;
-                    aprs = k;
-                    apcs = 1;
-                    for (int r = 0; r < MR; r++) {
-                        for (int kk = 0; kk < k; kk++) {
-                            edge[apo + r * k + kk] = r < rows ? a[ao + (i + r) * ars + kk * acs] : 0f;
-                        }
-                    }
-                }
-                Gemm.edgeTile(k, ap, apo, aprs, apcs, bp, bo, c, co + i * ldc + j, ldc, rows, cols, edge);
-            }
+            Gemm.panels(0, m, 0, k, av, edge, MR * NR, bp, (j / NR) * NR * depth + k0 * NR, c, co + j, ldc,
+                    Math.min(NR, n - j), edge);
         }
     }
 }

@@ -12,7 +12,7 @@ class GemmTest {
 
     private static final Parallel PARALLEL = new Parallel(2);
     private static final Gemm GEMM = new Gemm(PARALLEL);
-    /** Packs at most a few KC steps at a time, so k is split into several super-blocks. */
+    /** Packs at most a few KC steps of the shared B at a time (tall products), so k is split into super-blocks. */
     private static final Gemm SMALL_BUDGET = new Gemm(PARALLEL, 64 * Gemm.KC);
 
     @AfterAll
@@ -33,7 +33,7 @@ class GemmTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"13,47,700", "64,64,1000", "70,40,257"})
+    @CsvSource({"47,13,700", "100,64,1000", "70,40,257"})
     void longKSplitIntoSuperBlocksMatchesNaiveLoop(int m, int n, int k) {
         var r = new Random(m * 31L + n * 7L + k);
         float[] a = Fd.randn(r, m * k, 1), bT = Fd.randn(r, n * k, 1), aT = Fd.randn(r, k * m, 1), b = Fd.randn(r, k * n, 1);
