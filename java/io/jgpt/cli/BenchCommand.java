@@ -37,8 +37,13 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "10", description = "Timed steps; default ${DEFAULT-VALUE}.")
     int steps;
 
-    @Option(names = "--warmup", defaultValue = "2", description = "Untimed steps first; default ${DEFAULT-VALUE}.")
+    @Option(names = "--warmup", defaultValue = "2",
+            description = "Untimed steps first, at least; more follow until a step runs without JIT compilation; default ${DEFAULT-VALUE}.")
     int warmup;
+
+    @Option(names = "--max-warmup", defaultValue = "30",
+            description = "Most untimed steps while waiting for the JIT to settle; default ${DEFAULT-VALUE}.")
+    int maxWarmup;
 
     @Option(names = "--seed", defaultValue = "1337", description = "Seed for weights, tokens and dropout.")
     long seed;
@@ -65,6 +70,7 @@ public final class BenchCommand implements Callable<Integer> {
         Checks.positive("--batch", batch);
         Checks.positive("--steps", steps);
         Checks.nonNegative("--warmup", warmup);
+        Checks.nonNegative("--max-warmup", maxWarmup);
         Checks.finiteNonNegative("--clip", clip);
         GPTConfig cfg = model.config();
         int time = cfg.contextLength();
@@ -73,20 +79,20 @@ public final class BenchCommand implements Callable<Integer> {
             AdamW adamw = new AdamW(ops, gpt.parameters(), AdamW.Settings.book(0.1f));
             TrainingStep trainingStep = new TrainingStep(gpt, adamw, clip);
             List<Batch> batches = List.of(randomBatch(cfg.vocabSize(), time));
-            for (int i = 0; i < warmup; i++) trainingStep.run(batches, 1e-4f, i, seed);
+            int warmed = Warmup.run(warmup, Math.max(warmup, maxWarmup), i -> trainingStep.run(batches, 1e-4f, i, seed));
             ops.synchronize();
             Profiler profiler = profile ? new Profiler(ops.clock()) : Profiler.OFF;
             ops.setProfiler(profiler);
             float loss = 0;
             long start = System.nanoTime();
             for (int i = 0; i < steps; i++) {
-                loss = trainingStep.run(batches, 1e-4f, warmup + i, seed).loss();
+                loss = trainingStep.run(batches, 1e-4f, warmed + i, seed).loss();
                 profiler.flush();
             }
             ops.synchronize();
             double seconds = (System.nanoTime() - start) / 1e9;
             ops.setProfiler(Profiler.OFF);
-            report(ops, cfg, time, seconds, loss, profiler);
+            report(ops, cfg, time, warmed, seconds, loss, profiler);
         }
         return 0;
     }
@@ -99,7 +105,8 @@ public final class BenchCommand implements Callable<Integer> {
         return new Batch(java.util.Arrays.copyOfRange(ids, 0, n), java.util.Arrays.copyOfRange(ids, 1, n + 1), batch, time);
     }
 
-    private void report(Ops ops, GPTConfig cfg, int time, double seconds, float loss, Profiler profiler) throws Exception {
+    private void report(Ops ops, GPTConfig cfg, int time, int warmed, double seconds, float loss, Profiler profiler)
+            throws Exception {
         double msPerStep = seconds * 1e3 / steps;
         double tokensPerS = (double) batch * time * steps / seconds;
         double tflops = FlopCount.perToken(cfg, time) * tokensPerS / 1e12;
@@ -110,6 +117,7 @@ public final class BenchCommand implements Callable<Integer> {
         out.put("params", cfg.parameterCount());
         out.put("batch", batch);
         out.put("context", time);
+        out.put("warmup_steps", warmed);
         out.put("steps", steps);
         out.put("threads", ops.name().equals("cpu") ? device.threads() : null);
         out.put("ms_per_step", msPerStep);
@@ -123,12 +131,11 @@ public final class BenchCommand implements Callable<Integer> {
             out.put("profile_markdown", profileReport.toMarkdown());
             out.put("trace", trace.toString());
         }
-        
         if (json) {
             System.out.println(new ObjectMapper().writeValueAsString(out));
         } else {
-            System.out.printf("%s %s (%,d params) batch %d x %d: %.1f ms/step, %,.0f tokens/s, %.2f TFLOP/s%s%n",
-                    ops.name(), model.preset, cfg.parameterCount(), batch, time, msPerStep, tokensPerS, tflops,
+            System.out.printf("%s %s (%,d params) batch %d x %d, %d steps after %d warm-up: %.1f ms/step, %,.0f tokens/s, %.2f TFLOP/s%s%n",
+                    ops.name(), model.preset, cfg.parameterCount(), batch, time, steps, warmed, msPerStep, tokensPerS, tflops,
                     peak == null ? "" : String.format(", MFU %.1f%%", 100 * tflops / peak));
             if (profileReport != null) ProfileOutput.print(profileReport, trace);
         }
