@@ -38,7 +38,7 @@ public final class BenchCommand implements Callable<Integer> {
     int steps;
 
     @Option(names = "--warmup", defaultValue = "2",
-            description = "Untimed steps first, at least; more follow until a step runs without JIT compilation; default ${DEFAULT-VALUE}.")
+            description = "Untimed steps first, at least; more follow until the JIT spends under 1%% of a step compiling; default ${DEFAULT-VALUE}.")
     int warmup;
 
     @Option(names = "--max-warmup", defaultValue = "30",
