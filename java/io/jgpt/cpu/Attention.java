@@ -31,7 +31,7 @@ final class Attention {
     }
 
     /** Query rows per block: a multiple of {@link Gemm#MR}, small enough that the horizons hug the diagonal. */
-    static final int ROWS = 8 * Gemm.MR;
+    static final int ROWS = 6 * Gemm.MR;
     private static final VectorSpecies<Float> S = Simd.S;
 
     private final Parallel parallel;

@@ -35,8 +35,11 @@ final class Gemm {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
-    /** Micro-tile: MR rows x (2 vectors) columns = 12 accumulators, leaving registers for operands. */
-    static final int MR = 6;
+    /**
+     * Micro-tile: MR rows x (2 vectors) columns = 16 accumulators, leaving registers for operands. MR = 8 divides
+     * the usual token counts (B*T), so wide products have no ragged panel.
+     */
+    static final int MR = 8;
     static final int NR = 2 * L;
     /**
      * k step of the micro-kernel: a B sliver (KC x NR floats) stays near L1 while A panels stream from L2. Each
@@ -45,7 +48,7 @@ final class Gemm {
      */
     static final int KC = 256;
     /** Largest task (rows when tall, columns when wide): its C block plus operands fit in L2. */
-    private static final int MC = 24 * MR, NC = 4 * NR;
+    private static final int MC = 18 * MR, NC = 4 * NR;
     /** Fewest tasks when the matrix allows it, so two threads stay balanced when one is slowed down. */
     private static final int MIN_TASKS = 12;
     /** Floats of the shared packed B per k super-block: bounds scratch memory and keeps it in the L3. */
@@ -198,11 +201,11 @@ final class Gemm {
      * at bo); no edge cases. Packed A panels are the strides (1, MR); attention reads A in place.
      */
     static void kernel(int k, float[] a, int ao, int ars, int acs, float[] bp, int bo, float[] c, int co, int ldc) {
-        // Twelve named accumulators: arrays of vectors would not be kept in registers.
+        // Sixteen named accumulators: arrays of vectors would not be kept in registers.
         FloatVector z = FloatVector.zero(S);
         FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
-        FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
-        int r1 = ars, r2 = 2 * ars, r3 = 3 * ars, r4 = 4 * ars, r5 = 5 * ars;
+        FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
+        int r1 = ars, r2 = 2 * ars, r3 = 3 * ars, r4 = 4 * ars, r5 = 5 * ars, r6 = 6 * ars, r7 = 7 * ars;
         for (int kk = 0, ai = ao, bi = bo; kk < k; kk++, ai += acs, bi += NR) {
             FloatVector b0 = FloatVector.fromArray(S, bp, bi);
             FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
@@ -224,6 +227,12 @@ final class Gemm {
             x = FloatVector.broadcast(S, a[ai + r5]);
             c50 = x.fma(b0, c50);
             c51 = x.fma(b1, c51);
+            x = FloatVector.broadcast(S, a[ai + r6]);
+            c60 = x.fma(b0, c60);
+            c61 = x.fma(b1, c61);
+            x = FloatVector.broadcast(S, a[ai + r7]);
+            c70 = x.fma(b0, c70);
+            c71 = x.fma(b1, c71);
         }
         int o = co;
         FloatVector.fromArray(S, c, o).add(c00).intoArray(c, o);
@@ -243,5 +252,11 @@ final class Gemm {
         o += ldc;
         FloatVector.fromArray(S, c, o).add(c50).intoArray(c, o);
         FloatVector.fromArray(S, c, o + L).add(c51).intoArray(c, o + L);
+        o += ldc;
+        FloatVector.fromArray(S, c, o).add(c60).intoArray(c, o);
+        FloatVector.fromArray(S, c, o + L).add(c61).intoArray(c, o + L);
+        o += ldc;
+        FloatVector.fromArray(S, c, o).add(c70).intoArray(c, o);
+        FloatVector.fromArray(S, c, o + L).add(c71).intoArray(c, o + L);
     }
 }
