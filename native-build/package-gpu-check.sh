@@ -21,9 +21,9 @@ mv .gpu/junit-platform-console-standalone.jar .gpu/junit-console.jar
 
 # Modules: what jdeps reports for the jar, the tests and JUnit (java.sql pulls in java.logging and
 # java.xml, which JUnit's XML reports need) minus java.desktop, which only Jackson's optional java.beans
-# support touches; plus the Vector API, jdk.unsupported for the libraries' Unsafe fast paths and
-# jdk.zipfs, with which JUnit scans jars for test classes.
-jlink --add-modules java.base,java.sql,jdk.unsupported,jdk.incubator.vector,jdk.zipfs \
+# support touches; plus the Vector API, java.management (bench's warm-up watches the JIT through it),
+# jdk.unsupported for the libraries' Unsafe fast paths and jdk.zipfs, with which JUnit scans jars for tests.
+jlink --add-modules java.base,java.sql,java.management,jdk.unsupported,jdk.incubator.vector,jdk.zipfs \
   --strip-java-debug-attributes --no-man-pages --no-header-files --compress=zip-9 --output .gpu/java 2>&1 \
   | grep -v 'incubator modules' || true
 # Temurin ships libjvm.so with its symbol table; the runtime does not need it (saves about 5 MB).

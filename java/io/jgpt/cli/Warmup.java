@@ -20,11 +20,12 @@ final class Warmup {
 
     /** Runs {@code step.accept(i)} for i = 0, 1, ...; returns how many steps ran. */
     static int run(int minSteps, int maxSteps, IntConsumer step) {
-        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
-        boolean observable = jit != null && jit.isCompilationTimeMonitoringSupported();
         int done = 0;
         while (done < minSteps) step.accept(done++);
-        if (!observable) return done;
+        // A trimmed (jlinked) runtime may lack java.management: then only the minimum runs.
+        if (ModuleLayer.boot().findModule("java.management").isEmpty()) return done;
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        if (jit == null || !jit.isCompilationTimeMonitoringSupported()) return done;
         while (done < maxSteps) {
             long compiledBefore = jit.getTotalCompilationTime(), start = System.nanoTime();
             step.accept(done++);
