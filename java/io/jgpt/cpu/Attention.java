@@ -205,17 +205,8 @@ final class Attention {
                 sum = sum.add(e, m);
             }
         }
-        float total = Simd.sumLanes(sum), inv = total == 0f ? 0f : 1f / total;
-        {
-            int i = 0;
-            for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-                FloatVector.fromArray(S, s, so + i).mul(inv).intoArray(s, so + i);
-            }
-            if (i < n) {
-                VectorMask<Float> m = S.indexInRange(i, n);
-                FloatVector.fromArray(S, s, so + i, m).mul(inv).intoArray(s, so + i, m);
-            }
-        }
+        float total = Simd.sumLanes(sum);
+        Simd.scale(s, so, n, total == 0f ? 0f : 1f / total);
     }
 
     /** out[oo+i] = x[xo+i] * f[i] for i in [0, n). */

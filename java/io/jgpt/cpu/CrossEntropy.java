@@ -33,7 +33,7 @@ final class CrossEntropy {
             float sum = exps(e, dlogits == null ? 0 : o, logits, o, v, max);
             losses[row] = ignored ? 0f : max + (float) StrictMath.log(sum) - targetLogit;
             if (dlogits == null) return;
-            scale(dlogits, o, v, (ignored ? 0f : dlossScale) / sum);
+            Simd.scale(dlogits, o, v, (ignored ? 0f : dlossScale) / sum);
             if (!ignored) dlogits[o + target] -= dlossScale;
         });
     }
@@ -59,13 +59,5 @@ final class CrossEntropy {
             sum += out[oo + i];
         }
         return sum;
-    }
-
-    private static void scale(float[] x, int o, int v, float factor) {
-        int i = 0;
-        for (int bound = S.loopBound(v); i < bound; i += S.length()) {
-            FloatVector.fromArray(S, x, o + i).mul(factor).intoArray(x, o + i);
-        }
-        for (; i < v; i++) x[o + i] *= factor;
     }
 }

@@ -80,12 +80,7 @@ final class Pointwise {
     }
 
     void scale(float[] t, float factor) {
-        parallel.forRange(t.length, GRAIN, (from, to) -> {
-            for (int i = from; i < to; i += S.length()) {
-                VectorMask<Float> m = S.indexInRange(i, to);
-                FloatVector.fromArray(S, t, i, m).mul(factor).intoArray(t, i, m);
-            }
-        });
+        parallel.forRange(t.length, GRAIN, (from, to) -> Simd.scale(t, from, to - from, factor));
     }
 
     /** out = in * scale where kept, else 0 (a copy when inactive). */

@@ -54,6 +54,15 @@ final class Simd {
         for (; i < n; i++) y[yo + i] += x[xo + i];
     }
 
+    /** x[xo+i] *= factor. */
+    static void scale(float[] x, int xo, int n, float factor) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector.fromArray(S, x, xo + i).mul(factor).intoArray(x, xo + i);
+        }
+        for (; i < n; i++) x[xo + i] *= factor;
+    }
+
     /** sum_i x[xo+i]. */
     static float sum(float[] x, int xo, int n) {
         FloatVector acc = FloatVector.zero(S);
