@@ -29,51 +29,43 @@ __device__ __forceinline__ bool dropout_keep(uint64_t key, uint64_t index, int t
     return (mix64(key + index * 0x9E3779B97F4A7C15ull) >> 40) >= (uint64_t)threshold;
 }
 
-__device__ __forceinline__ float warp_sum(float v) {
-    for (int o = WARP_SIZE / 2; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
+struct SumOp {
+    template <typename T> __device__ __forceinline__ T operator()(T a, T b) const { return a + b; }
+};
+struct MaxOp {
+    __device__ __forceinline__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
+// Every lane of the warp gets op over all 32 lanes' values (butterfly order, the same on every lane).
+template <typename T, typename Op>
+__device__ __forceinline__ T warp_reduce(T v, Op op) {
+    for (int o = WARP_SIZE / 2; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(FULL_MASK, v, o));
     return v;
 }
 
-__device__ __forceinline__ float warp_max(float v) {
-    for (int o = WARP_SIZE / 2; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(FULL_MASK, v, o));
-    return v;
+// Block-wide reduction for blocks of whole warps (blockDim.x a multiple of 32, at most 1024). Every thread
+// gets the result. `scratch` holds one value per warp; the leading barrier lets callers reuse it.
+template <typename T, typename Op>
+__device__ __forceinline__ T block_reduce(T v, T identity, T* scratch, Op op) {
+    int lane = threadIdx.x % WARP_SIZE, warp = threadIdx.x / WARP_SIZE, warps = blockDim.x / WARP_SIZE;
+    v = warp_reduce(v, op);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < warps ? scratch[lane] : identity;
+    return warp_reduce(v, op);
 }
 
-__device__ __forceinline__ double warp_sum_double(double v) {
-    for (int o = WARP_SIZE / 2; o > 0; o >>= 1) v += __shfl_xor_sync(FULL_MASK, v, o);
-    return v;
-}
-
-// Block-wide reductions for blocks of whole warps (blockDim.x a multiple of 32, at most 1024). Every
-// thread gets the result. `scratch` holds one value per warp; the leading barrier lets callers reuse it.
+__device__ __forceinline__ float warp_sum(float v) { return warp_reduce(v, SumOp()); }
+__device__ __forceinline__ float warp_max(float v) { return warp_reduce(v, MaxOp()); }
 __device__ __forceinline__ float block_sum(float v, float* scratch) {
-    int lane = threadIdx.x % WARP_SIZE, warp = threadIdx.x / WARP_SIZE, warps = blockDim.x / WARP_SIZE;
-    v = warp_sum(v);
-    __syncthreads();
-    if (lane == 0) scratch[warp] = v;
-    __syncthreads();
-    v = lane < warps ? scratch[lane] : 0.0f;
-    return warp_sum(v);
+    return block_reduce(v, 0.0f, scratch, SumOp());
 }
-
 __device__ __forceinline__ float block_max(float v, float* scratch) {
-    int lane = threadIdx.x % WARP_SIZE, warp = threadIdx.x / WARP_SIZE, warps = blockDim.x / WARP_SIZE;
-    v = warp_max(v);
-    __syncthreads();
-    if (lane == 0) scratch[warp] = v;
-    __syncthreads();
-    v = lane < warps ? scratch[lane] : -INFINITY;
-    return warp_max(v);
+    return block_reduce(v, -INFINITY, scratch, MaxOp());
 }
-
 __device__ __forceinline__ double block_sum_double(double v, double* scratch) {
-    int lane = threadIdx.x % WARP_SIZE, warp = threadIdx.x / WARP_SIZE, warps = blockDim.x / WARP_SIZE;
-    v = warp_sum_double(v);
-    __syncthreads();
-    if (lane == 0) scratch[warp] = v;
-    __syncthreads();
-    v = lane < warps ? scratch[lane] : 0.0;
-    return warp_sum_double(v);
+    return block_reduce(v, 0.0, scratch, SumOp());
 }
 
 // mask is the (maxT, maxT) causal-mask buffer, read as floats or ints; a non-zero entry masks.
