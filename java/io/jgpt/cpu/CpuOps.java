@@ -12,6 +12,7 @@ import io.jgpt.ops.Dropout;
 import io.jgpt.ops.Ops;
 import io.jgpt.profile.Profiler;
 import io.jgpt.tensor.Tensor;
+import io.jgpt.tensor.Tensor.DType;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -58,58 +59,70 @@ public final class CpuOps implements Ops {
     // ---- memory -------------------------------------------------------------------------------------
 
     @Override
-    public Tensor zeros(int... shape) {
-        return CpuTensor.ofFloats(new float[count(shape)], shape);
+    public Tensor zeros(DType dtype, int... shape) {
+        return switch (dtype) {
+            case F32 -> CpuTensor.ofFloats(new float[count(shape)], shape);
+            case I32 -> CpuTensor.ofInts(new int[count(shape)], shape);
+            case BF16 -> throw noBf16("zeros");
+        };
     }
 
     @Override
-    public Tensor zerosInt(int... shape) {
-        return CpuTensor.ofInts(new int[count(shape)], shape);
+    public Tensor upload(DType dtype, float[] data, int... shape) {
+        return switch (dtype) {
+            case F32 -> CpuTensor.ofFloats(data.clone(), shape);
+            case BF16 -> throw noBf16("upload");
+            case I32 -> throw new IllegalArgumentException("upload: an I32 tensor is made from an int[], not floats");
+        };
     }
 
     @Override
-    public Tensor upload(float[] data, int... shape) {
-        return CpuTensor.ofFloats(data.clone(), shape);
-    }
-
-    @Override
-    public Tensor uploadInt(int[] data, int... shape) {
+    public Tensor upload(int[] data, int... shape) {
         return CpuTensor.ofInts(data.clone(), shape);
     }
 
     @Override
-    public float[] download(Tensor t) {
-        return f32("download", "t", t).data().clone();
+    public void read(Tensor src, float[] dst) {
+        float[] s = f32("read", "src", src).data();
+        checkLength("read", src, s.length, dst.length);
+        System.arraycopy(s, 0, dst, 0, s.length);
     }
 
     @Override
-    public int[] downloadInt(Tensor t) {
-        return i32("downloadInt", "t", t).ints().clone();
+    public void read(Tensor src, int[] dst) {
+        int[] s = i32("read", "src", src).ints();
+        checkLength("read", src, s.length, dst.length);
+        System.arraycopy(s, 0, dst, 0, s.length);
     }
 
     @Override
     public void write(Tensor dst, int[] src) {
         int[] d = i32("write", "dst", dst).ints();
-        if (src.length != d.length) {
-            throw new IllegalArgumentException("write: dst " + Tensor.describe(dst.shape()) + " holds " + d.length
-                    + " ints, source has " + src.length);
-        }
+        checkLength("write", dst, d.length, src.length);
         System.arraycopy(src, 0, d, 0, d.length);
     }
 
     @Override
     public void write(Tensor dst, float[] src) {
         float[] d = f32("write", "dst", dst).data();
-        if (src.length != d.length) {
-            throw new IllegalArgumentException("write: dst " + Tensor.describe(dst.shape()) + " holds " + d.length
-                    + " floats, source has " + src.length);
-        }
+        checkLength("write", dst, d.length, src.length);
         System.arraycopy(src, 0, d, 0, d.length);
+    }
+
+    private static IllegalArgumentException noBf16(String op) {
+        return new IllegalArgumentException(op + ": the CPU backend stores F32 and I32 tensors, not BF16");
+    }
+
+    private static void checkLength(String op, Tensor t, int elements, int hostLength) {
+        if (hostLength != elements) {
+            throw new IllegalArgumentException(op + ": tensor " + Tensor.describe(t.shape()) + " holds " + elements
+                    + " elements, the host array has " + hostLength);
+        }
     }
 
     @Override
     public void zero(Tensor t) {
-        if (t.dtype() == Tensor.DType.I32) Arrays.fill(i32("zero", "t", t).ints(), 0);
+        if (t.dtype() == DType.I32) Arrays.fill(i32("zero", "t", t).ints(), 0);
         else {
             float[] x = f32("zero", "t", t).data();
             timed("zero", 4L * x.length, 0, () -> pointwise.fill(x, 0f));
@@ -119,7 +132,7 @@ public final class CpuOps implements Ops {
     @Override
     public void copy(Tensor dst, Tensor src) {
         expect("copy", "dst", dst, src.shape());
-        if (src.dtype() == Tensor.DType.I32) {
+        if (src.dtype() == DType.I32) {
             System.arraycopy(i32("copy", "src", src).ints(), 0, i32("copy", "dst", dst).ints(), 0, (int) src.numel());
         } else {
             System.arraycopy(f32("copy", "src", src).data(), 0, f32("copy", "dst", dst).data(), 0, (int) src.numel());

@@ -3,6 +3,7 @@ package io.jgpt.cuda;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+import static jcuda.driver.JCudaDriver.cuMemsetD16Async;
 import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 
 import io.jgpt.cuda.blas.Blas;
@@ -66,7 +67,7 @@ public final class CudaOps implements Ops {
         }
         clock = new EventClock(ctx);
         scratch = new Scratch(ctx);
-        errors = (CudaTensor) zerosInt(3);
+        errors = (CudaTensor) zeros(DType.I32, 3);
     }
 
     /** Whether this machine can run the backend, and if not why; never throws. */
@@ -89,49 +90,39 @@ public final class CudaOps implements Ops {
     // ---- memory -------------------------------------------------------------------------------------
 
     @Override
-    public Tensor zeros(int... shape) {
-        CudaTensor t = new CudaTensor(ctx, DType.F32, shape);
+    public Tensor zeros(DType dtype, int... shape) {
+        CudaTensor t = new CudaTensor(ctx, dtype, shape);
         zero(t);
         return t;
     }
 
     @Override
-    public Tensor zerosInt(int... shape) {
-        CudaTensor t = new CudaTensor(ctx, DType.I32, shape);
-        zero(t);
-        return t;
-    }
-
-    @Override
-    public Tensor upload(float[] data, int... shape) {
-        CudaTensor t = new CudaTensor(ctx, DType.F32, shape);
+    public Tensor upload(DType dtype, float[] data, int... shape) {
+        CudaTensor t = new CudaTensor(ctx, floating("upload", dtype), shape);
         write(t, data);
         return t;
     }
 
     @Override
-    public Tensor uploadInt(int[] data, int... shape) {
+    public Tensor upload(int[] data, int... shape) {
         CudaTensor t = new CudaTensor(ctx, DType.I32, shape);
         write(t, data);
         return t;
     }
 
     @Override
-    public float[] download(Tensor t) {
-        CudaTensor c = cu(t, DType.F32, "download");
-        float[] out = new float[Math.toIntExact(c.numel())];
+    public void read(Tensor src, float[] dst) {
+        CudaTensor c = hostFloats("read", src, dst.length);
         syncAndCheck();
-        cuMemcpyDtoH(Pointer.to(out), c.ptr(), c.bytes());
-        return out;
+        cuMemcpyDtoH(Pointer.to(dst), c.ptr(), c.bytes());
     }
 
     @Override
-    public int[] downloadInt(Tensor t) {
-        CudaTensor c = cu(t, DType.I32, "downloadInt");
-        int[] out = new int[Math.toIntExact(c.numel())];
+    public void read(Tensor src, int[] dst) {
+        CudaTensor c = cu(src, DType.I32, "read");
+        if (dst.length != c.numel()) throw sizeMismatch("read", c, dst.length);
         syncAndCheck();
-        cuMemcpyDtoH(Pointer.to(out), c.ptr(), c.bytes());
-        return out;
+        cuMemcpyDtoH(Pointer.to(dst), c.ptr(), c.bytes());
     }
 
     // Host-to-device copies wait for the stream first: queued kernels may still read the old contents.
@@ -145,17 +136,33 @@ public final class CudaOps implements Ops {
 
     @Override
     public void write(Tensor dst, float[] src) {
-        CudaTensor c = cu(dst, DType.F32, "write");
-        if (src.length != c.numel()) throw sizeMismatch("write", c, src.length);
+        CudaTensor c = hostFloats("write", dst, src.length);
         ctx.synchronize();
         cuMemcpyHtoD(c.ptr(), Pointer.to(src), c.bytes());
+    }
+
+    /** A tensor whose elements travel as host floats; BF16's conversion on the host is not implemented yet. */
+    private CudaTensor hostFloats(String op, Tensor t, int hostLength) {
+        CudaTensor c = cu(t, null, op);
+        if (c.dtype() != DType.F32)
+            throw new IllegalArgumentException(op + ": " + c + " cannot be copied as host floats (F32 only)");
+        if (hostLength != c.numel()) throw sizeMismatch(op, c, hostLength);
+        return c;
+    }
+
+    private static DType floating(String op, DType dtype) {
+        if (!dtype.floating())
+            throw new IllegalArgumentException(op + ": an " + dtype + " tensor is made from an int[], not floats");
+        return dtype;
     }
 
     @Override
     public void zero(Tensor t) {
         CudaTensor c = cu(t, null, "zero");
         ctx.ensureCurrent();
-        cuMemsetD32Async(c.ptr(), 0, c.numel(), ctx.stream());
+        // One store per element, as wide as the element (all-zero bits are 0 in every dtype).
+        if (c.dtype().bytes() == 2) cuMemsetD16Async(c.ptr(), (short) 0, c.numel(), ctx.stream());
+        else cuMemsetD32Async(c.ptr(), 0, c.numel(), ctx.stream());
     }
 
     @Override

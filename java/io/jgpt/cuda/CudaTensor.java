@@ -3,7 +3,7 @@ package io.jgpt.cuda;
 import io.jgpt.tensor.Tensor;
 import jcuda.driver.CUdeviceptr;
 
-/** A dense row-major tensor in device memory (4-byte elements); {@link #close()} frees it. */
+/** A dense row-major tensor in device memory (elements of {@link #dtype()}'s size); {@link #close()} frees it. */
 public final class CudaTensor implements Tensor {
 
     private final CudaContext ctx;
@@ -28,10 +28,6 @@ public final class CudaTensor implements Tensor {
     @Override
     public DType dtype() {
         return dtype;
-    }
-
-    public long bytes() {
-        return numel() * 4;
     }
 
     public CUdeviceptr ptr() {

@@ -2,6 +2,7 @@ package io.jgpt.model;
 
 import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
+import io.jgpt.tensor.Tensor.DType;
 
 /**
  * The keys and values every attention layer has produced so far for a batch of sequences, so that each
@@ -27,8 +28,8 @@ public final class KVCache implements AutoCloseable {
         keys = new Tensor[c.nLayers()];
         values = new Tensor[c.nLayers()];
         for (int l = 0; l < c.nLayers(); l++) {
-            keys[l] = ops.zeros(batch, c.nHeads(), capacity, c.headSize());
-            values[l] = ops.zeros(batch, c.nHeads(), capacity, c.headSize());
+            keys[l] = ops.zeros(DType.F32, batch, c.nHeads(), capacity, c.headSize());
+            values[l] = ops.zeros(DType.F32, batch, c.nHeads(), capacity, c.headSize());
         }
     }
 

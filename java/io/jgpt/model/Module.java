@@ -2,6 +2,7 @@ package io.jgpt.model;
 
 import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
+import io.jgpt.tensor.Tensor.DType;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,7 +31,7 @@ public abstract class Module {
     }
 
     protected final Parameter parameter(String name, int... shape) {
-        Parameter p = new Parameter(name, ops.zeros(shape), ops.zeros(shape));
+        Parameter p = new Parameter(name, ops.zeros(DType.F32, shape), ops.zeros(DType.F32, shape));
         parameters.put(name, p);
         return p;
     }
@@ -51,19 +52,19 @@ public abstract class Module {
      * batch or context size). Contents are whatever the last use left.
      */
     protected final Tensor scratch(String key, int... shape) {
-        return scratch(key, Tensor.DType.F32, shape);
+        return scratch(key, DType.F32, shape);
     }
 
     /** Like {@link #scratch(String, int...)} for int32 tensors (token ids). */
     protected final Tensor scratchInt(String key, int... shape) {
-        return scratch(key, Tensor.DType.I32, shape);
+        return scratch(key, DType.I32, shape);
     }
 
-    private Tensor scratch(String key, Tensor.DType dtype, int[] shape) {
+    private Tensor scratch(String key, DType dtype, int[] shape) {
         Tensor t = scratch.get(key);
         if (t == null || t.dtype() != dtype || !java.util.Arrays.equals(t.shape(), shape)) {
             if (t != null) t.close();
-            t = dtype == Tensor.DType.I32 ? ops.zerosInt(shape) : ops.zeros(shape);
+            t = ops.zeros(dtype, shape);
             scratch.put(key, t);
         }
         return t;
@@ -126,9 +127,17 @@ public abstract class Module {
     }
 
     private Tensor move(Tensor t, Ops target) {
-        Tensor moved = t.dtype() == Tensor.DType.I32
-                ? target.uploadInt(ops.downloadInt(t), t.shape())
-                : target.upload(ops.download(t), t.shape());
+        int n = Math.toIntExact(t.numel());
+        Tensor moved = target.zeros(t.dtype(), t.shape());
+        if (t.dtype().floating()) {
+            float[] host = new float[n];
+            ops.read(t, host);
+            target.write(moved, host);
+        } else {
+            int[] host = new int[n];
+            ops.read(t, host);
+            target.write(moved, host);
+        }
         t.close();
         return moved;
     }

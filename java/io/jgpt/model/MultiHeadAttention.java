@@ -3,6 +3,7 @@ package io.jgpt.model;
 import io.jgpt.ops.Dropout;
 import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
+import io.jgpt.tensor.Tensor.DType;
 
 /**
  * Causal multi-head self-attention (chapter 3): one fused projection to queries, keys and values, heads split
@@ -25,7 +26,8 @@ public final class MultiHeadAttention extends Module {
         nHeads = cfg.nHeads();
         qkv = child("c_attn", new Linear(ops, embDim, 3 * embDim, cfg.qkvBias()));
         proj = child("c_proj", new Linear(ops, embDim, embDim, true));
-        mask = buffer("mask", ops.upload(causalMask(cfg.contextLength()), cfg.contextLength(), cfg.contextLength()), false);
+        int maxT = cfg.contextLength();
+        mask = buffer("mask", ops.upload(DType.F32, causalMask(maxT), maxT, maxT), false);
     }
 
     /** 1 above the diagonal (future positions, masked), 0 elsewhere: {@code torch.triu(ones, diagonal=1)}. */

@@ -2,6 +2,7 @@ package io.jgpt.ops;
 
 import io.jgpt.profile.Profiler;
 import io.jgpt.tensor.Tensor;
+import io.jgpt.tensor.Tensor.DType;
 import java.util.List;
 
 /**
@@ -25,24 +26,37 @@ public interface Ops extends AutoCloseable {
     String name();
 
     // ---- memory -------------------------------------------------------------------------------------
+    // The element type is a property of the tensor (Tensor.DType). Host data is a float[] for the floating
+    // types (F32; BF16 rounds to nearest even on the way in and widens exactly on the way out) and an int[]
+    // for I32, so the dtype is an argument only where the host array does not already say it.
 
-    Tensor zeros(int... shape);
+    /** A new tensor of this element type, filled with zeros. */
+    Tensor zeros(DType dtype, int... shape);
 
-    Tensor zerosInt(int... shape);
+    /** A new tensor of a floating type (F32 or BF16) holding a copy of {@code data}. */
+    Tensor upload(DType dtype, float[] data, int... shape);
 
-    Tensor upload(float[] data, int... shape);
+    /** A new I32 tensor holding a copy of {@code data} (token ids, targets). */
+    Tensor upload(int[] data, int... shape);
 
-    Tensor uploadInt(int[] data, int... shape);
+    /** Copies a floating tensor into {@code dst}, which has exactly its number of elements. */
+    void read(Tensor src, float[] dst);
 
-    float[] download(Tensor t);
+    /** Copies an I32 tensor into {@code dst}, which has exactly its number of elements. */
+    void read(Tensor src, int[] dst);
 
-    int[] downloadInt(Tensor t);
+    /** The elements of a floating tensor as a new array. */
+    default float[] download(Tensor t) {
+        float[] out = new float[Math.toIntExact(t.numel())];
+        read(t, out);
+        return out;
+    }
 
-    /** Overwrites {@code dst} with the contents of an int tensor {@code src} of the same size (token batches). */
-    void write(Tensor dst, int[] src);
-
-    /** Overwrites {@code dst} with host data of the same size. */
+    /** Overwrites a floating tensor {@code dst} with host data of the same size. */
     void write(Tensor dst, float[] src);
+
+    /** Overwrites an I32 tensor {@code dst} with host data of the same size (token batches). */
+    void write(Tensor dst, int[] src);
 
     void zero(Tensor t);
 

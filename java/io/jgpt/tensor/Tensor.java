@@ -8,7 +8,26 @@ import java.util.Arrays;
  */
 public interface Tensor extends AutoCloseable {
 
-    enum DType { F32, I32 }
+    /** Element type of a tensor's storage, with its size. Host data of F32 and BF16 tensors is {@code float[]}. */
+    enum DType {
+        F32(4), BF16(2), I32(4);
+
+        private final int bytes;
+
+        DType(int bytes) {
+            this.bytes = bytes;
+        }
+
+        /** Bytes per element in storage. */
+        public int bytes() {
+            return bytes;
+        }
+
+        /** Whether host data of this type is {@code float[]} (F32, BF16) rather than {@code int[]} (I32). */
+        public boolean floating() {
+            return this != I32;
+        }
+    }
 
     int[] shape();
 
@@ -22,6 +41,11 @@ public interface Tensor extends AutoCloseable {
         long n = 1;
         for (int d : shape()) n *= d;
         return n;
+    }
+
+    /** Storage size in bytes. */
+    default long bytes() {
+        return numel() * dtype().bytes();
     }
 
     /** Size of the last dimension (the "row" length many kernels work on). */

@@ -4,6 +4,7 @@ import io.jgpt.model.Parameter;
 import io.jgpt.ops.AdamWStep;
 import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
+import io.jgpt.tensor.Tensor.DType;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -32,8 +33,8 @@ public final class AdamW {
         this.params = List.copyOf(params);
         this.settings = settings;
         for (Parameter p : params) {
-            m.add(ops.zeros(p.shape()));
-            v.add(ops.zeros(p.shape()));
+            m.add(ops.zeros(DType.F32, p.shape()));
+            v.add(ops.zeros(DType.F32, p.shape()));
         }
     }
 

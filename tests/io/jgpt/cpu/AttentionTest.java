@@ -9,6 +9,7 @@ import static io.jgpt.cpu.Fd.toDouble;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.jgpt.ops.Dropout;
+import io.jgpt.tensor.Tensor.DType;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -88,7 +89,7 @@ class AttentionTest {
         float[] mask = Reference.causalMask(t);
         mask[5 * t + 2] = 1f; // an extra, non-causal masked position must be honoured too
         float[] att = new float[b * nh * t * t];
-        OPS.attentionForward(OPS.zeros(b, t, c), CpuTensor.ofFloats(att, b, nh, t, t),
+        OPS.attentionForward(OPS.zeros(DType.F32, b, t, c), CpuTensor.ofFloats(att, b, nh, t, t),
                 CpuTensor.ofFloats(randn(r, b * t * 3 * c, 3), b, t, 3 * c), CpuTensor.ofFloats(mask, t, t), nh,
                 Dropout.NONE);
         for (int row = 0; row < b * nh * t; row++) {

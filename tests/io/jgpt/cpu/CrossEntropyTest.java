@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jgpt.tensor.Tensor.DType;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
@@ -56,14 +57,14 @@ class CrossEntropyTest {
     void uniformLogitsGiveLogV() {
         int n = 3, v = 50257;
         float[] losses = new float[n];
-        OPS.crossEntropy(CpuTensor.ofFloats(losses, n), null, OPS.zeros(n, v), CpuTensor.ofInts(new int[] {0, 17, v - 1}, n), 1f);
+        OPS.crossEntropy(CpuTensor.ofFloats(losses, n), null, OPS.zeros(DType.F32, n, v), CpuTensor.ofInts(new int[] {0, 17, v - 1}, n), 1f);
         for (float l : losses) assertEquals(Math.log(v), l, 1e-5);
     }
 
     @Test
     void targetOutOfRangeNamesTokenAndPosition() {
-        var e = assertThrows(IllegalArgumentException.class, () -> OPS.crossEntropy(OPS.zeros(3), null,
-                OPS.zeros(3, 10), CpuTensor.ofInts(new int[] {1, -100, 10}, 3), 1f));
+        var e = assertThrows(IllegalArgumentException.class, () -> OPS.crossEntropy(OPS.zeros(DType.F32, 3), null,
+                OPS.zeros(DType.F32, 3, 10), CpuTensor.ofInts(new int[] {1, -100, 10}, 3), 1f));
         assertTrue(e.getMessage().contains("10") && e.getMessage().contains("position 2"), e.getMessage());
     }
 }

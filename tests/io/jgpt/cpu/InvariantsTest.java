@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jgpt.ops.Dropout;
 import io.jgpt.profile.Profiler;
+import io.jgpt.tensor.Tensor;
+import io.jgpt.tensor.Tensor.DType;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
@@ -27,8 +29,8 @@ class InvariantsTest {
         int n = 4, c = 77;
         float[] w = new float[c], out = new float[n * c];
         Arrays.fill(w, 1f);
-        OPS.layerNormForward(CpuTensor.ofFloats(out, n, c), OPS.zeros(n), OPS.zeros(n),
-                CpuTensor.ofFloats(Fd.randn(new Random(51), n * c, 5), n, c), CpuTensor.ofFloats(w, c), OPS.zeros(c));
+        OPS.layerNormForward(CpuTensor.ofFloats(out, n, c), f32(n), f32(n),
+                CpuTensor.ofFloats(Fd.randn(new Random(51), n * c, 5), n, c), CpuTensor.ofFloats(w, c), f32(c));
         for (int row = 0; row < n; row++) {
             double mean = 0, var = 0;
             for (int i = 0; i < c; i++) mean += out[row * c + i] / c;
@@ -69,14 +71,14 @@ class InvariantsTest {
     @Test
     void shapeMismatchNamesOpTensorAndBothShapes() {
         var e = assertThrows(IllegalArgumentException.class,
-                () -> OPS.linearForward(OPS.zeros(4, 5), OPS.zeros(4, 3), OPS.zeros(6, 3), null));
+                () -> OPS.linearForward(f32(4, 5), f32(4, 3), f32(6, 3), null));
         assertTrue(e.getMessage().startsWith("linearForward: out has shape [4, 5]") && e.getMessage().contains("[4, 6]"),
                 e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> OPS.attentionForward(OPS.zeros(1, 4, 6),
-                OPS.zeros(1, 2, 4, 4), OPS.zeros(1, 4, 18), OPS.zeros(3, 3), 2, Dropout.NONE));
+        e = assertThrows(IllegalArgumentException.class, () -> OPS.attentionForward(f32(1, 4, 6),
+                f32(1, 2, 4, 4), f32(1, 4, 18), f32(3, 3), 2, Dropout.NONE));
         assertTrue(e.getMessage().contains("mask") && e.getMessage().contains("[3, 3]"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> OPS.embeddingForward(OPS.zeros(1, 2, 3),
-                OPS.uploadInt(new int[] {1, 9}, 1, 2), OPS.zeros(9, 3), OPS.zeros(4, 3)));
+        e = assertThrows(IllegalArgumentException.class, () -> OPS.embeddingForward(f32(1, 2, 3),
+                OPS.upload(new int[] {1, 9}, 1, 2), f32(9, 3), f32(4, 3)));
         assertTrue(e.getMessage().contains("token id 9 at position 1"), e.getMessage());
     }
 
@@ -85,8 +87,8 @@ class InvariantsTest {
         var profiler = new Profiler(OPS.clock());
         OPS.setProfiler(profiler);
         try {
-            OPS.linearForward(OPS.zeros(8, 6), OPS.zeros(8, 5), OPS.zeros(6, 5), null);
-            OPS.scale(OPS.zeros(10), 2f);
+            OPS.linearForward(f32(8, 6), f32(8, 5), f32(6, 5), null);
+            OPS.scale(f32(10), 2f);
         } finally {
             OPS.setProfiler(Profiler.OFF);
         }
@@ -96,5 +98,10 @@ class InvariantsTest {
         assertEquals("linear_forward", stats.get(0).name);
         assertEquals(2.0 * 8 * 5 * 6, stats.get(0).flops);
         assertEquals("scale", stats.get(1).name);
+    }
+
+    /** A zero-filled F32 tensor. */
+    private static Tensor f32(int... shape) {
+        return OPS.zeros(DType.F32, shape);
     }
 }

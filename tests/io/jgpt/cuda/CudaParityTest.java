@@ -8,6 +8,7 @@ import io.jgpt.ops.AdamWStep;
 import io.jgpt.ops.Dropout;
 import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
+import io.jgpt.tensor.Tensor.DType;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
@@ -327,7 +328,7 @@ class CudaParityTest {
     }
 
     private static P upload(Ops g, float[] data, int... shape) {
-        return new P(cpu.upload(data, shape), g.upload(data, shape));
+        return new P(cpu.upload(DType.F32, data, shape), g.upload(DType.F32, data, shape));
     }
 
     private static P zeros(int... shape) {
@@ -335,11 +336,11 @@ class CudaParityTest {
     }
 
     private static P zeros(Ops g, int... shape) {
-        return new P(cpu.zeros(shape), g.zeros(shape));
+        return new P(cpu.zeros(DType.F32, shape), g.zeros(DType.F32, shape));
     }
 
     private static P ints(int[] data, int... shape) {
-        return new P(cpu.uploadInt(data, shape), gpu.uploadInt(data, shape));
+        return new P(cpu.upload(data, shape), gpu.upload(data, shape));
     }
 
     private static long numel(int[] shape) {

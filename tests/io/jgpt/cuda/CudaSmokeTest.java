@@ -1,5 +1,6 @@
 package io.jgpt.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,12 +10,14 @@ import io.jgpt.cuda.blas.Blas;
 import io.jgpt.ops.Dropout;
 import io.jgpt.profile.Profiler;
 import io.jgpt.tensor.Tensor;
+import io.jgpt.tensor.Tensor.DType;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import jcuda.Pointer;
+import jcuda.driver.JCudaDriver;
 import jcuda.driver.CUstream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -65,7 +68,7 @@ class CudaSmokeTest {
         float[] ones = new float[n];
         java.util.Arrays.fill(ones, 1f);
         Dropout d = Dropout.of(0.25f, 1234, 56);
-        Tensor in = gpu.upload(ones, n), out = gpu.zeros(n);
+        Tensor in = gpu.upload(DType.F32, ones, n), out = f32(n);
         gpu.dropoutForward(out, in, d);
         float[] got = gpu.download(out);
         int dropped = 0;
@@ -83,15 +86,15 @@ class CudaSmokeTest {
         float[] wte = rand(r, V * C), wpe = rand(r, 8 * C), w = rand(r, C), b = rand(r, C);
         int[] tokens = new int[B * T];
         for (int i = 0; i < tokens.length; i++) tokens[i] = r.nextInt(V);
-        Tensor out = gpu.zeros(B, T, C);
-        gpu.embeddingForward(out, gpu.uploadInt(tokens, B, T), gpu.upload(wte, V, C), gpu.upload(wpe, 8, C));
+        Tensor out = f32(B, T, C);
+        gpu.embeddingForward(out, gpu.upload(tokens, B, T), gpu.upload(DType.F32, wte, V, C), gpu.upload(DType.F32, wpe, 8, C));
         float[] x = gpu.download(out);
         for (int i = 0; i < B * T; i++)
             for (int c = 0; c < C; c++)
                 assertEquals(wte[tokens[i] * C + c] + wpe[(i % T) * C + c], x[i * C + c], "embedding " + i);
 
-        Tensor y = gpu.zeros(B, T, C), mean = gpu.zeros(B * T), rstd = gpu.zeros(B * T);
-        gpu.layerNormForward(y, mean, rstd, out, gpu.upload(w, C), gpu.upload(b, C));
+        Tensor y = f32(B, T, C), mean = f32(B * T), rstd = f32(B * T);
+        gpu.layerNormForward(y, mean, rstd, out, gpu.upload(DType.F32, w, C), gpu.upload(DType.F32, b, C));
         float[] got = gpu.download(y);
         for (int i = 0; i < B * T; i++) {
             double m = 0, v = 0;
@@ -110,7 +113,7 @@ class CudaSmokeTest {
         Random r = new Random(2);
         float[] logits = rand(r, N * V);
         int[] targets = {3, -100, 100, 0, 57, -100};
-        Tensor losses = gpu.zeros(N), lg = gpu.upload(logits, N, V), tg = gpu.uploadInt(targets, N);
+        Tensor losses = f32(N), lg = gpu.upload(DType.F32, logits, N, V), tg = gpu.upload(targets, N);
         gpu.crossEntropy(losses, null, lg, tg, 1f);
         float[] got = gpu.download(losses);
         for (int i = 0; i < N; i++) {
@@ -137,20 +140,41 @@ class CudaSmokeTest {
         double expected = 0;
         for (float v : a) expected += (double) v * v;
         for (float v : b) expected += (double) v * v;
-        assertEquals(expected, gpu.sumOfSquares(List.of(gpu.upload(a, a.length), gpu.upload(b, b.length))),
+        assertEquals(expected, gpu.sumOfSquares(List.of(gpu.upload(DType.F32, a, a.length), gpu.upload(DType.F32, b, b.length))),
                 1e-9 * expected);
     }
 
     @Test
     void shapeMismatchesThrow() {
-        Tensor a = gpu.zeros(4, 5), b = gpu.zeros(4, 6);
+        Tensor a = f32(4, 5), b = f32(4, 6);
         assertThrows(IllegalArgumentException.class, () -> gpu.add(a, a, b));
-        assertThrows(IllegalArgumentException.class, () -> gpu.layerNormForward(a, gpu.zeros(4), gpu.zeros(4), a,
-                gpu.zeros(6), gpu.zeros(5)));
-        assertThrows(IllegalArgumentException.class, () -> gpu.linearForward(gpu.zeros(4, 3), a, gpu.zeros(3, 6),
+        assertThrows(IllegalArgumentException.class, () -> gpu.layerNormForward(a, f32(4), f32(4), a,
+                f32(6), f32(5)));
+        assertThrows(IllegalArgumentException.class, () -> gpu.linearForward(f32(4, 3), a, f32(3, 6),
                 null));
-        assertThrows(IllegalArgumentException.class, () -> gpu.crossEntropy(gpu.zeros(4), null, a, a, 1f));
+        assertThrows(IllegalArgumentException.class, () -> gpu.crossEntropy(f32(4), null, a, a, 1f));
         assertThrows(IllegalArgumentException.class, () -> gpu.write(a, new float[7]));
+    }
+
+    @Test
+    void tensorsAreSizedZeroedAndCopiedByTheirElementType() {
+        int n = 1001; // odd: a 2-byte tensor's end is not 4-byte aligned
+        CudaTensor src = (CudaTensor) gpu.zeros(DType.BF16, n), dst = (CudaTensor) gpu.zeros(DType.BF16, n);
+        assertEquals(2L * n, src.bytes());
+        short[] bits = new short[n];
+        for (int i = 0; i < n; i++) bits[i] = (short) (0x3f80 + i); // bf16 patterns around 1.0
+        JCudaDriver.cuMemcpyHtoD(src.ptr(), Pointer.to(bits), src.bytes());
+        gpu.copy(dst, src);
+        short[] back = new short[n];
+        gpu.synchronize();
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(back), dst.ptr(), dst.bytes());
+        assertArrayEquals(bits, back);
+        gpu.zero(dst);
+        gpu.synchronize();
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(back), dst.ptr(), dst.bytes());
+        assertArrayEquals(new short[n], back);
+        var e = assertThrows(IllegalArgumentException.class, () -> gpu.copy(dst, f32(n)));
+        assertTrue(e.getMessage().contains("BF16"), e.getMessage());
     }
 
     @Test
@@ -158,7 +182,7 @@ class CudaSmokeTest {
         Profiler profiler = new Profiler(gpu.clock());
         gpu.setProfiler(profiler);
         try {
-            Tensor x = gpu.upload(rand(new Random(4), 4096), 4096), y = gpu.zeros(4096);
+            Tensor x = gpu.upload(DType.F32, rand(new Random(4), 4096), 4096), y = f32(4096);
             gpu.geluForward(y, x);
             gpu.add(y, y, x);
             gpu.add(y, y, x);
@@ -179,5 +203,10 @@ class CudaSmokeTest {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) a[i] = r.nextFloat() * 2 - 1;
         return a;
+    }
+
+    /** A zero-filled F32 tensor. */
+    private static Tensor f32(int... shape) {
+        return gpu.zeros(DType.F32, shape);
     }
 }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.jgpt.cpu.CpuOps;
 import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
+import io.jgpt.tensor.Tensor.DType;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
@@ -131,8 +132,8 @@ class GPTModelTest {
                 Counter(Ops ops) {
                     super(ops);
                     parameter("weight", 2, 2);
-                    buffer("running", ops.zeros(3), true);
-                    buffer("cache", ops.zeros(4), false);
+                    buffer("running", ops.zeros(DType.F32, 3), true);
+                    buffer("cache", ops.zeros(DType.F32, 4), false);
                 }
             }
             Counter c = new Counter(ops);
