@@ -1,5 +1,6 @@
 package io.jgpt.io;
 
+import io.jgpt.tensor.Bf16;
 import java.lang.foreign.MemorySegment;
 
 /** Widening of 16-bit floats (IEEE half or bfloat16, little-endian) to float, which is exact for both. */
@@ -14,13 +15,8 @@ final class HalfFloats {
             int n = Math.min(raw.length, dst.length - done);
             MemorySegment.copy(src, MappedFile.SHORT_LE, 2L * done, raw, 0, n);
             for (int i = 0; i < n; i++) {
-                dst[done + i] = bfloat16 ? bf16ToFloat(raw[i]) : Float.float16ToFloat(raw[i]);
+                dst[done + i] = bfloat16 ? Bf16.toFloat(raw[i]) : Float.float16ToFloat(raw[i]);
             }
         }
-    }
-
-    /** bfloat16 is the top half of a float32. */
-    static float bf16ToFloat(short bits) {
-        return Float.intBitsToFloat(bits << 16);
     }
 }

@@ -110,7 +110,7 @@ class KernelCompileTest {
         }
     }
 
-    private static String findNvcc() {
+    static String findNvcc() {
         String env = System.getenv("NVCC");
         if (env != null && new File(env).canExecute()) return env;
         for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
