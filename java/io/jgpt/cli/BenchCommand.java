@@ -76,7 +76,7 @@ public final class BenchCommand implements Callable<Integer> {
         int time = cfg.contextLength();
         try (Ops ops = device.open()) {
             GPTModel gpt = new GPTModel(cfg, ops, seed);
-            AdamW adamw = new AdamW(ops, gpt.parameters(), AdamW.Settings.book(0.1f));
+            AdamW adamw = new AdamW(gpt.parameterArena(), AdamW.Settings.book(0.1f));
             TrainingStep trainingStep = new TrainingStep(gpt, adamw, clip);
             List<Batch> batches = List.of(randomBatch(cfg.vocabSize(), time));
             int warmed = Warmup.run(warmup, Math.max(warmup, maxWarmup), i -> trainingStep.run(batches, 1e-4f, i, seed));

@@ -138,7 +138,7 @@ public final class TrainCommand implements Callable<Integer> {
             BatchLoader valEval = valFraction > 0 ? BatchLoader.evaluation(new SlidingWindowDataset(split.val(), time, time), batch) : null;
             long steps = length.steps != null ? length.steps : (long) length.epochs * trainLoader.batchesPerEpoch() / accum;
             if (steps < 1) throw new JgptException("one epoch has " + trainLoader.batchesPerEpoch() + " batches, fewer than --accum " + accum);
-            AdamW adamw = new AdamW(ops, gpt.parameters(), new AdamW.Settings(0.9f, 0.999f, 1e-8f, weightDecay, decayMatricesOnly));
+            AdamW adamw = new AdamW(gpt.parameterArena(), new AdamW.Settings(0.9f, 0.999f, 1e-8f, weightDecay, decayMatricesOnly));
             TrainerState state = resume == null ? null : TrainingCheckpoint.restore(resume, gpt, adamw);
             float floor = minLr != null ? minLr : lr;
             float start = initialLr != null ? initialLr : (warmup > 0 ? lr / 100 : lr);

@@ -82,10 +82,15 @@ public final class CpuOps implements Ops {
     }
 
     @Override
+    public Tensor view(Tensor base, long offset, int... shape) {
+        return f32("view", "base", base).view(offset, shape);
+    }
+
+    @Override
     public void read(Tensor src, float[] dst) {
-        float[] s = f32("read", "src", src).data();
-        checkLength("read", src, s.length, dst.length);
-        System.arraycopy(s, 0, dst, 0, s.length);
+        CpuTensor s = f32("read", "src", src);
+        checkLength("read", src, (int) s.numel(), dst.length);
+        System.arraycopy(s.array(), s.offset(), dst, 0, dst.length);
     }
 
     @Override
@@ -104,9 +109,9 @@ public final class CpuOps implements Ops {
 
     @Override
     public void write(Tensor dst, float[] src) {
-        float[] d = f32("write", "dst", dst).data();
-        checkLength("write", dst, d.length, src.length);
-        System.arraycopy(src, 0, d, 0, d.length);
+        CpuTensor d = f32("write", "dst", dst);
+        checkLength("write", dst, (int) d.numel(), src.length);
+        System.arraycopy(src, 0, d.array(), d.offset(), src.length);
     }
 
     private static IllegalArgumentException noBf16(String op) {
@@ -124,8 +129,9 @@ public final class CpuOps implements Ops {
     public void zero(Tensor t) {
         if (t.dtype() == DType.I32) Arrays.fill(i32("zero", "t", t).ints(), 0);
         else {
-            float[] x = f32("zero", "t", t).data();
-            timed("zero", 4L * x.length, 0, () -> pointwise.fill(x, 0f));
+            CpuTensor x = f32("zero", "t", t);
+            int n = (int) x.numel();
+            timed("zero", 4L * n, 0, () -> pointwise.fill(x.array(), x.offset(), n, 0f));
         }
     }
 
@@ -135,7 +141,8 @@ public final class CpuOps implements Ops {
         if (src.dtype() == DType.I32) {
             System.arraycopy(i32("copy", "src", src).ints(), 0, i32("copy", "dst", dst).ints(), 0, (int) src.numel());
         } else {
-            System.arraycopy(f32("copy", "src", src).data(), 0, f32("copy", "dst", dst).data(), 0, (int) src.numel());
+            CpuTensor s = f32("copy", "src", src), d = f32("copy", "dst", dst);
+            System.arraycopy(s.array(), s.offset(), d.array(), d.offset(), (int) src.numel());
         }
     }
 
@@ -147,10 +154,11 @@ public final class CpuOps implements Ops {
         var dims = embeddingDims(op, tokens, wte, "wte", wpe, "wpe");
         expect(op, "out", out, dims.b, dims.t, dims.c);
         int[] tok = i32(op, "tokens", tokens).ints();
-        float[] o = f32(op, "out", out).data(), te = f32(op, "wte", wte).data(), pe = f32(op, "wpe", wpe).data();
+        float[] o = f32(op, "out", out).data();
+        CpuTensor te = f32(op, "wte", wte), pe = f32(op, "wpe", wpe);
         long n = out.numel();
         timed("embedding_forward", 4 * (3 * n + tok.length), n,
-                () -> embedding.forward(o, tok, te, pe, dims.t, dims.c));
+                () -> embedding.forward(o, tok, te.array(), te.offset(), pe.array(), pe.offset(), dims.t, dims.c));
     }
 
     @Override
@@ -159,10 +167,11 @@ public final class CpuOps implements Ops {
         var dims = embeddingDims(op, tokens, dwte, "dwte", dwpe, "dwpe");
         expect(op, "dout", dout, dims.b, dims.t, dims.c);
         int[] tok = i32(op, "tokens", tokens).ints();
-        float[] dte = f32(op, "dwte", dwte).data(), dpe = f32(op, "dwpe", dwpe).data(), d = f32(op, "dout", dout).data();
+        CpuTensor dte = f32(op, "dwte", dwte), dpe = f32(op, "dwpe", dwpe);
+        float[] d = f32(op, "dout", dout).data();
         long n = dout.numel();
         timed("embedding_backward", 4 * (5 * n + tok.length), 2 * n,
-                () -> embedding.backward(dte, dpe, d, tok, dims.t, dims.c));
+                () -> embedding.backward(dte.array(), dte.offset(), dpe.array(), dpe.offset(), d, tok, dims.t, dims.c));
     }
 
     private record EmbeddingDims(int b, int t, int c) {}
@@ -196,9 +205,10 @@ public final class CpuOps implements Ops {
         expect(op, "weight", weight, c);
         expect(op, "bias", bias, c);
         float[] o = f32(op, "out", out).data(), mu = f32(op, "mean", mean).data(), rs = f32(op, "rstd", rstd).data();
-        float[] x = f32(op, "in", in).data(), w = f32(op, "weight", weight).data(), b = f32(op, "bias", bias).data();
+        float[] x = f32(op, "in", in).data();
+        CpuTensor w = f32(op, "weight", weight), b = f32(op, "bias", bias);
         timed("layernorm_forward", 4L * (2L * n * c + 2 * c + 2 * n), 8.0 * n * c,
-                () -> layerNorm.forward(o, mu, rs, x, w, b, n, c));
+                () -> layerNorm.forward(o, mu, rs, x, w.array(), w.offset(), b.array(), b.offset(), n, c));
     }
 
     @Override
@@ -213,12 +223,13 @@ public final class CpuOps implements Ops {
         expect(op, "weight", weight, c);
         expectNumel(op, "mean", mean, n);
         expectNumel(op, "rstd", rstd, n);
-        float[] dx = f32(op, "din", din).data(), dw = f32(op, "dweight", dweight).data();
-        float[] db = f32(op, "dbias", dbias).data(), dy = f32(op, "dout", dout).data(), x = f32(op, "in", in).data();
-        float[] w = f32(op, "weight", weight).data(), mu = f32(op, "mean", mean).data(), rs = f32(op, "rstd", rstd).data();
+        float[] dx = f32(op, "din", din).data(), dy = f32(op, "dout", dout).data(), x = f32(op, "in", in).data();
+        CpuTensor dw = f32(op, "dweight", dweight), db = f32(op, "dbias", dbias), w = f32(op, "weight", weight);
+        float[] mu = f32(op, "mean", mean).data(), rs = f32(op, "rstd", rstd).data();
         // Two passes over dout and in (rows, then parameter columns), one read-modify-write of din.
         timed("layernorm_backward", 4L * (6L * n * c + 5 * c + 2 * n), 18.0 * n * c,
-                () -> layerNorm.backward(dx, dw, db, dy, x, w, mu, rs, n, c));
+                () -> layerNorm.backward(dx, dw.array(), dw.offset(), db.array(), db.offset(), dy, x, w.array(),
+                        w.offset(), mu, rs, n, c));
     }
 
     @Override
@@ -229,11 +240,12 @@ public final class CpuOps implements Ops {
         int oc = weight.shape()[0];
         expect(op, "weight", weight, oc, ic);
         expectRows(op, "out", out, n, oc);
-        float[] o = f32(op, "out", out).data(), x = f32(op, "in", in).data(), w = f32(op, "weight", weight).data();
-        float[] b = bias == null ? null : f32(op, "bias", bias).data();
+        float[] o = f32(op, "out", out).data(), x = f32(op, "in", in).data();
+        CpuTensor w = f32(op, "weight", weight), b = bias == null ? null : f32(op, "bias", bias);
         if (bias != null) expect(op, "bias", bias, oc);
         long bytes = 4L * ((long) n * ic + (long) oc * ic + (long) n * oc + (b == null ? 0 : oc));
-        timed("linear_forward", bytes, 2.0 * n * ic * oc, () -> linear.forward(o, x, w, b, n, ic, oc));
+        timed("linear_forward", bytes, 2.0 * n * ic * oc, () -> linear.forward(o, x, w.array(), w.offset(),
+                b == null ? null : b.array(), b == null ? 0 : b.offset(), n, ic, oc));
     }
 
     @Override
@@ -248,15 +260,16 @@ public final class CpuOps implements Ops {
         if (din != null) expect(op, "din", din, in.shape());
         if (dbias != null) expect(op, "dbias", dbias, oc);
         float[] dx = din == null ? null : f32(op, "din", din).data();
-        float[] db = dbias == null ? null : f32(op, "dbias", dbias).data();
-        float[] dw = f32(op, "dweight", dweight).data(), dy = f32(op, "dout", dout).data();
-        float[] x = f32(op, "in", in).data(), w = f32(op, "weight", weight).data();
+        CpuTensor db = dbias == null ? null : f32(op, "dbias", dbias);
+        CpuTensor dw = f32(op, "dweight", dweight), w = f32(op, "weight", weight);
+        float[] dy = f32(op, "dout", dout).data(), x = f32(op, "in", in).data();
         double gemmFlops = 2.0 * n * ic * oc;
         double flops = gemmFlops * (dx == null ? 1 : 2) + (db == null ? 0 : (double) n * oc);
         long weights = (long) oc * ic, activations = (long) n * ic, grads = (long) n * oc;
         long bytes = 4L * (grads + activations + 2 * weights
                 + (dx == null ? 0 : grads + weights + 2 * activations) + (db == null ? 0 : grads + 2L * oc));
-        timed("linear_backward", bytes, flops, () -> linear.backward(dx, dw, db, dy, x, w, n, ic, oc));
+        timed("linear_backward", bytes, flops, () -> linear.backward(dx, dw.array(), dw.offset(),
+                db == null ? null : db.array(), db == null ? 0 : db.offset(), dy, x, w.array(), w.offset(), n, ic, oc));
     }
 
     @Override
@@ -419,10 +432,10 @@ public final class CpuOps implements Ops {
         expect(op, "grad", grad, param.shape());
         expect(op, "m", m, param.shape());
         expect(op, "v", v, param.shape());
-        float[] p = f32(op, "param", param).data(), g = f32(op, "grad", grad).data();
-        float[] mm = f32(op, "m", m).data(), vv = f32(op, "v", v).data();
-        timed("adamw", (zeroGrad ? 32L : 28L) * param.numel(), 16.0 * param.numel(),
-                () -> pointwise.adamw(p, g, mm, vv, step, zeroGrad));
+        CpuTensor p = f32(op, "param", param), g = f32(op, "grad", grad), mm = f32(op, "m", m), vv = f32(op, "v", v);
+        int n = (int) param.numel();
+        timed("adamw", (zeroGrad ? 32L : 28L) * n, 16.0 * n, () -> pointwise.adamw(p.array(), p.offset(), g.array(),
+                g.offset(), mm.array(), mm.offset(), vv.array(), vv.offset(), n, step, zeroGrad));
     }
 
     @Override
@@ -431,9 +444,9 @@ public final class CpuOps implements Ops {
         double total = 0;
         long n = 0;
         for (int i = 0; i < tensors.size(); i++) {
-            float[] t = f32("sumOfSquares", "tensors[" + i + "]", tensors.get(i)).data();
-            total += pointwise.sumOfSquares(t);
-            n += t.length;
+            CpuTensor t = f32("sumOfSquares", "tensors[" + i + "]", tensors.get(i));
+            total += pointwise.sumOfSquares(t.array(), t.offset(), (int) t.numel());
+            n += t.numel();
         }
         profiler.end(h, "sum_of_squares", 4 * n, 2.0 * n);
         return total;
@@ -441,8 +454,9 @@ public final class CpuOps implements Ops {
 
     @Override
     public void scale(Tensor t, float factor) {
-        float[] x = f32("scale", "t", t).data();
-        timed("scale", 8L * t.numel(), t.numel(), () -> pointwise.scale(x, factor));
+        CpuTensor x = f32("scale", "t", t);
+        int n = (int) x.numel();
+        timed("scale", 8L * n, n, () -> pointwise.scale(x.array(), x.offset(), n, factor));
     }
 
     // ---- profiling ----------------------------------------------------------------------------------

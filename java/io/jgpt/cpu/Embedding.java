@@ -12,11 +12,11 @@ final class Embedding {
         this.parallel = parallel;
     }
 
-    /** out[b,t] = wte[tokens[b,t]] + wpe[t], for B*T rows of width C. */
-    void forward(float[] out, int[] tokens, float[] wte, float[] wpe, int t, int c) {
+    /** out[b,t] = wte[tokens[b,t]] + wpe[t], for B*T rows of width C; the tables start at teo and peo. */
+    void forward(float[] out, int[] tokens, float[] wte, int teo, float[] wpe, int peo, int t, int c) {
         parallel.forRange(tokens.length, ROWS_PER_TASK, (from, to) -> {
             for (int row = from; row < to; row++) {
-                int o = row * c, te = tokens[row] * c, pe = (row % t) * c;
+                int o = row * c, te = teo + tokens[row] * c, pe = peo + (row % t) * c;
                 System.arraycopy(wte, te, out, o, c);
                 Simd.add(wpe, pe, out, o, c);
             }
@@ -27,10 +27,10 @@ final class Embedding {
      * Repeated tokens hit the same dwte row, so work is split by columns: each task owns a column range of
      * every row and the scatter needs no locks.
      */
-    void backward(float[] dwte, float[] dwpe, float[] dout, int[] tokens, int t, int c) {
+    void backward(float[] dwte, int teo, float[] dwpe, int peo, float[] dout, int[] tokens, int t, int c) {
         parallel.forRange(c, COLS_PER_TASK, (from, to) -> {
             for (int row = 0; row < tokens.length; row++) {
-                int o = row * c, te = tokens[row] * c, pe = (row % t) * c;
+                int o = row * c, te = teo + tokens[row] * c, pe = peo + (row % t) * c;
                 for (int i = from; i < to; i++) {
                     dwte[te + i] += dout[o + i];
                     dwpe[pe + i] += dout[o + i];

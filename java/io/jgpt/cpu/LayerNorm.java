@@ -19,7 +19,9 @@ final class LayerNorm {
         this.parallel = parallel;
     }
 
-    void forward(float[] out, float[] mean, float[] rstd, float[] in, float[] w, float[] b, int n, int c) {
+    /** Parameters are views into an arena: w starts at wo, b at bo. */
+    void forward(float[] out, float[] mean, float[] rstd, float[] in, float[] w, int wo, float[] b, int bo, int n,
+                 int c) {
         parallel.forRange(n, ROWS_PER_TASK, (from, to) -> {
             for (int row = from; row < to; row++) {
                 int o = row * c;
@@ -40,9 +42,9 @@ final class LayerNorm {
                 i = 0;
                 for (int bound = S.loopBound(c); i < bound; i += S.length()) {
                     FloatVector.fromArray(S, in, o + i).sub(mu).mul(rs)
-                            .fma(FloatVector.fromArray(S, w, i), FloatVector.fromArray(S, b, i)).intoArray(out, o + i);
+                            .fma(FloatVector.fromArray(S, w, wo + i), FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i);
                 }
-                for (; i < c; i++) out[o + i] = (in[o + i] - mu) * rs * w[i] + b[i];
+                for (; i < c; i++) out[o + i] = (in[o + i] - mu) * rs * w[wo + i] + b[bo + i];
             }
         });
     }
@@ -52,8 +54,8 @@ final class LayerNorm {
      * dbias += sum dout. The parameter sums run as a second pass split by columns, so threads never share an
      * accumulator and the summation order is fixed.
      */
-    void backward(float[] din, float[] dw, float[] db, float[] dout, float[] in, float[] w, float[] mean,
-                  float[] rstd, int n, int c) {
+    void backward(float[] din, float[] dw, int dwo, float[] db, int dbo, float[] dout, float[] in, float[] w, int wo,
+                  float[] mean, float[] rstd, int n, int c) {
         parallel.forRange(n, ROWS_PER_TASK, (from, to) -> {
             for (int row = from; row < to; row++) {
                 int o = row * c;
@@ -63,27 +65,27 @@ final class LayerNorm {
                 // Unmasked main loops and a masked tail (whole vectors compile to tighter code).
                 int i = 0, bound = S.loopBound(c);
                 for (; i < bound; i += S.length()) {
-                    FloatVector g = FloatVector.fromArray(S, dout, o + i).mul(FloatVector.fromArray(S, w, i));
+                    FloatVector g = FloatVector.fromArray(S, dout, o + i).mul(FloatVector.fromArray(S, w, wo + i));
                     gSum = gSum.add(g);
                     gxSum = g.mul(FloatVector.fromArray(S, in, o + i).sub(mu)).mul(rs).add(gxSum);
                 }
                 if (i < c) {
                     VectorMask<Float> m = S.indexInRange(i, c);
-                    FloatVector g = FloatVector.fromArray(S, dout, o + i, m).mul(FloatVector.fromArray(S, w, i, m));
+                    FloatVector g = FloatVector.fromArray(S, dout, o + i, m).mul(FloatVector.fromArray(S, w, wo + i, m));
                     gSum = gSum.add(g);
                     gxSum = g.mul(FloatVector.fromArray(S, in, o + i, m).sub(mu)).mul(rs).add(gxSum);
                 }
                 float gMean = Simd.sumLanes(gSum) / c, gxMean = Simd.sumLanes(gxSum) / c;
                 for (i = 0; i < bound; i += S.length()) {
                     FloatVector xhat = FloatVector.fromArray(S, in, o + i).sub(mu).mul(rs);
-                    FloatVector g = FloatVector.fromArray(S, dout, o + i).mul(FloatVector.fromArray(S, w, i));
+                    FloatVector g = FloatVector.fromArray(S, dout, o + i).mul(FloatVector.fromArray(S, w, wo + i));
                     g.sub(gMean).sub(xhat.mul(gxMean)).mul(rs).add(FloatVector.fromArray(S, din, o + i))
                             .intoArray(din, o + i);
                 }
                 if (i < c) {
                     VectorMask<Float> m = S.indexInRange(i, c);
                     FloatVector xhat = FloatVector.fromArray(S, in, o + i, m).sub(mu).mul(rs);
-                    FloatVector g = FloatVector.fromArray(S, dout, o + i, m).mul(FloatVector.fromArray(S, w, i, m));
+                    FloatVector g = FloatVector.fromArray(S, dout, o + i, m).mul(FloatVector.fromArray(S, w, wo + i, m));
                     g.sub(gMean).sub(xhat.mul(gxMean)).mul(rs).add(FloatVector.fromArray(S, din, o + i, m))
                             .intoArray(din, o + i, m);
                 }
@@ -94,14 +96,14 @@ final class LayerNorm {
         parallel.forRange(c, COLS_PER_TASK, (from, to) -> {
             for (int i = from; i < to; i += S.length()) {
                 VectorMask<Float> m = S.indexInRange(i, to);
-                FloatVector w1 = FloatVector.fromArray(S, dw, i, m), b1 = FloatVector.fromArray(S, db, i, m);
+                FloatVector w1 = FloatVector.fromArray(S, dw, dwo + i, m), b1 = FloatVector.fromArray(S, db, dbo + i, m);
                 for (int row = 0, o = i; row < n; row++, o += c) {
                     FloatVector d = FloatVector.fromArray(S, dout, o, m);
                     w1 = d.mul(FloatVector.fromArray(S, in, o, m).sub(mean[row])).mul(rstd[row]).add(w1);
                     b1 = d.add(b1);
                 }
-                w1.intoArray(dw, i, m);
-                b1.intoArray(db, i, m);
+                w1.intoArray(dw, dwo + i, m);
+                b1.intoArray(db, dbo + i, m);
             }
         });
     }

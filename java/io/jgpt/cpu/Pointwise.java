@@ -66,8 +66,8 @@ final class Pointwise {
      * Every element set to value. Only large arrays are split: a fill is so cheap per element that the
      * hand-off to the workers (tens of microseconds) outweighs a second core below about 16 MB.
      */
-    void fill(float[] t, float value) {
-        parallel.forRange(t.length, FILL_GRAIN, (from, to) -> Arrays.fill(t, from, to, value));
+    void fill(float[] t, int off, int n, float value) {
+        parallel.forRange(n, FILL_GRAIN, (from, to) -> Arrays.fill(t, off + from, off + to, value));
     }
 
     void add(float[] out, float[] a, float[] b) {
@@ -79,8 +79,9 @@ final class Pointwise {
         });
     }
 
-    void scale(float[] t, float factor) {
-        parallel.forRange(t.length, GRAIN, (from, to) -> Simd.scale(t, from, to - from, factor));
+    /** t[off, off+n) *= factor. */
+    void scale(float[] t, int off, int n, float factor) {
+        parallel.forRange(n, GRAIN, (from, to) -> Simd.scale(t, off + from, to - from, factor));
     }
 
     /** out = in * scale where kept, else 0 (a copy when inactive). */
@@ -120,21 +121,22 @@ final class Pointwise {
      * AdamW exactly as {@link AdamWStep} writes it (decoupled decay first, then the bias-corrected step); with
      * zeroGrad, g is zeroed behind the read.
      */
-    void adamw(float[] p, float[] g, float[] m, float[] v, AdamWStep s, boolean zeroGrad) {
+    void adamw(float[] p, int po, float[] g, int go, float[] m, int mo, float[] v, int vo, int n, AdamWStep s,
+               boolean zeroGrad) {
         float decay = 1f - s.lr() * s.weightDecay();
         float b1 = s.beta1(), b2 = s.beta2(), bc1 = s.biasCorrection1(), bc2 = s.biasCorrection2();
-        parallel.forRange(p.length, GRAIN, (from, to) -> {
+        parallel.forRange(n, GRAIN, (from, to) -> {
             for (int i = from; i < to; i += S.length()) {
                 VectorMask<Float> k = S.indexInRange(i, to);
-                FloatVector gi = FloatVector.fromArray(S, g, i, k);
-                FloatVector mi = FloatVector.fromArray(S, m, i, k).mul(b1).add(gi.mul(1f - b1));
-                FloatVector vi = FloatVector.fromArray(S, v, i, k).mul(b2).add(gi.mul(gi).mul(1f - b2));
+                FloatVector gi = FloatVector.fromArray(S, g, go + i, k);
+                FloatVector mi = FloatVector.fromArray(S, m, mo + i, k).mul(b1).add(gi.mul(1f - b1));
+                FloatVector vi = FloatVector.fromArray(S, v, vo + i, k).mul(b2).add(gi.mul(gi).mul(1f - b2));
                 FloatVector denom = vi.div(bc2).sqrt().add(s.eps());
                 FloatVector step = mi.div(bc1).div(denom).mul(s.lr());
-                FloatVector.fromArray(S, p, i, k).mul(decay).sub(step).intoArray(p, i, k);
-                mi.intoArray(m, i, k);
-                vi.intoArray(v, i, k);
-                if (zeroGrad) FloatVector.zero(S).intoArray(g, i, k);
+                FloatVector.fromArray(S, p, po + i, k).mul(decay).sub(step).intoArray(p, po + i, k);
+                mi.intoArray(m, mo + i, k);
+                vi.intoArray(v, vo + i, k);
+                if (zeroGrad) FloatVector.zero(S).intoArray(g, go + i, k);
             }
         });
     }
@@ -143,9 +145,10 @@ final class Pointwise {
      * Sum of squares in double (a float's square is exact in double, so only the additions round). Each piece
      * sums in fixed lanes, then lane order; partials are added in piece order, so the result is deterministic.
      */
-    double sumOfSquares(float[] t) {
-        double[] partial = new double[Math.ceilDiv(t.length, GRAIN)];
-        parallel.forRange(t.length, GRAIN, (from, to) -> {
+    double sumOfSquares(float[] t, int off, int n) {
+        double[] partial = new double[Math.ceilDiv(n, GRAIN)];
+        parallel.forRange(n, GRAIN, (chunk, chunkEnd) -> {
+            int from = off + chunk, to = off + chunkEnd;
             // Two accumulators hide the add latency; the loop is then bound by memory bandwidth.
             DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
             int i = from, step = 2 * DF.length();
@@ -159,7 +162,7 @@ final class Pointwise {
                 DoubleVector x = widen(FloatVector.fromArray(DF, t, i, DF.indexInRange(i, to)));
                 s0 = x.fma(x, s0);
             }
-            partial[from / GRAIN] = sumLanes(s0.add(s1));
+            partial[chunk / GRAIN] = sumLanes(s0.add(s1));
         });
         double total = 0;
         for (double s : partial) total += s;

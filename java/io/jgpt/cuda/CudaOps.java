@@ -111,6 +111,11 @@ public final class CudaOps implements Ops {
     }
 
     @Override
+    public Tensor view(Tensor base, long offset, int... shape) {
+        return cu(base, null, "view").view(offset, shape);
+    }
+
+    @Override
     public void read(Tensor src, float[] dst) {
         CudaTensor c = hostFloats("read", src, dst.length);
         syncAndCheck();

@@ -37,6 +37,7 @@ public final class GPTModel extends Module {
         for (int l = 0; l < config.nLayers(); l++) blocks.add(child("h." + l, new TransformerBlock(ops, config)));
         lnF = child("ln_f", new LayerNorm(ops, config.embDim()));
         lmHead = config.tiedHead() ? null : child("lm_head", new Linear(ops, config.embDim(), config.vocabSize(), false));
+        packParameters();
         initWeights(seed);
     }
 
@@ -50,6 +51,7 @@ public final class GPTModel extends Module {
         wte.init(init);
         wpe.init(init);
         blocks.forEach(b -> b.init(init));
+        lnF.init();
         if (lmHead != null) lmHead.init(init, false);
     }
 

@@ -13,7 +13,11 @@ public final class LayerNorm extends Module {
         super(ops);
         weight = parameter("weight", dim);
         bias = parameter("bias", dim);
-        ops.write(weight.value, Init.constant(dim, 1f));
+    }
+
+    /** Gain 1, shift 0 (the shift's arena storage starts at zero). */
+    void init() {
+        ops.write(weight.value, Init.constant(weight.shape()[0], 1f));
     }
 
     public Tensor forward(Tensor x) {

@@ -21,6 +21,8 @@ public abstract class Module {
     private final Map<String, Buffer> buffers = new LinkedHashMap<>();
     private final Map<String, Module> children = new LinkedHashMap<>();
     private final Map<String, Tensor> scratch = new HashMap<>();
+    /** Set on the module that laid out its tree's parameters ({@link #packParameters}); null elsewhere. */
+    private ParameterArena arena;
 
     protected Module(Ops ops) {
         this.ops = ops;
@@ -30,10 +32,28 @@ public abstract class Module {
         return ops;
     }
 
+    /** Declares a parameter; its storage comes when the root module {@linkplain #packParameters packs} them. */
     protected final Parameter parameter(String name, int... shape) {
-        Parameter p = new Parameter(name, ops.zeros(DType.F32, shape), ops.zeros(DType.F32, shape));
+        if (arena != null) throw new IllegalStateException("parameter " + name + " declared after packParameters()");
+        Parameter p = new Parameter(name, shape);
         parameters.put(name, p);
         return p;
+    }
+
+    /**
+     * Allocates every parameter of this module and its descendants in one {@link ParameterArena} (all zero);
+     * called once by the root module (the model) after it has built its children.
+     */
+    protected final ParameterArena packParameters() {
+        if (arena != null) throw new IllegalStateException("parameters are already packed");
+        arena = new ParameterArena(ops, namedParameters());
+        return arena;
+    }
+
+    /** The arena holding this module tree's parameters (only on the module that packed them). */
+    public final ParameterArena parameterArena() {
+        if (arena == null) throw new IllegalStateException(getClass().getSimpleName() + " does not own a parameter arena");
+        return arena;
     }
 
     protected final Buffer buffer(String name, Tensor value, boolean persistent) {
@@ -105,24 +125,27 @@ public abstract class Module {
         return out;
     }
 
+    /** Zeroes every gradient of the model: one pass over the gradient arena. */
     public final void zeroGrad() {
-        for (Parameter p : parameters()) ops.zero(p.grad);
+        ops.zero(parameterArena().gradients());
     }
 
     /**
-     * Moves parameters, gradients and buffers to another backend (PyTorch's {@code module.to(device)}).
-     * Activations are dropped and re-allocated on the new backend at the next forward pass.
+     * Moves parameters, gradients and buffers to another backend (PyTorch's {@code module.to(device)}): the
+     * arenas move whole and every parameter is re-bound to views of the new ones. Activations are dropped and
+     * re-allocated on the new backend at the next forward pass. Only the module that owns the arena moves.
      */
     public final void to(Ops target) {
         if (target == ops) return;
-        parameters.values().forEach(p -> {
-            p.value = move(p.value, target);
-            p.grad = move(p.grad, target);
-        });
+        parameterArena().moveTo(target);
+        moveTree(target);
+    }
+
+    private void moveTree(Ops target) {
         buffers.values().forEach(b -> b.value = move(b.value, target));
         scratch.values().forEach(Tensor::close);
         scratch.clear();
-        children.values().forEach(c -> c.to(target));
+        children.values().forEach(c -> c.moveTree(target));
         ops = target;
     }
 

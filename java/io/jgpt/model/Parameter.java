@@ -3,18 +3,19 @@ package io.jgpt.model;
 import io.jgpt.tensor.Tensor;
 
 /**
- * A trainable tensor and its gradient, both on the module's backend. {@code decay} says whether weight
+ * A trainable tensor and its gradient, both on the module's backend: views into the model's
+ * {@link ParameterArena}, bound when the model lays out its parameters. {@code decay} says whether weight
  * decay may apply (matrices and embeddings; not biases or LayerNorm gains when decay is limited to matrices).
  */
 public final class Parameter {
     private final String name;
+    private final int[] shape;
     Tensor value;
     Tensor grad;
 
-    Parameter(String name, Tensor value, Tensor grad) {
+    Parameter(String name, int[] shape) {
         this.name = name;
-        this.value = value;
-        this.grad = grad;
+        this.shape = shape.clone();
     }
 
     public String name() {
@@ -22,19 +23,24 @@ public final class Parameter {
     }
 
     public Tensor value() {
-        return value;
+        return bound(value);
     }
 
     public Tensor grad() {
-        return grad;
+        return bound(grad);
+    }
+
+    private Tensor bound(Tensor t) {
+        if (t == null) throw new IllegalStateException("parameter " + name + " is not in an arena yet");
+        return t;
     }
 
     public int[] shape() {
-        return value.shape();
+        return shape.clone();
     }
 
     /** Matrices (2-D and up) are what "weight decay on matrices only" decays. */
     public boolean isMatrix() {
-        return value.shape().length >= 2;
+        return shape.length >= 2;
     }
 }

@@ -85,6 +85,8 @@ public final class TransformerBlock extends Module {
     }
 
     void init(Init init) {
+        ln1.init();
+        ln2.init();
         attn.init(init);
         mlp.init(init);
     }

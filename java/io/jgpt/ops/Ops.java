@@ -42,6 +42,12 @@ public interface Ops extends AutoCloseable {
     /** Copies a floating tensor into {@code dst}, which has exactly its number of elements. */
     void read(Tensor src, float[] dst);
 
+    /**
+     * Elements [offset, offset + numel(shape)) of a tensor as a tensor of the given shape, sharing its
+     * memory (a parameter inside its arena). Closing a view frees nothing; the view is valid while base is.
+     */
+    Tensor view(Tensor base, long offset, int... shape);
+
     /** Copies an I32 tensor into {@code dst}, which has exactly its number of elements. */
     void read(Tensor src, int[] dst);
 

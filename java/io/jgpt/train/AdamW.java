@@ -1,16 +1,16 @@
 package io.jgpt.train;
 
 import io.jgpt.model.Parameter;
+import io.jgpt.model.ParameterArena;
 import io.jgpt.ops.AdamWStep;
 import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
-import io.jgpt.tensor.Tensor.DType;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
- * AdamW as {@code torch.optim.AdamW} defines it (decoupled weight decay, bias correction). It sees only
- * parameters, never buffers. Moments live on the parameters' backend.
+ * AdamW as {@code torch.optim.AdamW} defines it (decoupled weight decay, bias correction), over every
+ * parameter of a model's {@link ParameterArena}. It sees only parameters, never buffers. Each moment is one
+ * allocation with the arena's layout, on the parameters' backend.
  */
 public final class AdamW {
 
@@ -21,37 +21,45 @@ public final class AdamW {
         }
     }
 
+    private final ParameterArena arena;
     private final Ops ops;
-    private final List<Parameter> params;
-    private final List<Tensor> m = new ArrayList<>();
-    private final List<Tensor> v = new ArrayList<>();
+    private final Tensor m;
+    private final Tensor v;
+    private final List<Tensor> mViews;
+    private final List<Tensor> vViews;
     private final Settings settings;
     private int step;
 
-    public AdamW(Ops ops, List<Parameter> params, Settings settings) {
-        this.ops = ops;
-        this.params = List.copyOf(params);
+    public AdamW(ParameterArena arena, Settings settings) {
+        this.arena = arena;
+        this.ops = arena.ops();
         this.settings = settings;
-        for (Parameter p : params) {
-            m.add(ops.zeros(DType.F32, p.shape()));
-            v.add(ops.zeros(DType.F32, p.shape()));
-        }
+        m = arena.allocate();
+        v = arena.allocate();
+        mViews = arena.views(m);
+        vViews = arena.views(v);
     }
 
     public int stepCount() {
         return step;
     }
 
+    /** The parameters it updates: the arena's, in layout order. */
     public List<Parameter> parameters() {
-        return params;
+        return arena.parameters();
     }
 
+    public ParameterArena arena() {
+        return arena;
+    }
+
+    /** Per-parameter views of the first moment, in {@link #parameters()} order. */
     public List<Tensor> firstMoments() {
-        return m;
+        return mViews;
     }
 
     public List<Tensor> secondMoments() {
-        return v;
+        return vViews;
     }
 
     /** Restores the step counter (moments are restored through {@link #firstMoments()}/{@link #secondMoments()}). */
@@ -68,10 +76,11 @@ public final class AdamW {
     public void step(float lr, boolean zeroGrads) {
         step++;
         AdamWStep base = new AdamWStep(lr, settings.beta1, settings.beta2, settings.eps, settings.weightDecay, step);
+        List<Parameter> params = arena.parameters();
         for (int i = 0; i < params.size(); i++) {
             Parameter p = params.get(i);
             boolean decay = !settings.decayMatricesOnly || p.isMatrix();
-            ops.adamw(p.value(), p.grad(), m.get(i), v.get(i), decay ? base : base.withWeightDecay(0f),
+            ops.adamw(p.value(), p.grad(), mViews.get(i), vViews.get(i), decay ? base : base.withWeightDecay(0f),
                     zeroGrads);
         }
     }

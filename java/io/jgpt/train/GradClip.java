@@ -1,35 +1,30 @@
 package io.jgpt.train;
 
-import io.jgpt.model.Parameter;
-import io.jgpt.ops.Ops;
-import io.jgpt.tensor.Tensor;
+import io.jgpt.model.ParameterArena;
 import java.util.List;
 
-/** Global-norm gradient clipping ({@code torch.nn.utils.clip_grad_norm_}). */
+/** Global-norm gradient clipping ({@code torch.nn.utils.clip_grad_norm_}) over a whole gradient arena. */
 public final class GradClip {
     private GradClip() {}
 
-    /** The L2 norm of all gradients together. */
-    public static double globalNorm(Ops ops, List<Parameter> params) {
-        List<Tensor> grads = params.stream().map(Parameter::grad).toList();
-        return Math.sqrt(ops.sumOfSquares(grads));
+    /** The L2 norm of all gradients together: one reduction over the gradient arena. */
+    public static double globalNorm(ParameterArena arena) {
+        return Math.sqrt(arena.ops().sumOfSquares(List.of(arena.gradients())));
     }
 
     /** Sum of squares of all weights: finite exactly when every weight is. */
-    public static double weightNormSquared(Ops ops, List<Parameter> params) {
-        return ops.sumOfSquares(params.stream().map(Parameter::value).toList());
+    public static double weightNormSquared(ParameterArena arena) {
+        return arena.ops().sumOfSquares(List.of(arena.values()));
     }
 
     /**
      * Scales all gradients so their global norm is at most maxNorm; returns the norm before clipping.
      * Like PyTorch, the factor is maxNorm / (norm + 1e-6) and is applied only when it is below 1.
      */
-    public static double clip(Ops ops, List<Parameter> params, double maxNorm) {
-        double norm = globalNorm(ops, params);
+    public static double clip(ParameterArena arena, double maxNorm) {
+        double norm = globalNorm(arena);
         double factor = maxNorm / (norm + 1e-6);
-        if (factor < 1.0) {
-            for (Parameter p : params) ops.scale(p.grad(), (float) factor);
-        }
+        if (factor < 1.0) arena.ops().scale(arena.gradients(), (float) factor);
         return norm;
     }
 }

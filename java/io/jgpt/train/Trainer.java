@@ -161,7 +161,7 @@ public final class Trainer {
 
     private Path save(long nextStep, long tokensSeen) {
         // The last line of defence: whatever happened, non-finite weights never replace a good checkpoint.
-        double norm = GradClip.weightNormSquared(model.ops(), optimizer.parameters());
+        double norm = GradClip.weightNormSquared(optimizer.arena());
         if (!Double.isFinite(norm)) {
             throw new JgptException("not saving step " + nextStep + ": the weights contain NaN or infinity;"
                     + " the last good checkpoint is left as it was");

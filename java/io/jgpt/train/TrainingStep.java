@@ -17,15 +17,14 @@ public final class TrainingStep {
     private final GPTModel model;
     private final AdamW optimizer;
     private final double clipNorm;
-    /** The optimizer updates every parameter of the model, so its fused zeroing clears every gradient. */
-    private final boolean optimizerZeroesAll;
 
     /** @param clipNorm maximum global gradient norm; 0 or less disables clipping (the norm is still measured) */
     public TrainingStep(GPTModel model, AdamW optimizer, double clipNorm) {
         this.model = model;
         this.optimizer = optimizer;
         this.clipNorm = clipNorm;
-        this.optimizerZeroesAll = new java.util.HashSet<>(optimizer.parameters()).containsAll(model.parameters());
+        if (optimizer.arena() != model.parameterArena())
+            throw new IllegalArgumentException("the optimizer was made for another model's parameters");
     }
 
     /**
@@ -46,13 +45,14 @@ public final class TrainingStep {
         }
         float loss = (float) (lossSum / microBatches.size());
         double norm = clipNorm > 0
-                ? GradClip.clip(model.ops(), optimizer.parameters(), clipNorm)
-                : GradClip.globalNorm(model.ops(), optimizer.parameters());
+                ? GradClip.clip(optimizer.arena(), clipNorm)
+                : GradClip.globalNorm(optimizer.arena());
         if (!Float.isFinite(loss) || !Double.isFinite(norm)) {
             return new Result(loss, norm, true);
         }
-        optimizer.step(lr, optimizerZeroesAll);
-        if (optimizerZeroesAll) model.markGradientsZero();
+        // The optimizer updates every parameter, so its fused zeroing clears every gradient.
+        optimizer.step(lr, true);
+        model.markGradientsZero();
         return new Result(loss, norm, false);
     }
 }

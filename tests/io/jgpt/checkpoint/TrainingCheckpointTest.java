@@ -44,7 +44,7 @@ class TrainingCheckpointTest {
     void savedCheckpointReloadsToBitIdenticalLogits(@TempDir Path run) {
         try (CpuOps ops = new CpuOps(2)) {
             GPTModel model = new GPTModel(TINY, ops, 3);
-            AdamW adamw = new AdamW(ops, model.parameters(), AdamW.Settings.book(0.1f));
+            AdamW adamw = new AdamW(model.parameterArena(), AdamW.Settings.book(0.1f));
             Path dir = TrainingCheckpoint.save(run, model, adamw, new TrainerState(5, 0, 0, 1, 0, 0), 2);
             GPTModel loaded = ModelSource.open(run.toString(), ops, 99, UnaryOperator.identity());
             assertEquals(model.config().withDropRate(0.1f), loaded.config().withDropRate(0.1f));
@@ -60,7 +60,7 @@ class TrainingCheckpointTest {
     void weightsFileUsesGpt2NamesAndConv1dLayout(@TempDir Path run) {
         try (CpuOps ops = new CpuOps(1)) {
             GPTModel model = new GPTModel(TINY, ops, 3);
-            Path dir = TrainingCheckpoint.save(run, model, new AdamW(ops, model.parameters(), AdamW.Settings.book(0f)),
+            Path dir = TrainingCheckpoint.save(run, model, new AdamW(model.parameterArena(), AdamW.Settings.book(0f)),
                     new TrainerState(1, 0, 0, 1, 0, 0), 1);
             try (SafetensorsFile f = SafetensorsFile.open(dir.resolve("model.safetensors"))) {
                 assertArrayEquals(new int[] {16, 48}, f.shape("transformer.h.1.attn.c_attn.weight"));
@@ -77,7 +77,7 @@ class TrainingCheckpointTest {
     void keepsOnlyTheNewestCheckpoints(@TempDir Path run) {
         try (CpuOps ops = new CpuOps(1)) {
             GPTModel model = new GPTModel(TINY, ops, 3);
-            AdamW adamw = new AdamW(ops, model.parameters(), AdamW.Settings.book(0f));
+            AdamW adamw = new AdamW(model.parameterArena(), AdamW.Settings.book(0f));
             for (int step = 1; step <= 4; step++) TrainingCheckpoint.save(run, model, adamw, new TrainerState(step, 0, 0, 1, 0, 0), 2);
             assertEquals(List.of("step-00000003", "step-00000004"),
                     RunDirectory.checkpoints(run).stream().map(p -> p.getFileName().toString()).toList());
@@ -110,7 +110,7 @@ class TrainingCheckpointTest {
     private static List<Double> train(Path out, long steps, Path resume) throws IOException {
         try (CpuOps ops = new CpuOps(2)) {
             GPTModel model = new GPTModel(TINY, ops, 7);
-            AdamW adamw = new AdamW(ops, model.parameters(), AdamW.Settings.book(0.1f));
+            AdamW adamw = new AdamW(model.parameterArena(), AdamW.Settings.book(0.1f));
             SlidingWindowDataset data = new SlidingWindowDataset(TokenSource.of("t", tokens(400, 5)), 12, 5);
             BatchLoader loader = BatchLoader.training(data, 3, 11);
             TrainerState state = resume == null ? null : TrainingCheckpoint.restore(resume, model, adamw);

@@ -127,8 +127,8 @@ class ModelParityTest {
 
             // Ten full training steps (clipping, AdamW) on both backends.
             Batch batch = new Batch(ids, targets, b, t);
-            TrainingStep sc = new TrainingStep(mc, new AdamW(cpu, mc.parameters(), AdamW.Settings.book(0.1f)), 1.0);
-            TrainingStep sg = new TrainingStep(mg, new AdamW(gpu, mg.parameters(), AdamW.Settings.book(0.1f)), 1.0);
+            TrainingStep sc = new TrainingStep(mc, new AdamW(mc.parameterArena(), AdamW.Settings.book(0.1f)), 1.0);
+            TrainingStep sg = new TrainingStep(mg, new AdamW(mg.parameterArena(), AdamW.Settings.book(0.1f)), 1.0);
             for (int step = 0; step < 10; step++) {
                 float lc = sc.run(List.of(batch), 1e-3f, step, 9).loss();
                 float lg = sg.run(List.of(batch), 1e-3f, step, 9).loss();

@@ -35,7 +35,7 @@ class TrainingTest {
     static float[] losses(int threads, int steps) {
         try (CpuOps ops = new CpuOps(threads)) {
             GPTModel m = new GPTModel(SMALL, ops, 123);
-            TrainingStep step = new TrainingStep(m, new AdamW(ops, m.parameters(), AdamW.Settings.book(0.1f)), 1.0);
+            TrainingStep step = new TrainingStep(m, new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f)), 1.0);
             float[] out = new float[steps];
             for (int i = 0; i < steps; i++) out[i] = step.run(List.of(patternBatch()), 3e-3f, i, 7).loss();
             return out;
@@ -59,7 +59,7 @@ class TrainingTest {
     void optimizerSeesNoBuffers() {
         try (CpuOps ops = new CpuOps(1)) {
             GPTModel m = new GPTModel(SMALL, ops, 1);
-            AdamW opt = new AdamW(ops, m.parameters(), AdamW.Settings.book(0.1f));
+            AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
             Set<Tensor> optimised = Collections.newSetFromMap(new IdentityHashMap<>());
             opt.parameters().forEach(p -> optimised.add(p.value()));
             m.buffers().values().forEach(b -> assertTrue(!optimised.contains(b.value()), b.name()));
@@ -75,13 +75,13 @@ class TrainingTest {
             m.zeroGrad();
             m.forward(batch.inputs(), batch.batch(), batch.time(), new io.jgpt.model.DropoutPlan(0f, 0, 0, 1));
             m.lossAndBackward(batch.targets(), 1f);
-            double before = GradClip.globalNorm(ops, m.parameters());
+            double before = GradClip.globalNorm(m.parameterArena());
             double bound = before / 4;
-            assertEquals(before, GradClip.clip(ops, m.parameters(), bound), 1e-9);
-            assertEquals(bound, GradClip.globalNorm(ops, m.parameters()), bound * 1e-5);
+            assertEquals(before, GradClip.clip(m.parameterArena(), bound), 1e-9);
+            assertEquals(bound, GradClip.globalNorm(m.parameterArena()), bound * 1e-5);
             // Under the bound nothing changes.
-            assertEquals(bound, GradClip.clip(ops, m.parameters(), bound * 10), bound * 1e-5);
-            assertEquals(bound, GradClip.globalNorm(ops, m.parameters()), bound * 1e-5);
+            assertEquals(bound, GradClip.clip(m.parameterArena(), bound * 10), bound * 1e-5);
+            assertEquals(bound, GradClip.globalNorm(m.parameterArena()), bound * 1e-5);
         }
     }
 
@@ -90,7 +90,7 @@ class TrainingTest {
         try (CpuOps ops = new CpuOps(1)) {
             GPTModel m = new GPTModel(new GPTConfig(5, 4, 4, 1, 1, 0f, true, false), ops, 1);
             List<Parameter> ps = m.parameters();
-            AdamW opt = new AdamW(ops, ps, new AdamW.Settings(0.9f, 0.999f, 1e-8f, 0.5f, true));
+            AdamW opt = new AdamW(m.parameterArena(), new AdamW.Settings(0.9f, 0.999f, 1e-8f, 0.5f, true));
             Parameter bias = m.namedParameters().get("h.0.ln_1.bias");
             Parameter matrix = m.namedParameters().get("h.0.mlp.c_fc.weight");
             double[] pb = toDouble(ops.download(bias.value()));
