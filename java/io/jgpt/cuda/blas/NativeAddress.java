@@ -9,14 +9,14 @@ import jcuda.Pointer;
  * accessors; its protected copy constructor is the supported way for a subclass to see them, so no
  * reflection into private fields is needed.
  */
-final class NativeAddress extends Pointer {
+public final class NativeAddress extends Pointer {
 
     private NativeAddress(Pointer p) {
         super(p);
     }
 
     /** The device address a {@code Pointer}/{@code CUdeviceptr} stands for, offset included. */
-    static long of(Pointer p) {
+    public static long of(Pointer p) {
         if (p == null) throw new IllegalArgumentException("null device pointer");
         NativeAddress copy = new NativeAddress(p);
         long base = copy.getNativePointer();
@@ -27,7 +27,7 @@ final class NativeAddress extends Pointer {
     }
 
     /** The native handle of a stream or other opaque JCuda object; 0 means the default stream. */
-    static long ofHandle(NativePointerObject handle) {
+    public static long ofHandle(NativePointerObject handle) {
         return handle == null ? 0 : new Handle(handle).address();
     }
 
