@@ -18,12 +18,9 @@ import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import jcuda.CudaException;
-import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdeviceptr;
@@ -130,27 +127,17 @@ final class CudaContext implements AutoCloseable {
         return new long[] {free[0], total[0]};
     }
 
-    /**
-     * Queues kernel {@code name} on the stream. Arguments: {@link CudaTensor} or {@link CUdeviceptr} (a device
-     * pointer; {@code null} passes a null pointer), Integer (int), Long (64-bit: size_t, unsigned long long),
-     * Float.
-     */
-    void launch(String name, int gridX, int blockX, int blockY, Object... args) {
-        launchShared(name, gridX, blockX, blockY, 0, args);
-    }
-
-    /** {@link #launch} with {@code sharedBytes} of dynamic shared memory per block. */
-    void launchShared(String name, int gridX, int blockX, int blockY, int sharedBytes, Object... args) {
+    /** Queues kernel {@code name} on the stream with arguments packed by {@link Kernels}. */
+    void launch(String name, Launch l, KernelArgs args) {
         ensureCurrent();
         CUfunction f = functions.computeIfAbsent(name, this::function);
-        Pointer[] params = new Pointer[args.length];
-        for (int i = 0; i < args.length; i++) params[i] = param(name, args[i]);
         try {
-            cuLaunchKernel(f, gridX, 1, 1, blockX, blockY, 1, sharedBytes, stream, Pointer.to(params), null);
+            cuLaunchKernel(f, l.gridX(), 1, 1, l.blockX(), l.blockY(), 1, l.sharedBytes(), stream, args.pointer(),
+                    null);
             if (SYNC_EACH_LAUNCH) cuStreamSynchronize(stream);
         } catch (CudaException e) {
-            throw new CudaException("kernel " + name + " grid " + gridX + " block (" + blockX + "," + blockY
-                    + ") args " + describe(args) + " failed: " + e.getMessage(), e);
+            throw new CudaException("kernel " + name + " grid " + l.gridX() + " block (" + l.blockX() + ","
+                    + l.blockY() + ") args " + args + " failed: " + e.getMessage(), e);
         }
     }
 
@@ -158,24 +145,6 @@ final class CudaContext implements AutoCloseable {
         CUfunction f = new CUfunction();
         cuModuleGetFunction(f, module, name);
         return f;
-    }
-
-    private static Pointer param(String kernel, Object arg) {
-        return switch (arg) {
-            case null -> Pointer.to(new long[] {0});
-            case CudaTensor t -> Pointer.to(t.ptr());
-            case CUdeviceptr p -> Pointer.to(p);
-            case Integer v -> Pointer.to(new int[] {v});
-            case Long v -> Pointer.to(new long[] {v});
-            case Float v -> Pointer.to(new float[] {v});
-            default -> throw new IllegalArgumentException("kernel " + kernel + ": unsupported argument " + arg);
-        };
-    }
-
-    private static String describe(Object[] args) {
-        List<String> out = new ArrayList<>();
-        for (Object a : args) out.add(a instanceof CUdeviceptr ? "ptr" : String.valueOf(a));
-        return out.toString();
     }
 
     @Override

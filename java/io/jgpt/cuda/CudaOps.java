@@ -9,6 +9,7 @@ import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 import io.jgpt.cuda.blas.Blas;
 import io.jgpt.cuda.blas.BlasLoader;
 import io.jgpt.ops.AdamWStep;
+import io.jgpt.ops.Cost;
 import io.jgpt.ops.Dropout;
 import io.jgpt.ops.Ops;
 import io.jgpt.profile.Profiler;
@@ -30,15 +31,13 @@ import jcuda.driver.CUdeviceptr;
  */
 public final class CudaOps implements Ops {
 
-    private static final int THREADS = 256;
-    private static final int MAX_BLOCKS = 1 << 16; // grid-stride kernels cover the rest
-    private static final int WARPS_PER_BLOCK = THREADS / 32;
     private static final int NORM_BLOCKS = 256; // fixed, so sumOfSquares is deterministic
     private static final int CE_THREADS = 512;
     private static final int MAX_DYNAMIC_SHARED = 48 * 1024; // static + dynamic, without a per-kernel opt-in
     private static final int ATTENTION_CACHED_STATIC_SHARED = 4 * 32; // attention_cached's reduce[WARP_SIZE]
 
     private final CudaContext ctx;
+    private final Kernels kernels = new Kernels(this::launch);
     private final Blas blas;
     private final EventClock clock;
     private final Scratch scratch;
@@ -190,8 +189,8 @@ public final class CudaOps implements Ops {
         check(tokens, DType.I32, "embeddingForward tokens", B, T);
         check(out, DType.F32, "embeddingForward out", B, T, C);
         long n = (long) B * T * C;
-        kernel("embedding_forward", 12 * n, 0, blocks(n), THREADS, 1, out, tokens, wte, wpe, B * T, T, C, V,
-                errors);
+        kernels.embeddingForward(Launch.elementwise(n, new Cost(12 * n, 0)), ptr(out), ptr(tokens), ptr(wte), ptr(wpe),
+                B * T, T, C, V, ptr(errors));
     }
 
     @Override
@@ -203,9 +202,11 @@ public final class CudaOps implements Ops {
         check(tokens, DType.I32, "embeddingBackward tokens", B, T);
         check(dout, DType.F32, "embeddingBackward dout", B, T, C);
         long n = (long) B * T * C;
-        kernel("embedding_backward_wte", 12 * n, n, blocks(n), THREADS, 1, dwte, dout, tokens, B * T, C, V);
+        kernels.embeddingBackwardWte(Launch.elementwise(n, new Cost(12 * n, n)), ptr(dwte), ptr(dout), ptr(tokens),
+                B * T, C, V);
         long tc = (long) T * C;
-        kernel("embedding_backward_wpe", 4 * (n + 2 * tc), n, blocks(tc), THREADS, 1, dwpe, dout, B, T, C);
+        kernels.embeddingBackwardWpe(Launch.elementwise(tc, new Cost(4 * (n + 2 * tc), n)), ptr(dwpe), ptr(dout), B, T,
+                C);
     }
 
     private static void checkEmbedding(String op, Tensor wpe, int T, int C) {
@@ -226,8 +227,8 @@ public final class CudaOps implements Ops {
         check(weight, DType.F32, "layerNormForward weight", C);
         check(bias, DType.F32, "layerNormForward bias", C);
         long n = (long) N * C;
-        kernel("layernorm_forward", 4 * (3 * n + 2L * C + 2L * N), 8.0 * n, warpBlocks(N), THREADS, 1, out, mean,
-                rstd, in, weight, bias, N, C);
+        kernels.layernormForward(Launch.warpPerRow(N, new Cost(4 * (3 * n + 2L * C + 2L * N), 8.0 * n)), ptr(out),
+                ptr(mean), ptr(rstd), ptr(in), ptr(weight), ptr(bias), N, C);
     }
 
     @Override
@@ -243,10 +244,10 @@ public final class CudaOps implements Ops {
         checkNumel(mean, N, "layerNormBackward mean");
         checkNumel(rstd, N, "layerNormBackward rstd");
         long n = (long) N * C;
-        kernel("layernorm_backward_input", 4 * (5 * n + 2L * N + C), 14.0 * n, warpBlocks(N), THREADS, 1, din,
-                dout, in, weight, mean, rstd, N, C);
-        kernel("layernorm_backward_params", 4 * (2 * n + 2L * N + 4L * C), 6.0 * n, ceilDiv(C, 32), 32, 32,
-                dweight, dbias, dout, in, mean, rstd, N, C);
+        kernels.layernormBackwardInput(Launch.warpPerRow(N, new Cost(4 * (5 * n + 2L * N + C), 14.0 * n)), ptr(din),
+                ptr(dout), ptr(in), ptr(weight), ptr(mean), ptr(rstd), N, C);
+        kernels.layernormBackwardParams(Launch.columnTiles(C, new Cost(4 * (2 * n + 2L * N + 4L * C), 6.0 * n)),
+                ptr(dweight), ptr(dbias), ptr(dout), ptr(in), ptr(mean), ptr(rstd), N, C);
     }
 
     @Override
@@ -262,7 +263,7 @@ public final class CudaOps implements Ops {
         if (bias != null) {
             check(bias, DType.F32, "linearForward bias", OC);
             long n = (long) N * OC;
-            kernel("bias_add", 4 * (2 * n + OC), n, blocks(n), THREADS, 1, out, bias, N, OC);
+            kernels.biasAdd(Launch.elementwise(n, new Cost(4 * (2 * n + OC), n)), ptr(out), ptr(bias), N, OC);
         }
     }
 
@@ -285,7 +286,8 @@ public final class CudaOps implements Ops {
         if (dbias != null) {
             check(dbias, DType.F32, "linearBackward dbias", OC);
             long n = (long) N * OC;
-            kernel("column_sum_accumulate", 4 * (n + 2L * OC), n, ceilDiv(OC, 32), 32, 32, dbias, dout, N, OC);
+            kernels.columnSumAccumulate(Launch.columnTiles(OC, new Cost(4 * (n + 2L * OC), n)), ptr(dbias), ptr(dout),
+                    N, OC);
         }
     }
 
@@ -334,14 +336,14 @@ public final class CudaOps implements Ops {
         gemmBatched("attention_scores", false, true, h.T, h.T, h.hs, q, h.hs, (long) h.T * h.hs, k, h.hs,
                 (long) h.T * h.hs, ptr(att), h.T, (long) h.T * h.T, h.batch());
         CUdeviceptr dropped = dropout.active() ? scratch.get("attn.dropped", 4 * na) : null;
-        kernel("attention_softmax_forward", 4 * (3 * na), 6.0 * na, warpBlocks(h.batch() * h.T), THREADS, 1, att,
-                dropped, att, mask, mask.dtype() == DType.I32 ? 1 : 0, h.maxT, h.batch() * h.T, h.T, h.scale(),
-                dropout.key(), dropout.threshold(), dropout.scale());
+        kernels.attentionSoftmaxForward(Launch.warpPerRow(h.batch() * h.T, new Cost(4 * (3 * na), 6.0 * na)), ptr(att),
+                dropped, ptr(att), ptr(mask), mask.dtype() == DType.I32 ? 1 : 0, h.maxT, h.batch() * h.T, h.T,
+                h.scale(), dropout.key(), dropout.threshold(), dropout.scale());
         CUdeviceptr y = scratch.get("attn.y", 4 * btc);
         // y = att(dropped) @ v per (b, h)
         gemmBatched("attention_values", false, false, h.T, h.hs, h.T, dropped != null ? dropped : ptr(att), h.T,
                 (long) h.T * h.T, v, h.hs, (long) h.T * h.hs, y, h.hs, (long) h.T * h.hs, h.batch());
-        mergeHeads(h, out, y, h.C, 0, false);
+        mergeHeads(h, ptr(out), y, h.C, 0, false);
     }
 
     @Override
@@ -354,11 +356,11 @@ public final class CudaOps implements Ops {
         CUdeviceptr q = scratch.get("attn.qkv", 12 * btc), k = offset(q, btc), v = offset(q, 2 * btc);
         splitQkv(qkv, q, h);
         CUdeviceptr dy = scratch.get("attn.y", 4 * btc);
-        splitHeads(h, dy, dout, h.C, 0);
+        splitHeads(h, dy, ptr(dout), h.C, 0);
         CUdeviceptr weights = ptr(att);
         if (dropout.active()) {
             weights = scratch.get("attn.dropped", 4 * na);
-            kernel("dropout_forward", 8 * na, na, blocks(na), THREADS, 1, weights, att, na, dropout.key(),
+            kernels.dropoutForward(Launch.elementwise(na, new Cost(8 * na, na)), weights, ptr(att), na, dropout.key(),
                     dropout.threshold(), dropout.scale());
         }
         CUdeviceptr dq = scratch.get("attn.dqkv", 12 * btc), dk = offset(dq, btc), dv = offset(dq, 2 * btc);
@@ -368,15 +370,15 @@ public final class CudaOps implements Ops {
                 headStride, datt, h.T, attStride, h.batch());
         gemmBatched("attention_backward_v", true, false, h.T, h.hs, h.T, weights, h.T, attStride, dy, h.hs,
                 headStride, dv, h.hs, headStride, h.batch());
-        kernel("attention_softmax_backward", 12 * na, 6.0 * na, warpBlocks(h.batch() * h.T), THREADS, 1, datt,
-                att, h.batch() * h.T, h.T, h.scale(), dropout.key(), dropout.threshold(), dropout.scale());
+        kernels.attentionSoftmaxBackward(Launch.warpPerRow(h.batch() * h.T, new Cost(12 * na, 6.0 * na)), datt,
+                ptr(att), h.batch() * h.T, h.T, h.scale(), dropout.key(), dropout.threshold(), dropout.scale());
         // datt now holds d(scores): dq = dscores @ k; dk = dscores^T @ q
         gemmBatched("attention_backward_q", false, false, h.T, h.hs, h.T, datt, h.T, attStride, k, h.hs,
                 headStride, dq, h.hs, headStride, h.batch());
         gemmBatched("attention_backward_k", true, false, h.T, h.hs, h.T, datt, h.T, attStride, q, h.hs,
                 headStride, dk, h.hs, headStride, h.batch());
         for (int part = 0; part < 3; part++)
-            mergeHeads(h, dqkv, offset(dq, part * btc), 3 * h.C, part * h.C, true);
+            mergeHeads(h, ptr(dqkv), offset(dq, part * btc), 3 * h.C, part * h.C, true);
     }
 
     @Override
@@ -406,50 +408,53 @@ public final class CudaOps implements Ops {
                     + (shared + ATTENTION_CACHED_STATIC_SHARED) + " bytes of shared memory per block, more than "
                     + MAX_DYNAMIC_SHARED);
         long n = (long) B * Tn * C;
-        kernel("kv_cache_write", 16 * n, 0, blocks(n), THREADS, 1, kCache, vCache, qkv, B, Tn, nHead, hs, L, pos);
+        kernels.kvCacheWrite(Launch.elementwise(n, new Cost(16 * n, 0)), ptr(kCache), ptr(vCache), ptr(qkv), B, Tn,
+                nHead, hs, L, pos);
         // With the causal mask, query p reads p+1 keys and values: sum_t (pos+t+1) per head.
         long live = (long) B * nHead * ((long) Tn * pos + (long) Tn * (Tn + 1) / 2);
-        kernelShared("attention_cached", 4 * (2 * n + 2 * live * hs), 4.0 * live * hs + 5.0 * live,
-                B * nHead * Tn, THREADS, 1, (int) shared, out, qkv, kCache, vCache, mask,
-                mask.dtype() == DType.I32 ? 1 : 0, m[0], B, Tn, nHead, hs, L, pos, (float) (1.0 / Math.sqrt(hs)));
+        Cost cost = new Cost(4 * (2 * n + 2 * live * hs), 4.0 * live * hs + 5.0 * live);
+        kernels.attentionCached(Launch.blocks(B * nHead * Tn, Launch.THREADS, cost).withShared((int) shared), ptr(out),
+                ptr(qkv), ptr(kCache), ptr(vCache), ptr(mask), mask.dtype() == DType.I32 ? 1 : 0, m[0], B, Tn, nHead,
+                hs, L, pos, (float) (1.0 / Math.sqrt(hs)));
     }
 
     /** q, k, v (each (B,NH,T,hs), back to back at {@code q}) from qkv (B,T,3C). */
     private void splitQkv(Tensor qkv, CUdeviceptr q, Heads h) {
         for (int part = 0; part < 3; part++)
-            splitHeads(h, offset(q, part * h.btc()), qkv, 3 * h.C, part * h.C);
+            splitHeads(h, offset(q, part * h.btc()), ptr(qkv), 3 * h.C, part * h.C);
     }
 
     /** dst (B,NH,T,hs) = the heads of src, whose rows are srcStride wide with the heads from srcOffset. */
-    private void splitHeads(Heads h, Object dst, Object src, int srcStride, int srcOffset) {
+    private void splitHeads(Heads h, CUdeviceptr dst, CUdeviceptr src, int srcStride, int srcOffset) {
         long n = h.btc();
-        kernel("heads_split", 8 * n, 0, blocks(n), THREADS, 1, dst, src, h.B, h.T, h.NH, h.hs, srcStride,
+        kernels.headsSplit(Launch.elementwise(n, new Cost(8 * n, 0)), dst, src, h.B, h.T, h.NH, h.hs, srcStride,
                 srcOffset);
     }
 
     /** The inverse of {@link #splitHeads}, overwriting or accumulating into dst. */
-    private void mergeHeads(Heads h, Object dst, Object src, int dstStride, int dstOffset, boolean accumulate) {
+    private void mergeHeads(Heads h, CUdeviceptr dst, CUdeviceptr src, int dstStride, int dstOffset,
+            boolean accumulate) {
         long n = h.btc();
-        kernel("heads_merge", (accumulate ? 12 : 8) * n, accumulate ? n : 0, blocks(n), THREADS, 1, dst, src, h.B,
-                h.T, h.NH, h.hs, dstStride, dstOffset, accumulate ? 1 : 0);
+        kernels.headsMerge(Launch.elementwise(n, new Cost((accumulate ? 12 : 8) * n, accumulate ? n : 0)), dst, src,
+                h.B, h.T, h.NH, h.hs, dstStride, dstOffset, accumulate ? 1 : 0);
     }
 
     @Override
     public void geluForward(Tensor out, Tensor in) {
         long n = sameSize("geluForward", out, in);
-        kernel("gelu_forward", 8 * n, 10.0 * n, blocks(n), THREADS, 1, out, in, n);
+        kernels.geluForward(Launch.elementwise(n, new Cost(8 * n, 10.0 * n)), ptr(out), ptr(in), n);
     }
 
     @Override
     public void geluBackward(Tensor din, Tensor dout, Tensor in) {
         long n = sameSize("geluBackward", din, dout, in);
-        kernel("gelu_backward", 16 * n, 20.0 * n, blocks(n), THREADS, 1, din, dout, in, n);
+        kernels.geluBackward(Launch.elementwise(n, new Cost(16 * n, 20.0 * n)), ptr(din), ptr(dout), ptr(in), n);
     }
 
     @Override
     public void add(Tensor out, Tensor a, Tensor b) {
         long n = sameSize("add", out, a, b);
-        kernel("residual_add", 12 * n, n, blocks(n), THREADS, 1, out, a, b, n);
+        kernels.residualAdd(Launch.elementwise(n, new Cost(12 * n, n)), ptr(out), ptr(a), ptr(b), n);
     }
 
     @Override
@@ -459,14 +464,14 @@ public final class CudaOps implements Ops {
             copy(out, in);
             return;
         }
-        kernel("dropout_forward", 8 * n, n, blocks(n), THREADS, 1, out, in, n, dropout.key(),
+        kernels.dropoutForward(Launch.elementwise(n, new Cost(8 * n, n)), ptr(out), ptr(in), n, dropout.key(),
                 dropout.threshold(), dropout.scale());
     }
 
     @Override
     public void dropoutBackward(Tensor din, Tensor dout, Dropout dropout) {
         long n = sameSize("dropoutBackward", din, dout);
-        kernel("dropout_backward", 12 * n, n, blocks(n), THREADS, 1, din, dout, n, dropout.key(),
+        kernels.dropoutBackward(Launch.elementwise(n, new Cost(12 * n, n)), ptr(din), ptr(dout), n, dropout.key(),
                 dropout.threshold(), dropout.scale());
     }
 
@@ -479,17 +484,18 @@ public final class CudaOps implements Ops {
         if (targets.numel() != N) throw sizeMismatch("crossEntropy targets", targets, N);
         if (dlogits != null) check(dlogits, DType.F32, "crossEntropy dlogits", logits.shape());
         long n = (long) N * V;
-        kernel("cross_entropy_forward_backward", 4 * (dlogits == null ? n : 2 * n) + 12L * N, 5.0 * n, N,
-                CE_THREADS, 1, losses, dlogits, logits, targets, N, V, dlossScale, errors);
+        Cost cost = new Cost(4 * (dlogits == null ? n : 2 * n) + 12L * N, 5.0 * n);
+        kernels.crossEntropyForwardBackward(Launch.blocks(N, CE_THREADS, cost), ptr(losses), ptr(dlogits), ptr(logits),
+                ptr(targets), N, V, dlossScale, ptr(errors));
         syncAndCheck();
     }
 
     @Override
     public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep s, boolean zeroGrad) {
         long n = sameSize("adamw", param, grad, m, v);
-        kernel("adamw_step", (zeroGrad ? 32 : 28) * n, 15.0 * n, blocks(n), THREADS, 1, param, grad, m, v, n,
-                s.lr(), s.beta1(), s.beta2(), s.eps(), s.weightDecay(), s.biasCorrection1(), s.biasCorrection2(),
-                zeroGrad ? 1 : 0);
+        kernels.adamwStep(Launch.elementwise(n, new Cost((zeroGrad ? 32 : 28) * n, 15.0 * n)), ptr(param), ptr(grad),
+                ptr(m), ptr(v), n, s.lr(), s.beta1(), s.beta2(), s.eps(), s.weightDecay(), s.biasCorrection1(),
+                s.biasCorrection2(), zeroGrad ? 1 : 0);
     }
 
     @Override
@@ -499,7 +505,7 @@ public final class CudaOps implements Ops {
         int total = 0;
         for (int i = 0; i < grids.length; i++) {
             checkDType(tensors.get(i), DType.F32, "sumOfSquares");
-            grids[i] = Math.min(NORM_BLOCKS, blocks(tensors.get(i).numel()));
+            grids[i] = Math.min(NORM_BLOCKS, Launch.elementwiseBlocks(tensors.get(i).numel()));
             total += grids[i];
         }
         // One partial per block of every tensor, then a single fixed-order reduction: deterministic.
@@ -507,12 +513,12 @@ public final class CudaOps implements Ops {
         int at = 0;
         for (int i = 0; i < grids.length; i++) {
             long n = tensors.get(i).numel();
-            kernel("sum_squares_partial", 4 * n, 2.0 * n, grids[i], THREADS, 1, offset8(partials, at),
-                    tensors.get(i), n);
+            kernels.sumSquaresPartial(Launch.blocks(grids[i], Launch.THREADS, new Cost(4 * n, 2.0 * n)),
+                    offset8(partials, at), ptr(tensors.get(i)), n);
             at += grids[i];
         }
         CUdeviceptr result = offset8(partials, total);
-        kernel("sum_partials", 8L * total, total, 1, 1024, 1, result, partials, total);
+        kernels.sumPartials(Launch.blocks(1, 1024, new Cost(8L * total, total)), result, partials, total);
         double[] out = new double[1];
         syncAndCheck();
         cuMemcpyDtoH(Pointer.to(out), result, 8);
@@ -523,7 +529,7 @@ public final class CudaOps implements Ops {
     public void scale(Tensor t, float factor) {
         checkDType(t, DType.F32, "scale");
         long n = t.numel();
-        kernel("scale_inplace", 8 * n, n, blocks(n), THREADS, 1, t, n, factor);
+        kernels.scaleInplace(Launch.elementwise(n, new Cost(8 * n, n)), ptr(t), n, factor);
     }
 
     @Override
@@ -555,18 +561,12 @@ public final class CudaOps implements Ops {
 
     // ---- helpers ------------------------------------------------------------------------------------
 
-    /** Launches a kernel inside a profiler span that declares the bytes it moves and the flops it does. */
-    private void kernel(String name, long bytes, double flops, int grid, int blockX, int blockY, Object... args) {
-        kernelShared(name, bytes, flops, grid, blockX, blockY, 0, args);
-    }
-
-    /** {@link #kernel} with {@code sharedBytes} of dynamic shared memory per block. */
-    private void kernelShared(String name, long bytes, double flops, int grid, int blockX, int blockY,
-                              int sharedBytes, Object... args) {
-        if (grid == 0) return; // nothing to do for empty tensors
+    /** {@link Kernels}' door to the driver: each launch inside a profiler span declaring its cost. */
+    private void launch(String kernel, Launch launch, KernelArgs args) {
+        if (launch.gridX() == 0) return; // nothing to do for empty tensors
         long t0 = profiler.begin();
-        ctx.launchShared(name, grid, blockX, blockY, sharedBytes, args);
-        profiler.end(t0, name, bytes, flops);
+        ctx.launch(kernel, launch, args);
+        profiler.end(t0, kernel, launch.cost().bytes(), launch.cost().flops());
     }
 
     /**
@@ -624,25 +624,9 @@ public final class CudaOps implements Ops {
         throw new IllegalArgumentException(what + e[2] + " at position " + e[1] + " is out of range");
     }
 
-    private static int blocks(long n) {
-        return (int) Math.min(ceilDiv(n, THREADS), MAX_BLOCKS);
-    }
-
-    /** Blocks for kernels that give each row one warp. */
-    private static int warpBlocks(int rows) {
-        return ceilDiv(rows, WARPS_PER_BLOCK);
-    }
-
-    private static int ceilDiv(int a, int b) {
-        return (a + b - 1) / b;
-    }
-
-    private static long ceilDiv(long a, long b) {
-        return (a + b - 1) / b;
-    }
-
-    private static CUdeviceptr ptr(Object t) {
-        return t instanceof CUdeviceptr p ? p : ((CudaTensor) t).ptr();
+    /** The device address of a CUDA tensor; null for null (optional outputs). */
+    private static CUdeviceptr ptr(Tensor t) {
+        return t == null ? null : ((CudaTensor) t).ptr();
     }
 
     private static CUdeviceptr offset(CUdeviceptr p, long floats) {

@@ -1,203 +1,134 @@
 package io.jgpt.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.sun.source.tree.CompilationUnitTree;
-import com.sun.source.tree.ExpressionTree;
-import com.sun.source.tree.IdentifierTree;
-import com.sun.source.tree.LiteralTree;
-import com.sun.source.tree.MemberSelectTree;
-import com.sun.source.tree.MethodInvocationTree;
-import com.sun.source.util.JavacTask;
-import com.sun.source.util.TreePath;
-import com.sun.source.util.TreePathScanner;
-import com.sun.source.util.Trees;
+import io.jgpt.cuda.KernelBindingsGenerator.JavaType;
+import io.jgpt.cuda.KernelBindingsGenerator.Kernel;
+import io.jgpt.ops.Cost;
+import io.jgpt.tensor.Tensor.DType;
 import java.io.IOException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import javax.lang.model.element.Element;
-import javax.lang.model.element.VariableElement;
-import javax.lang.model.type.TypeMirror;
-import javax.tools.Diagnostic;
-import javax.tools.DiagnosticCollector;
-import javax.tools.JavaCompiler;
-import javax.tools.JavaFileObject;
-import javax.tools.StandardJavaFileManager;
-import javax.tools.ToolProvider;
-import org.junit.jupiter.api.Assumptions;
+import jcuda.driver.CUdeviceptr;
 import org.junit.jupiter.api.Test;
 
 /**
- * Every kernel launch in {@link CudaOps} against the {@code extern "C" __global__} signature in kernels/*.cu,
- * without a GPU: javac attributes the Java argument expressions, and their static types must match the C
- * parameters one for one (count, order, and size: {@link CudaContext} packs an int as 4 bytes, a long as 8, a
- * float as 4, a tensor or device pointer as 8). A mismatch would silently shift every following argument.
- * Also checks that each launched name exists and that constant block shapes are whole warps within 1024.
+ * The typed launch methods of {@link Kernels} against the {@code extern "C" __global__} signatures in
+ * kernels/*.cu, without a GPU. The committed Kernels.java must be exactly what {@link KernelBindingsGenerator}
+ * writes from today's kernels, every compiled method must take the Java types of its kernel's C parameters in
+ * order (so launching with a wrong argument does not compile), and every binding must be launched somewhere.
  */
 class KernelSignatureTest {
 
-    /** The argument kinds a launch can pass (see CudaContext.param). */
-    enum Kind { PTR, INT, LONG, FLOAT, UNSUPPORTED }
-
-    private static final Pattern KERNEL =
-            Pattern.compile("extern\\s+\"C\"\\s+__global__\\s+void\\s+(\\w+)\\s*\\(([^)]*)\\)", Pattern.DOTALL);
-
-    /** One launch site: the kernel name, the Java argument kinds, the constant block shape if known. */
-    record Launch(String kernel, List<Kind> args, List<String> argText, Integer blockX, Integer blockY, long line) {}
+    private static final Map<JavaType, Class<?>> CLASSES =
+            Map.of(JavaType.PTR, CUdeviceptr.class, JavaType.INT, int.class, JavaType.LONG, long.class,
+                    JavaType.FLOAT, float.class);
 
     @Test
-    void everyLaunchMatchesItsKernelSignature() throws IOException {
-        Map<String, List<Kind>> signatures = cudaSignatures(Path.of("kernels"));
-        assertTrue(signatures.size() > 10, "kernels found: " + signatures.keySet());
-        List<Launch> launches = javaLaunches(Path.of("java/io/jgpt/cuda/CudaOps.java"));
-        assertTrue(launches.size() > 10, "launches found: " + launches);
+    void committedBindingsAreWhatTheGeneratorWrites() throws IOException {
+        String expected = KernelBindingsGenerator.generate(KernelBindingsGenerator.parse(Path.of("kernels")));
+        if (Boolean.getBoolean("jgpt.regenerate")) Files.writeString(KernelBindingsGenerator.OUTPUT, expected);
+        assertEquals(expected, Files.readString(KernelBindingsGenerator.OUTPUT),
+                KernelBindingsGenerator.OUTPUT + " is stale; regenerate it from the repository root with:"
+                        + " java tests/io/jgpt/cuda/KernelBindingsGenerator.java");
+    }
 
+    @Test
+    void everyKernelHasATypedMethodTakingItsCParameters() throws IOException {
+        List<Kernel> kernels = KernelBindingsGenerator.parse(Path.of("kernels"));
+        assertTrue(kernels.size() > 10, "kernels found: " + kernels);
+        Map<String, Method> methods = bindings();
         List<String> problems = new ArrayList<>();
-        TreeSet<String> unlaunched = new TreeSet<>(signatures.keySet());
-        for (Launch l : launches) {
-            unlaunched.remove(l.kernel);
-            List<Kind> want = signatures.get(l.kernel);
-            String at = "CudaOps.java:" + l.line + " " + l.kernel;
-            if (want == null) {
-                problems.add(at + ": no such extern \"C\" kernel in kernels/*.cu");
+        for (Kernel k : kernels) {
+            String suffix = KernelBindingsGenerator.storageSuffix(k.name());
+            String base = suffix == null ? k.name() : k.name().substring(0, k.name().length() - suffix.length());
+            Method m = methods.get(KernelBindingsGenerator.camel(base));
+            if (m == null) {
+                problems.add(k.file() + " " + k.name() + ": no method in Kernels");
                 continue;
             }
-            if (!want.equals(l.args))
-                problems.add(at + ": Java passes " + l.args + " " + l.argText + " but the kernel takes " + want);
-            if (l.blockX != null && l.blockY != null) {
-                int threads = l.blockX * l.blockY;
-                if (threads > 1024 || l.blockX % 32 != 0)
-                    problems.add(at + ": block (" + l.blockX + "," + l.blockY + ") is not whole warps within 1024 threads");
-            }
+            List<Class<?>> want = new ArrayList<>();
+            if (suffix != null) want.add(DType.class);
+            want.add(Launch.class);
+            for (JavaType t : k.types()) want.add(CLASSES.get(t));
+            List<Class<?>> got = Arrays.asList(m.getParameterTypes());
+            if (!want.equals(got))
+                problems.add(k.file() + " " + k.signature() + ": Kernels." + m.getName() + " takes " + got);
         }
-        if (!unlaunched.isEmpty()) problems.add("kernels never launched from CudaOps: " + unlaunched);
         assertTrue(problems.isEmpty(), String.join("\n", problems));
     }
 
     @Test
-    void signatureParserClassifiesCTypes() {
-        assertTrue(parseParams("float* a, const int* b, int n, size_t m, unsigned long long key, float s, const void* p")
-                .equals(List.of(Kind.PTR, Kind.PTR, Kind.INT, Kind.LONG, Kind.LONG, Kind.FLOAT, Kind.PTR)));
-        assertTrue(parseParams("double d, long long x, int64_t y").equals(List.of(Kind.UNSUPPORTED, Kind.LONG, Kind.LONG)));
+    void everyBindingIsLaunched() throws IOException {
+        StringBuilder callers = new StringBuilder();
+        try (Stream<Path> s = Files.list(Path.of("java/io/jgpt/cuda"))) {
+            for (Path p : s.filter(f -> f.toString().endsWith(".java") && !f.equals(KernelBindingsGenerator.OUTPUT))
+                    .toList())
+                callers.append(Files.readString(p));
+        }
+        List<String> unused = bindings().keySet().stream()
+                .filter(name -> !callers.toString().matches("(?s).*\\.\\s*" + name + "\\(.*")).toList();
+        assertTrue(unused.isEmpty(), "kernels never launched from java/io/jgpt/cuda: " + unused);
     }
 
-    // ---- the .cu side ------------------------------------------------------------------------------
+    @Test
+    void parserMapsCTypesBySize() {
+        var params = KernelBindingsGenerator.parseParams(
+                "float* a, const int* __restrict__ b, int n, size_t m, unsigned long long key, float s, const void* p");
+        assertEquals(List.of(JavaType.PTR, JavaType.PTR, JavaType.INT, JavaType.LONG, JavaType.LONG, JavaType.FLOAT,
+                JavaType.PTR), params.stream().map(KernelBindingsGenerator.Param::type).toList());
+        assertEquals(List.of("a", "b", "n", "m", "key", "s", "p"),
+                params.stream().map(KernelBindingsGenerator.Param::name).toList());
+        var e = assertThrows(IllegalArgumentException.class, () -> KernelBindingsGenerator.parseParams("double d"));
+        assertTrue(e.getMessage().contains("double"), e.getMessage());
+        assertEquals("layernormBackwardInput", KernelBindingsGenerator.camel("layernorm_backward_input"));
+    }
 
-    static Map<String, List<Kind>> cudaSignatures(Path dir) throws IOException {
-        Map<String, List<Kind>> out = new TreeMap<>();
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path p : s.filter(f -> f.toString().endsWith(".cu")).sorted().toList()) {
-                String src = Files.readString(p).replaceAll("//[^\n]*", "");
-                Matcher m = KERNEL.matcher(src);
-                while (m.find()) out.put(m.group(1), parseParams(m.group(2)));
-            }
+    @Test
+    void storageInstantiationsShareOneMethodThatPicksByDType() {
+        var p = KernelBindingsGenerator.parseParams("float* out, const float* in, size_t n");
+        String src = KernelBindingsGenerator.generate(List.of(new Kernel("scale_f32", "x.cu", p),
+                new Kernel("scale_bf16", "x.cu", p), new Kernel("plain_thing", "x.cu", p)));
+        assertTrue(src.contains("void scale(DType storage, Launch launch, CUdeviceptr out, CUdeviceptr in, long n)"),
+                src);
+        assertTrue(src.contains("case F32 -> \"scale_f32\";") && src.contains("case BF16 -> \"scale_bf16\";"), src);
+        assertTrue(src.contains("void plainThing(Launch launch, CUdeviceptr out, CUdeviceptr in, long n)"), src);
+        var other = KernelBindingsGenerator.parseParams("float* out, int n");
+        var e = assertThrows(IllegalArgumentException.class, () -> KernelBindingsGenerator.generate(
+                List.of(new Kernel("scale_f32", "x.cu", p), new Kernel("scale_bf16", "x.cu", other))));
+        assertTrue(e.getMessage().contains("disagree"), e.getMessage());
+    }
+
+    @Test
+    void launchShapesAreWholeWarpsWithin1024Threads() {
+        Cost c = new Cost(0, 0);
+        assertEquals(256, Launch.elementwise(1000, c).blockX());
+        assertEquals(4, Launch.elementwise(1000, c).gridX());
+        assertEquals(Launch.MAX_BLOCKS, Launch.elementwise(1L << 40, c).gridX());
+        assertEquals(2, Launch.warpPerRow(9, c).gridX()); // 8 warps a block
+        assertEquals(32 * 32, Launch.columnTiles(33, c).blockX() * Launch.columnTiles(33, c).blockY());
+        assertThrows(IllegalArgumentException.class, () -> Launch.blocks(1, 48, c));
+        assertThrows(IllegalArgumentException.class, () -> new Launch(1, 64, 32, 0, c));
+        assertThrows(IllegalArgumentException.class, () -> Launch.blocks(1, 256, c).withShared(-1));
+    }
+
+    /** The package-visible instance methods of Kernels, by name (names are unique). */
+    private static Map<String, Method> bindings() {
+        Map<String, Method> out = new TreeMap<>();
+        for (Method m : Kernels.class.getDeclaredMethods()) {
+            if (Modifier.isPrivate(m.getModifiers()) || Modifier.isStatic(m.getModifiers())) continue;
+            assertTrue(out.put(m.getName(), m) == null, "overloaded binding " + m.getName());
         }
         return out;
-    }
-
-    static List<Kind> parseParams(String params) {
-        List<Kind> kinds = new ArrayList<>();
-        if (params.isBlank()) return kinds;
-        for (String raw : params.split(",")) {
-            String p = raw.strip().replaceAll("\\s+", " ");
-            if (p.contains("*")) {
-                kinds.add(Kind.PTR);
-                continue;
-            }
-            String type = p.replaceAll("\\b(const|__restrict__|volatile)\\b", "").strip();
-            type = type.substring(0, type.lastIndexOf(' ')).strip().replaceAll("\\s+", " "); // drop the name
-            kinds.add(switch (type) {
-                case "int", "unsigned", "unsigned int", "int32_t", "uint32_t" -> Kind.INT;
-                case "size_t", "long long", "long long int", "unsigned long long", "unsigned long long int",
-                     "int64_t", "uint64_t" -> Kind.LONG;
-                case "float" -> Kind.FLOAT;
-                default -> Kind.UNSUPPORTED;
-            });
-        }
-        return kinds;
-    }
-
-    // ---- the Java side -----------------------------------------------------------------------------
-
-    static List<Launch> javaLaunches(Path source) throws IOException {
-        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
-        Assumptions.assumeTrue(javac != null, "no system Java compiler in this runtime");
-        DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
-        try (StandardJavaFileManager files = javac.getStandardFileManager(null, null, null)) {
-            List<String> options = List.of("-proc:none", "-implicit:none", "-Xlint:none", "--add-modules",
-                    "jdk.incubator.vector", "-sourcepath", "java", "-classpath", System.getProperty("java.class.path"));
-            JavacTask task = (JavacTask) javac.getTask(null, files, diagnostics, options, null,
-                    files.getJavaFileObjects(source));
-            Iterable<? extends CompilationUnitTree> units = task.parse();
-            task.analyze();
-            List<String> errors = diagnostics.getDiagnostics().stream()
-                    .filter(d -> d.getKind() == Diagnostic.Kind.ERROR).map(Object::toString).toList();
-            assertTrue(errors.isEmpty(), "javac could not attribute " + source + ":\n" + String.join("\n", errors));
-            Trees trees = Trees.instance(task);
-            List<Launch> launches = new ArrayList<>();
-            for (CompilationUnitTree unit : units) {
-                new TreePathScanner<Void, Void>() {
-                    @Override
-                    public Void visitMethodInvocation(MethodInvocationTree call, Void v) {
-                        String method = call.getMethodSelect() instanceof IdentifierTree id ? id.getName().toString() : "";
-                        int fixed = method.equals("kernel") ? 6 : method.equals("kernelShared") ? 7 : -1;
-                        if (fixed > 0 && call.getArguments().getFirst() instanceof LiteralTree lit) {
-                            List<? extends ExpressionTree> a = call.getArguments();
-                            List<Kind> kinds = new ArrayList<>();
-                            List<String> text = new ArrayList<>();
-                            for (ExpressionTree e : a.subList(fixed, a.size())) {
-                                kinds.add(kind(trees, new TreePath(getCurrentPath(), e)));
-                                text.add(e.toString());
-                            }
-                            long line = unit.getLineMap().getLineNumber(
-                                    trees.getSourcePositions().getStartPosition(unit, call));
-                            launches.add(new Launch((String) lit.getValue(), kinds, text,
-                                    constant(trees, getCurrentPath(), a.get(4)),
-                                    constant(trees, getCurrentPath(), a.get(5)), line));
-                        }
-                        return super.visitMethodInvocation(call, v);
-                    }
-                }.scan(unit, null);
-            }
-            return launches;
-        }
-    }
-
-    private static Kind kind(Trees trees, TreePath path) {
-        TypeMirror t = trees.getTypeMirror(path);
-        return switch (t.getKind()) {
-            case INT -> Kind.INT;
-            case LONG -> Kind.LONG;
-            case FLOAT -> Kind.FLOAT;
-            case NULL -> Kind.PTR;
-            case DECLARED -> switch (t.toString()) {
-                case "java.lang.Integer" -> Kind.INT;
-                case "java.lang.Long" -> Kind.LONG;
-                case "java.lang.Float" -> Kind.FLOAT;
-                // Tensors, device pointers, and the Object-typed dst/src of the head helpers (always one of those).
-                case "io.jgpt.tensor.Tensor", "io.jgpt.cuda.CudaTensor", "jcuda.driver.CUdeviceptr", "java.lang.Object" ->
-                        Kind.PTR;
-                default -> Kind.UNSUPPORTED;
-            };
-            default -> Kind.UNSUPPORTED;
-        };
-    }
-
-    /** The value of an int literal or int constant, else null. */
-    private static Integer constant(Trees trees, TreePath parent, ExpressionTree e) {
-        if (e instanceof LiteralTree lit && lit.getValue() instanceof Integer i) return i;
-        if (e instanceof IdentifierTree || e instanceof MemberSelectTree) {
-            Element el = trees.getElement(new TreePath(parent, e));
-            if (el instanceof VariableElement ve && ve.getConstantValue() instanceof Integer i) return i;
-        }
-        return null;
     }
 }

@@ -1,0 +1,243 @@
+// GENERATED from kernels/*.cu by tests/io/jgpt/cuda/KernelBindingsGenerator.java; do not edit.
+// After changing a kernel signature, from the repository root: java tests/io/jgpt/cuda/KernelBindingsGenerator.java
+package io.jgpt.cuda;
+
+import io.jgpt.tensor.Tensor.DType;
+import jcuda.driver.CUdeviceptr;
+
+/**
+ * One typed launch method per {@code extern "C"} kernel in kernels/*.cu: a wrong argument count, order or
+ * size does not compile. A pointer is a {@code CUdeviceptr} (null passes a null pointer); C {@code int} is
+ * {@code int}; {@code size_t} and {@code unsigned long long} are {@code long}; {@code float} is {@code float}.
+ * A kernel templated on its storage type has one method taking the {@link DType} of the instantiation.
+ */
+final class Kernels {
+
+    private final KernelLauncher launcher;
+
+    Kernels(KernelLauncher launcher) {
+        this.launcher = launcher;
+    }
+
+    /**
+     * kernels/adamw.cu: {@code adamw_step(float* param, float* grad, float* m, float* v, size_t n, float lr, float
+     * beta1, float beta2, float eps, float weightDecay, float biasCorrection1, float biasCorrection2, int zeroGrad)}
+     */
+    void adamwStep(Launch launch, CUdeviceptr param, CUdeviceptr grad, CUdeviceptr m, CUdeviceptr v, long n, float lr,
+                float beta1, float beta2, float eps, float weightDecay, float biasCorrection1, float biasCorrection2,
+                int zeroGrad) {
+        launcher.launch("adamw_step", launch, new KernelArgs(13).ptr(param).ptr(grad).ptr(m).ptr(v).i64(n).f32(lr)
+                .f32(beta1).f32(beta2).f32(eps).f32(weightDecay).f32(biasCorrection1).f32(biasCorrection2)
+                .i32(zeroGrad));
+    }
+
+    /**
+     * kernels/attention.cu: {@code heads_split(float* dst, const float* src, int B, int T, int NH, int hs, int
+     * srcStride, int srcOffset)}
+     */
+    void headsSplit(Launch launch, CUdeviceptr dst, CUdeviceptr src, int B, int T, int NH, int hs, int srcStride,
+                int srcOffset) {
+        launcher.launch("heads_split", launch, new KernelArgs(8).ptr(dst).ptr(src).i32(B).i32(T).i32(NH).i32(hs)
+                .i32(srcStride).i32(srcOffset));
+    }
+
+    /**
+     * kernels/attention.cu: {@code heads_merge(float* dst, const float* src, int B, int T, int NH, int hs, int
+     * dstStride, int dstOffset, int accumulate)}
+     */
+    void headsMerge(Launch launch, CUdeviceptr dst, CUdeviceptr src, int B, int T, int NH, int hs, int dstStride,
+                int dstOffset, int accumulate) {
+        launcher.launch("heads_merge", launch, new KernelArgs(9).ptr(dst).ptr(src).i32(B).i32(T).i32(NH).i32(hs)
+                .i32(dstStride).i32(dstOffset).i32(accumulate));
+    }
+
+    /**
+     * kernels/attention_cached.cu: {@code kv_cache_write(float* kCache, float* vCache, const float* qkv, int B, int Tn,
+     * int NH, int hs, int L, int pos)}
+     */
+    void kvCacheWrite(Launch launch, CUdeviceptr kCache, CUdeviceptr vCache, CUdeviceptr qkv, int B, int Tn, int NH,
+                int hs, int L, int pos) {
+        launcher.launch("kv_cache_write", launch, new KernelArgs(9).ptr(kCache).ptr(vCache).ptr(qkv).i32(B).i32(Tn)
+                .i32(NH).i32(hs).i32(L).i32(pos));
+    }
+
+    /**
+     * kernels/attention_cached.cu: {@code attention_cached(float* out, const float* qkv, const float* kCache, const
+     * float* vCache, const void* mask, int maskIsInt, int maskT, int B, int Tn, int NH, int hs, int L, int pos, float
+     * scale)}
+     */
+    void attentionCached(Launch launch, CUdeviceptr out, CUdeviceptr qkv, CUdeviceptr kCache, CUdeviceptr vCache,
+                CUdeviceptr mask, int maskIsInt, int maskT, int B, int Tn, int NH, int hs, int L, int pos,
+                float scale) {
+        launcher.launch("attention_cached", launch, new KernelArgs(14).ptr(out).ptr(qkv).ptr(kCache).ptr(vCache)
+                .ptr(mask).i32(maskIsInt).i32(maskT).i32(B).i32(Tn).i32(NH).i32(hs).i32(L).i32(pos).f32(scale));
+    }
+
+    /**
+     * kernels/bias.cu: {@code bias_add(float* out, const float* bias, int N, int OC)}
+     */
+    void biasAdd(Launch launch, CUdeviceptr out, CUdeviceptr bias, int N, int OC) {
+        launcher.launch("bias_add", launch, new KernelArgs(4).ptr(out).ptr(bias).i32(N).i32(OC));
+    }
+
+    /**
+     * kernels/bias.cu: {@code column_sum_accumulate(float* sums, const float* in, int N, int C)}
+     */
+    void columnSumAccumulate(Launch launch, CUdeviceptr sums, CUdeviceptr in, int N, int C) {
+        launcher.launch("column_sum_accumulate", launch, new KernelArgs(4).ptr(sums).ptr(in).i32(N).i32(C));
+    }
+
+    /**
+     * kernels/classifier.cu: {@code cross_entropy_forward_backward(float* losses, float* dlogits, const float* logits,
+     * const int* targets, int N, int V, float dlossScale, int* err)}
+     */
+    void crossEntropyForwardBackward(Launch launch, CUdeviceptr losses, CUdeviceptr dlogits, CUdeviceptr logits,
+                CUdeviceptr targets, int N, int V, float dlossScale, CUdeviceptr err) {
+        launcher.launch("cross_entropy_forward_backward", launch, new KernelArgs(8).ptr(losses).ptr(dlogits).ptr(logits)
+                .ptr(targets).i32(N).i32(V).f32(dlossScale).ptr(err));
+    }
+
+    /**
+     * kernels/dropout.cu: {@code dropout_forward(float* out, const float* in, size_t n, unsigned long long key, int
+     * threshold, float scale)}
+     */
+    void dropoutForward(Launch launch, CUdeviceptr out, CUdeviceptr in, long n, long key, int threshold, float scale) {
+        launcher.launch("dropout_forward", launch, new KernelArgs(6).ptr(out).ptr(in).i64(n).i64(key).i32(threshold)
+                .f32(scale));
+    }
+
+    /**
+     * kernels/dropout.cu: {@code dropout_backward(float* din, const float* dout, size_t n, unsigned long long key, int
+     * threshold, float scale)}
+     */
+    void dropoutBackward(Launch launch, CUdeviceptr din, CUdeviceptr dout, long n, long key, int threshold,
+                float scale) {
+        launcher.launch("dropout_backward", launch, new KernelArgs(6).ptr(din).ptr(dout).i64(n).i64(key).i32(threshold)
+                .f32(scale));
+    }
+
+    /**
+     * kernels/encoder.cu: {@code embedding_forward(float* out, const int* tokens, const float* wte, const float* wpe,
+     * int BT, int T, int C, int V, int* err)}
+     */
+    void embeddingForward(Launch launch, CUdeviceptr out, CUdeviceptr tokens, CUdeviceptr wte, CUdeviceptr wpe, int BT,
+                int T, int C, int V, CUdeviceptr err) {
+        launcher.launch("embedding_forward", launch, new KernelArgs(9).ptr(out).ptr(tokens).ptr(wte).ptr(wpe).i32(BT)
+                .i32(T).i32(C).i32(V).ptr(err));
+    }
+
+    /**
+     * kernels/encoder.cu: {@code embedding_backward_wte(float* dwte, const float* dout, const int* tokens, int BT, int
+     * C, int V)}
+     */
+    void embeddingBackwardWte(Launch launch, CUdeviceptr dwte, CUdeviceptr dout, CUdeviceptr tokens, int BT, int C,
+                int V) {
+        launcher.launch("embedding_backward_wte", launch, new KernelArgs(6).ptr(dwte).ptr(dout).ptr(tokens).i32(BT)
+                .i32(C).i32(V));
+    }
+
+    /**
+     * kernels/encoder.cu: {@code embedding_backward_wpe(float* dwpe, const float* dout, int B, int T, int C)}
+     */
+    void embeddingBackwardWpe(Launch launch, CUdeviceptr dwpe, CUdeviceptr dout, int B, int T, int C) {
+        launcher.launch("embedding_backward_wpe", launch, new KernelArgs(5).ptr(dwpe).ptr(dout).i32(B).i32(T).i32(C));
+    }
+
+    /**
+     * kernels/gelu.cu: {@code gelu_forward(float* out, const float* in, size_t n)}
+     */
+    void geluForward(Launch launch, CUdeviceptr out, CUdeviceptr in, long n) {
+        launcher.launch("gelu_forward", launch, new KernelArgs(3).ptr(out).ptr(in).i64(n));
+    }
+
+    /**
+     * kernels/gelu.cu: {@code gelu_backward(float* din, const float* dout, const float* in, size_t n)}
+     */
+    void geluBackward(Launch launch, CUdeviceptr din, CUdeviceptr dout, CUdeviceptr in, long n) {
+        launcher.launch("gelu_backward", launch, new KernelArgs(4).ptr(din).ptr(dout).ptr(in).i64(n));
+    }
+
+    /**
+     * kernels/layernorm.cu: {@code layernorm_forward(float* out, float* mean, float* rstd, const float* in, const
+     * float* weight, const float* bias, int N, int C)}
+     */
+    void layernormForward(Launch launch, CUdeviceptr out, CUdeviceptr mean, CUdeviceptr rstd, CUdeviceptr in,
+                CUdeviceptr weight, CUdeviceptr bias, int N, int C) {
+        launcher.launch("layernorm_forward", launch, new KernelArgs(8).ptr(out).ptr(mean).ptr(rstd).ptr(in).ptr(weight)
+                .ptr(bias).i32(N).i32(C));
+    }
+
+    /**
+     * kernels/layernorm.cu: {@code layernorm_backward_input(float* din, const float* dout, const float* in, const
+     * float* weight, const float* mean, const float* rstd, int N, int C)}
+     */
+    void layernormBackwardInput(Launch launch, CUdeviceptr din, CUdeviceptr dout, CUdeviceptr in, CUdeviceptr weight,
+                CUdeviceptr mean, CUdeviceptr rstd, int N, int C) {
+        launcher.launch("layernorm_backward_input", launch, new KernelArgs(8).ptr(din).ptr(dout).ptr(in).ptr(weight)
+                .ptr(mean).ptr(rstd).i32(N).i32(C));
+    }
+
+    /**
+     * kernels/layernorm.cu: {@code layernorm_backward_params(float* dweight, float* dbias, const float* dout, const
+     * float* in, const float* mean, const float* rstd, int N, int C)}
+     */
+    void layernormBackwardParams(Launch launch, CUdeviceptr dweight, CUdeviceptr dbias, CUdeviceptr dout,
+                CUdeviceptr in, CUdeviceptr mean, CUdeviceptr rstd, int N, int C) {
+        launcher.launch("layernorm_backward_params", launch, new KernelArgs(8).ptr(dweight).ptr(dbias).ptr(dout).ptr(in)
+                .ptr(mean).ptr(rstd).i32(N).i32(C));
+    }
+
+    /**
+     * kernels/norm.cu: {@code sum_squares_partial(double* partials, const float* x, size_t n)}
+     */
+    void sumSquaresPartial(Launch launch, CUdeviceptr partials, CUdeviceptr x, long n) {
+        launcher.launch("sum_squares_partial", launch, new KernelArgs(3).ptr(partials).ptr(x).i64(n));
+    }
+
+    /**
+     * kernels/norm.cu: {@code sum_partials(double* out, const double* partials, int n)}
+     */
+    void sumPartials(Launch launch, CUdeviceptr out, CUdeviceptr partials, int n) {
+        launcher.launch("sum_partials", launch, new KernelArgs(3).ptr(out).ptr(partials).i32(n));
+    }
+
+    /**
+     * kernels/norm.cu: {@code scale_inplace(float* x, size_t n, float factor)}
+     */
+    void scaleInplace(Launch launch, CUdeviceptr x, long n, float factor) {
+        launcher.launch("scale_inplace", launch, new KernelArgs(3).ptr(x).i64(n).f32(factor));
+    }
+
+    /**
+     * kernels/residual.cu: {@code residual_add(float* out, const float* a, const float* b, size_t n)}
+     */
+    void residualAdd(Launch launch, CUdeviceptr out, CUdeviceptr a, CUdeviceptr b, long n) {
+        launcher.launch("residual_add", launch, new KernelArgs(4).ptr(out).ptr(a).ptr(b).i64(n));
+    }
+
+    /**
+     * kernels/softmax.cu: {@code attention_softmax_forward(float* att, float* att_dropped, const float* scores, const
+     * void* mask, int maskIsInt, int maxT, int rows, int T, float scale, unsigned long long key, int threshold, float
+     * dropScale)}
+     */
+    void attentionSoftmaxForward(Launch launch, CUdeviceptr att, CUdeviceptr attDropped, CUdeviceptr scores,
+                CUdeviceptr mask, int maskIsInt, int maxT, int rows, int T, float scale, long key, int threshold,
+                float dropScale) {
+        launcher.launch("attention_softmax_forward", launch, new KernelArgs(12).ptr(att).ptr(attDropped).ptr(scores)
+                .ptr(mask).i32(maskIsInt).i32(maxT).i32(rows).i32(T).f32(scale).i64(key).i32(threshold).f32(dropScale));
+    }
+
+    /**
+     * kernels/softmax.cu: {@code attention_softmax_backward(float* grad, const float* att, int rows, int T, float
+     * scale, unsigned long long key, int threshold, float dropScale)}
+     */
+    void attentionSoftmaxBackward(Launch launch, CUdeviceptr grad, CUdeviceptr att, int rows, int T, float scale,
+                long key, int threshold, float dropScale) {
+        launcher.launch("attention_softmax_backward", launch, new KernelArgs(8).ptr(grad).ptr(att).i32(rows).i32(T)
+                .f32(scale).i64(key).i32(threshold).f32(dropScale));
+    }
+
+    private static IllegalArgumentException noInstantiation(String kernel, DType storage) {
+        return new IllegalArgumentException("kernel " + kernel + " has no " + storage + " instantiation");
+    }
+}
