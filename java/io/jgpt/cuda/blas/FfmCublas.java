@@ -75,8 +75,7 @@ final class FfmCublas implements Blas {
      * once loaded, the dynamic linker matches the dependency by its soname.
      */
     static SymbolLookup load(Path library) {
-        String name = library.getFileName().toString();
-        Path lt = library.resolveSibling(name.replace("libcublas.", "libcublasLt."));
+        Path lt = CublasLt.besideCublas(library);
         if (!lt.equals(library) && Files.isRegularFile(lt)) SymbolLookup.libraryLookup(lt, Arena.global());
         return SymbolLookup.libraryLookup(library, Arena.global());
     }

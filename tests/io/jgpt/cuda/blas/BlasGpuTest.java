@@ -1,16 +1,13 @@
 package io.jgpt.cuda.blas;
 
-import static jcuda.driver.JCudaDriver.*;
+import static jcuda.driver.JCudaDriver.cuMemFree;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.Random;
 import jcuda.Pointer;
 import jcuda.Sizeof;
-import jcuda.driver.CUcontext;
-import jcuda.driver.CUdevice;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUstream;
-import jcuda.driver.JCudaDriver;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -23,35 +20,18 @@ import org.junit.jupiter.params.provider.ValueSource;
 class BlasGpuTest {
 
     private static final int M = 37, N = 53, K = 61, BATCH = 3;
-    private static CUdevice device;
+    private static TestDevice gpu;
     private static CUstream stream;
 
     @BeforeAll
     static void context() {
-        String why = null;
-        try {
-            JCudaDriver.setExceptionsEnabled(true);
-            cuInit(0);
-            int[] count = new int[1];
-            cuDeviceGetCount(count);
-            if (count[0] == 0) why = "no CUDA device";
-        } catch (Throwable t) {
-            why = "CUDA driver unavailable: " + t;
-        }
-        Assumptions.assumeTrue(why == null, why);
-        device = new CUdevice();
-        cuDeviceGet(device, 0);
-        CUcontext ctx = new CUcontext();
-        cuDevicePrimaryCtxRetain(ctx, device);
-        cuCtxSetCurrent(ctx);
-        stream = new CUstream();
-        cuStreamCreate(stream, 0);
+        gpu = TestDevice.open();
+        stream = gpu.stream;
     }
 
     @AfterAll
     static void release() {
-        if (stream != null) cuStreamDestroy(stream);
-        if (device != null) cuDevicePrimaryCtxRelease(device);
+        if (gpu != null) gpu.close();
     }
 
     private static Blas open(String binding) {
@@ -98,7 +78,7 @@ class BlasGpuTest {
         int lda = ta ? K : M, ldb = tb ? N : K, ldc = M;
         int sizeA = lda * (ta ? M : K), sizeB = ldb * (tb ? K : N), sizeC = ldc * N;
         float[] a = random(r, 16 + sizeA * batch), b = random(r, sizeB * batch), c = random(r, sizeC * batch);
-        CUdeviceptr dA = upload(a), dB = upload(b), dC = upload(c);
+        CUdeviceptr dA = gpu.upload(a), dB = gpu.upload(b), dC = gpu.upload(c);
         try {
             Pointer a0 = dA.withByteOffset(16L * Sizeof.FLOAT);
             if (batch == 1) {
@@ -107,9 +87,7 @@ class BlasGpuTest {
                 blas.sgemmStridedBatched(ta, tb, M, N, K, 1.5f, a0, lda, sizeA, dB, ldb, sizeB, 0.5f, dC, ldc,
                         sizeC, batch);
             }
-            cuStreamSynchronize(stream);
-            float[] got = new float[c.length];
-            cuMemcpyDtoH(Pointer.to(got), dC, (long) got.length * Sizeof.FLOAT);
+            float[] got = gpu.floats(dC, c.length);
             for (int p = 0; p < batch; p++) {
                 for (int j = 0; j < N; j++) {
                     for (int i = 0; i < M; i++) {
@@ -137,12 +115,5 @@ class BlasGpuTest {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) x[i] = (float) r.nextGaussian();
         return x;
-    }
-
-    private static CUdeviceptr upload(float[] x) {
-        CUdeviceptr d = new CUdeviceptr();
-        cuMemAlloc(d, (long) x.length * Sizeof.FLOAT);
-        cuMemcpyHtoD(d, Pointer.to(x), (long) x.length * Sizeof.FLOAT);
-        return d;
     }
 }
