@@ -273,37 +273,36 @@ public final class CpuOps implements Ops {
     }
 
     @Override
-    public void attentionForward(Tensor out, Tensor att, Tensor qkv, Tensor mask, int nHead, Dropout dropout) {
+    public void attentionForward(Tensor out, Tensor lse, Tensor qkv, int nHead, Dropout dropout) {
         var op = "attentionForward";
-        var d = attentionDims(op, qkv, att, mask, nHead, dropout);
+        var d = attentionDims(op, qkv, lse, nHead, dropout);
         expect(op, "out", out, d.b(), d.t(), d.c());
-        float[] o = f32(op, "out", out).data(), a = f32(op, "att", att).data(), x = f32(op, "qkv", qkv).data();
-        float[] m = f32(op, "mask", mask).data();
-        long live = (long) d.b() * d.nh() * unmasked(m, d);
-        long probs = (long) d.b() * d.nh() * d.t() * d.t();
-        // Per unmasked (t, t2): a q.k dot and a p*v update; per probability: exp, sum, normalise.
-        timed("attention_forward", 4L * (qkv.numel() + out.numel() + probs + 2L * live * d.hs()),
-                4.0 * live * d.hs() + 4.0 * probs, () -> attention.forward(o, a, x, m, d, dropout));
+        float[] o = f32(op, "out", out).data(), l = f32(op, "lse", lse).data(), x = f32(op, "qkv", qkv).data();
+        long live = causalPairs(d), rows = (long) d.b() * d.nh() * d.t();
+        // Per visible (t, t2): a q.k dot and a p*v update, plus exp, sum and normalise.
+        timed("attention_forward", 4L * (qkv.numel() + out.numel() + rows + 2L * live * d.hs()),
+                4.0 * live * d.hs() + 4.0 * live, () -> attention.forward(o, l, x, d, dropout));
     }
 
     @Override
-    public void attentionBackward(Tensor dqkv, Tensor dout, Tensor qkv, Tensor att, Tensor mask, int nHead,
+    public void attentionBackward(Tensor dqkv, Tensor dout, Tensor qkv, Tensor out, Tensor lse, int nHead,
                                   Dropout dropout) {
         var op = "attentionBackward";
-        var d = attentionDims(op, qkv, att, mask, nHead, dropout);
+        var d = attentionDims(op, qkv, lse, nHead, dropout);
         expect(op, "dqkv", dqkv, qkv.shape());
         expect(op, "dout", dout, d.b(), d.t(), d.c());
+        expect(op, "out", out, d.b(), d.t(), d.c());
         float[] dx = f32(op, "dqkv", dqkv).data(), dy = f32(op, "dout", dout).data(), x = f32(op, "qkv", qkv).data();
-        float[] a = f32(op, "att", att).data(), m = f32(op, "mask", mask).data();
-        long live = (long) d.b() * d.nh() * unmasked(m, d);
-        long probs = (long) d.b() * d.nh() * d.t() * d.t();
-        // Per unmasked (t, t2): the dout.v dot plus dv, dq, dk updates (4 length-hs passes, 8 hs flops).
-        timed("attention_backward", 4L * (2 * qkv.numel() + dout.numel() + probs + 6L * live * d.hs()),
-                8.0 * live * d.hs() + 5.0 * live, () -> attention.backward(dx, dy, x, a, m, d, dropout));
+        float[] o = f32(op, "out", out).data(), l = f32(op, "lse", lse).data();
+        long live = causalPairs(d), rows = (long) d.b() * d.nh() * d.t();
+        // Per visible (t, t2): the recomputed q.k and the dout.v dots plus dq, dk, dv updates (5 length-hs
+        // passes, 10 hs flops), and per row the dout.out dot.
+        timed("attention_backward", 4L * (2 * qkv.numel() + 2 * dout.numel() + rows + 7L * live * d.hs()),
+                10.0 * live * d.hs() + 6.0 * live + 2.0 * rows * d.hs(),
+                () -> attention.backward(dx, dy, x, o, l, d, dropout));
     }
 
-    private static Attention.Dims attentionDims(String op, Tensor qkv, Tensor att, Tensor mask, int nHead,
-                                                Dropout dropout) {
+    private static Attention.Dims attentionDims(String op, Tensor qkv, Tensor lse, int nHead, Dropout dropout) {
         Objects.requireNonNull(dropout, op + ": dropout must not be null (use Dropout.NONE)");
         expectRank(op, "qkv", qkv, 3);
         int b = qkv.shape()[0], t = qkv.shape()[1], c3 = qkv.shape()[2];
@@ -311,11 +310,13 @@ public final class CpuOps implements Ops {
             throw new IllegalArgumentException(op + ": qkv " + Tensor.describe(qkv.shape())
                     + " cannot be split into q, k, v of " + nHead + " heads each");
         }
-        expect(op, "att", att, b, nHead, t, t);
-        expectRank(op, "mask", mask, 2);
-        int maxT = mask.shape()[0];
-        expect(op, "mask", mask, Math.max(maxT, t), Math.max(maxT, t));
-        return new Attention.Dims(b, t, c3 / 3, nHead, maxT);
+        expect(op, "lse", lse, b, nHead, t);
+        return new Attention.Dims(b, t, c3 / 3, nHead);
+    }
+
+    /** Visible (t, t2 <= t) pairs of all heads, for honest flop counts. */
+    private static long causalPairs(Attention.Dims d) {
+        return (long) d.b() * d.nh() * d.t() * (d.t() + 1L) / 2;
     }
 
     @Override
@@ -348,15 +349,6 @@ public final class CpuOps implements Ops {
         long live = (long) b * nHead * ((long) tn * pos + (long) tn * (tn + 1) / 2);
         timed("attention_cached", 4L * (qkv.numel() + out.numel() + 2L * b * tn * c + 2L * live * hs),
                 4.0 * live * hs + 5.0 * live, () -> cachedAttention.forward(o, kc, vc, x, m, d));
-    }
-
-    /** Unmasked (t, t2) pairs of one head, for honest flop counts. */
-    private static long unmasked(float[] mask, Attention.Dims d) {
-        long n = 0;
-        for (int t = 0; t < d.t(); t++) {
-            for (int t2 = 0; t2 < d.t(); t2++) if (mask[t * d.maxT() + t2] == 0f) n++;
-        }
-        return n;
     }
 
     @Override

@@ -292,17 +292,18 @@ public final class CudaOps implements Ops {
     }
 
     /** Geometry of one attention call, validated against every tensor it touches. */
-    private record Heads(int B, int T, int C, int NH, int hs, int maxT) {
+    private record Heads(int B, int T, int C, int NH, int hs) {
         long btc() {
             return (long) B * T * C;
         }
 
-        long att() {
-            return (long) B * NH * T * T;
+        long rows() {
+            return (long) B * NH * T;
         }
 
-        int batch() {
-            return B * NH;
+        /** Visible (t, t2 <= t) pairs of all heads. */
+        long pairs() {
+            return (long) B * NH * T * (T + 1L) / 2;
         }
 
         /** Scores are scaled by 1/sqrt(head size). */
@@ -311,74 +312,50 @@ public final class CudaOps implements Ops {
         }
     }
 
-    private static Heads heads(String op, Tensor qkv, Tensor att, Tensor mask, int nHead) {
+    private static Heads heads(String op, Tensor qkv, Tensor lse, int nHead) {
         int[] s = rank(qkv, 3, op + " qkv");
         int B = s[0], T = s[1], C3 = s[2];
         if (nHead <= 0 || C3 % (3 * nHead) != 0)
             throw new IllegalArgumentException(op + ": qkv width " + C3 + " is not 3 * nHead(" + nHead + ") * hs");
         int C = C3 / 3;
         checkDType(qkv, DType.F32, op + " qkv");
-        check(att, DType.F32, op + " att", B, nHead, T, T);
-        int[] m = rank(mask, 2, op + " mask");
-        if (m[0] != m[1] || m[0] < T)
-            throw new IllegalArgumentException(op + ": mask " + Tensor.describe(m) + " is not (maxT, maxT) with maxT >= " + T);
-        return new Heads(B, T, C, nHead, C / nHead, m[0]);
+        check(lse, DType.F32, op + " lse", B, nHead, T);
+        return new Heads(B, T, C, nHead, C / nHead);
     }
 
+    // Fused flash attention (kernels/flash_attention_*.cu): q, k, v read straight from qkv, out written as
+    // (B,T,C), nothing of size T*T in memory; see FlashGeometry for the launch shape.
     @Override
-    public void attentionForward(Tensor out, Tensor att, Tensor qkv, Tensor mask, int nHead, Dropout dropout) {
-        Heads h = heads("attentionForward", qkv, att, mask, nHead);
+    public void attentionForward(Tensor out, Tensor lse, Tensor qkv, int nHead, Dropout dropout) {
+        Heads h = heads("attentionForward", qkv, lse, nHead);
         check(out, DType.F32, "attentionForward out", h.B, h.T, h.C);
-        long btc = h.btc(), na = h.att();
-        CUdeviceptr q = scratch.get("attn.qkv", 12 * btc), k = offset(q, btc), v = offset(q, 2 * btc);
-        splitQkv(qkv, q, h);
-        // scores = q @ k^T per (b, h), written straight into att and normalised there
-        gemmBatched("attention_scores", false, true, h.T, h.T, h.hs, q, h.hs, (long) h.T * h.hs, k, h.hs,
-                (long) h.T * h.hs, ptr(att), h.T, (long) h.T * h.T, h.batch());
-        CUdeviceptr dropped = dropout.active() ? scratch.get("attn.dropped", 4 * na) : null;
-        kernels.attentionSoftmaxForward(Launch.warpPerRow(h.batch() * h.T, new Cost(4 * (3 * na), 6.0 * na)), ptr(att),
-                dropped, ptr(att), ptr(mask), mask.dtype() == DType.I32 ? 1 : 0, h.maxT, h.batch() * h.T, h.T,
-                h.scale(), dropout.key(), dropout.threshold(), dropout.scale());
-        CUdeviceptr y = scratch.get("attn.y", 4 * btc);
-        // y = att(dropped) @ v per (b, h)
-        gemmBatched("attention_values", false, false, h.T, h.hs, h.T, dropped != null ? dropped : ptr(att), h.T,
-                (long) h.T * h.T, v, h.hs, (long) h.T * h.hs, y, h.hs, (long) h.T * h.hs, h.batch());
-        mergeHeads(h, ptr(out), y, h.C, 0, false);
+        FlashGeometry f = FlashGeometry.of("attentionForward", h.B, h.T, h.NH, h.hs);
+        // Per visible pair: a q.k dot and a p*v update (4 hs flops) plus the softmax's exp, max and sum.
+        Cost cost = new Cost(4 * (3 * h.btc() + h.rows()), 4.0 * h.pairs() * h.hs + 4.0 * h.pairs());
+        kernels.flashAttentionForward(qkv.dtype(), f.launch(cost, f.forwardShared()), ptr(out), ptr(lse), ptr(qkv),
+                h.B, h.T, h.NH, h.hs, h.scale(), dropout.key(), dropout.threshold(), dropout.scale());
     }
 
     @Override
-    public void attentionBackward(Tensor dqkv, Tensor dout, Tensor qkv, Tensor att, Tensor mask, int nHead,
+    public void attentionBackward(Tensor dqkv, Tensor dout, Tensor qkv, Tensor out, Tensor lse, int nHead,
                                   Dropout dropout) {
-        Heads h = heads("attentionBackward", qkv, att, mask, nHead);
+        Heads h = heads("attentionBackward", qkv, lse, nHead);
         check(dqkv, DType.F32, "attentionBackward dqkv", qkv.shape());
         check(dout, DType.F32, "attentionBackward dout", h.B, h.T, h.C);
-        long btc = h.btc(), na = h.att(), headStride = (long) h.T * h.hs, attStride = (long) h.T * h.T;
-        CUdeviceptr q = scratch.get("attn.qkv", 12 * btc), k = offset(q, btc), v = offset(q, 2 * btc);
-        splitQkv(qkv, q, h);
-        CUdeviceptr dy = scratch.get("attn.y", 4 * btc);
-        splitHeads(h, dy, ptr(dout), h.C, 0);
-        CUdeviceptr weights = ptr(att);
-        if (dropout.active()) {
-            weights = scratch.get("attn.dropped", 4 * na);
-            kernels.dropoutForward(Launch.elementwise(na, new Cost(8 * na, na)), weights, ptr(att), na, dropout.key(),
-                    dropout.threshold(), dropout.scale());
-        }
-        CUdeviceptr dq = scratch.get("attn.dqkv", 12 * btc), dk = offset(dq, btc), dv = offset(dq, 2 * btc);
-        CUdeviceptr datt = scratch.get("attn.datt", 4 * na);
-        // datt(dropped) = dy @ v^T; dv = att(dropped)^T @ dy
-        gemmBatched("attention_backward_att", false, true, h.T, h.T, h.hs, dy, h.hs, headStride, v, h.hs,
-                headStride, datt, h.T, attStride, h.batch());
-        gemmBatched("attention_backward_v", true, false, h.T, h.hs, h.T, weights, h.T, attStride, dy, h.hs,
-                headStride, dv, h.hs, headStride, h.batch());
-        kernels.attentionSoftmaxBackward(Launch.warpPerRow(h.batch() * h.T, new Cost(12 * na, 6.0 * na)), datt,
-                ptr(att), h.batch() * h.T, h.T, h.scale(), dropout.key(), dropout.threshold(), dropout.scale());
-        // datt now holds d(scores): dq = dscores @ k; dk = dscores^T @ q
-        gemmBatched("attention_backward_q", false, false, h.T, h.hs, h.T, datt, h.T, attStride, k, h.hs,
-                headStride, dq, h.hs, headStride, h.batch());
-        gemmBatched("attention_backward_k", true, false, h.T, h.hs, h.T, datt, h.T, attStride, q, h.hs,
-                headStride, dk, h.hs, headStride, h.batch());
-        for (int part = 0; part < 3; part++)
-            mergeHeads(h, ptr(dqkv), offset(dq, part * btc), 3 * h.C, part * h.C, true);
+        check(out, DType.F32, "attentionBackward out", h.B, h.T, h.C);
+        FlashGeometry f = FlashGeometry.of("attentionBackward", h.B, h.T, h.NH, h.hs);
+        CUdeviceptr delta = scratch.get("attn.delta", 4 * h.rows());
+        kernels.flashAttentionBackwardDelta(Launch.warpPerRow(Math.toIntExact(h.rows()),
+                new Cost(4 * (2 * h.btc() + h.rows()), 2.0 * h.btc())), delta, ptr(dout), ptr(out), h.B, h.T, h.NH, h.hs);
+        // dk/dv recompute s and dp per visible pair and update dk and dv (8 hs flops); dq recomputes both dots
+        // and updates dq (6 hs flops).
+        long io = 4 * (2 * h.btc() + 2 * h.btc() + 2 * h.rows());
+        kernels.flashAttentionBackwardDkdv(qkv.dtype(),
+                f.launch(new Cost(io, 8.0 * h.pairs() * h.hs + 6.0 * h.pairs()), f.dkdvShared()), ptr(dqkv), ptr(dout), ptr(qkv), ptr(lse), delta, h.B, h.T, h.NH, h.hs, h.scale(),
+                dropout.key(), dropout.threshold(), dropout.scale());
+        kernels.flashAttentionBackwardDq(qkv.dtype(),
+                f.launch(new Cost(io, 6.0 * h.pairs() * h.hs + 6.0 * h.pairs()), f.forwardShared()), ptr(dqkv), ptr(dout), ptr(qkv), ptr(lse), delta, h.B, h.T, h.NH, h.hs, h.scale(),
+                dropout.key(), dropout.threshold(), dropout.scale());
     }
 
     @Override
@@ -416,27 +393,6 @@ public final class CudaOps implements Ops {
         kernels.attentionCached(Launch.blocks(B * nHead * Tn, Launch.THREADS, cost).withShared((int) shared), ptr(out),
                 ptr(qkv), ptr(kCache), ptr(vCache), ptr(mask), mask.dtype() == DType.I32 ? 1 : 0, m[0], B, Tn, nHead,
                 hs, L, pos, (float) (1.0 / Math.sqrt(hs)));
-    }
-
-    /** q, k, v (each (B,NH,T,hs), back to back at {@code q}) from qkv (B,T,3C). */
-    private void splitQkv(Tensor qkv, CUdeviceptr q, Heads h) {
-        for (int part = 0; part < 3; part++)
-            splitHeads(h, offset(q, part * h.btc()), ptr(qkv), 3 * h.C, part * h.C);
-    }
-
-    /** dst (B,NH,T,hs) = the heads of src, whose rows are srcStride wide with the heads from srcOffset. */
-    private void splitHeads(Heads h, CUdeviceptr dst, CUdeviceptr src, int srcStride, int srcOffset) {
-        long n = h.btc();
-        kernels.headsSplit(Launch.elementwise(n, new Cost(8 * n, 0)), dst, src, h.B, h.T, h.NH, h.hs, srcStride,
-                srcOffset);
-    }
-
-    /** The inverse of {@link #splitHeads}, overwriting or accumulating into dst. */
-    private void mergeHeads(Heads h, CUdeviceptr dst, CUdeviceptr src, int dstStride, int dstOffset,
-            boolean accumulate) {
-        long n = h.btc();
-        kernels.headsMerge(Launch.elementwise(n, new Cost((accumulate ? 12 : 8) * n, accumulate ? n : 0)), dst, src,
-                h.B, h.T, h.NH, h.hs, dstStride, dstOffset, accumulate ? 1 : 0);
     }
 
     @Override
@@ -583,18 +539,6 @@ public final class CudaOps implements Ops {
                 2.0 * M * N * K);
     }
 
-    /** {@link #gemm} over {@code batch} matrices with the given element strides, beta 0. */
-    private void gemmBatched(String name, boolean transA, boolean transB, int M, int N, int K, CUdeviceptr a,
-                             int lda, long strideA, CUdeviceptr b, int ldb, long strideB, CUdeviceptr c, int ldc,
-                             long strideC, int batch) {
-        long t0 = profiler.begin();
-        ctx.ensureCurrent();
-        rowMajorSgemmStridedBatched(blas, transA, transB, M, N, K, a, lda, strideA, b, ldb, strideB, c, ldc,
-                strideC, batch);
-        profiler.end(t0, name, 4L * batch * ((long) M * K + (long) K * N + (long) M * N),
-                2.0 * batch * M * N * K);
-    }
-
     /**
      * Row-major C(M,N) = op(A) op(B) + beta C (alpha 1) on column-major cuBLAS: a row-major matrix with row
      * length ld is, to cuBLAS, its transpose with leading dimension ld, so this computes
@@ -603,14 +547,6 @@ public final class CudaOps implements Ops {
     static void rowMajorSgemm(Blas blas, boolean transA, boolean transB, int M, int N, int K, Pointer a, int lda,
                               Pointer b, int ldb, float beta, Pointer c, int ldc) {
         blas.sgemm(transB, transA, N, M, K, 1f, b, ldb, a, lda, beta, c, ldc);
-    }
-
-    /** {@link #rowMajorSgemm} over {@code batch} matrices spaced by the given element strides, beta 0. */
-    static void rowMajorSgemmStridedBatched(Blas blas, boolean transA, boolean transB, int M, int N, int K,
-                                            Pointer a, int lda, long strideA, Pointer b, int ldb, long strideB,
-                                            Pointer c, int ldc, long strideC, int batch) {
-        blas.sgemmStridedBatched(transB, transA, N, M, K, 1f, b, ldb, strideB, a, lda, strideA, 0f, c, ldc,
-                strideC, batch);
     }
 
     /** Waits for the stream and raises any index error a kernel recorded. */
@@ -627,10 +563,6 @@ public final class CudaOps implements Ops {
     /** The device address of a CUDA tensor; null for null (optional outputs). */
     private static CUdeviceptr ptr(Tensor t) {
         return t == null ? null : ((CudaTensor) t).ptr();
-    }
-
-    private static CUdeviceptr offset(CUdeviceptr p, long floats) {
-        return floats == 0 ? p : p.withByteOffset(4 * floats);
     }
 
     private static CUdeviceptr offset8(CUdeviceptr p, long doubles) {

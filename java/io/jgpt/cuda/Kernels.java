@@ -32,26 +32,6 @@ final class Kernels {
     }
 
     /**
-     * kernels/attention.cu: {@code heads_split(float* dst, const float* src, int B, int T, int NH, int hs, int
-     * srcStride, int srcOffset)}
-     */
-    void headsSplit(Launch launch, CUdeviceptr dst, CUdeviceptr src, int B, int T, int NH, int hs, int srcStride,
-                int srcOffset) {
-        launcher.launch("heads_split", launch, new KernelArgs(8).ptr(dst).ptr(src).i32(B).i32(T).i32(NH).i32(hs)
-                .i32(srcStride).i32(srcOffset));
-    }
-
-    /**
-     * kernels/attention.cu: {@code heads_merge(float* dst, const float* src, int B, int T, int NH, int hs, int
-     * dstStride, int dstOffset, int accumulate)}
-     */
-    void headsMerge(Launch launch, CUdeviceptr dst, CUdeviceptr src, int B, int T, int NH, int hs, int dstStride,
-                int dstOffset, int accumulate) {
-        launcher.launch("heads_merge", launch, new KernelArgs(9).ptr(dst).ptr(src).i32(B).i32(T).i32(NH).i32(hs)
-                .i32(dstStride).i32(dstOffset).i32(accumulate));
-    }
-
-    /**
      * kernels/attention_cached.cu: {@code kv_cache_write(float* kCache, float* vCache, const float* qkv, int B, int Tn,
      * int NH, int hs, int L, int pos)}
      */
@@ -144,6 +124,62 @@ final class Kernels {
     }
 
     /**
+     * kernels/flash_attention_backward.cu: {@code flash_attention_backward_delta(float* delta, const float* dout, const
+     * float* out, int B, int T, int NH, int hs)}
+     */
+    void flashAttentionBackwardDelta(Launch launch, CUdeviceptr delta, CUdeviceptr dout, CUdeviceptr out, int B, int T,
+                int NH, int hs) {
+        launcher.launch("flash_attention_backward_delta", launch, new KernelArgs(7).ptr(delta).ptr(dout).ptr(out).i32(B)
+                .i32(T).i32(NH).i32(hs));
+    }
+
+    /**
+     * kernels/flash_attention_backward.cu: {@code flash_attention_backward_dkdv_<storage>(float* dqkv, const float*
+     * dout, const float* qkv, const float* lse, const float* delta, int B, int T, int NH, int hs, float scale, unsigned
+     * long long key, int threshold, float dropScale)}
+     */
+    void flashAttentionBackwardDkdv(DType storage, Launch launch, CUdeviceptr dqkv, CUdeviceptr dout, CUdeviceptr qkv,
+                CUdeviceptr lse, CUdeviceptr delta, int B, int T, int NH, int hs, float scale, long key, int threshold,
+                float dropScale) {
+        String kernel = switch (storage) {
+            case F32 -> "flash_attention_backward_dkdv_f32";
+            default -> throw noInstantiation("flash_attention_backward_dkdv", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(13).ptr(dqkv).ptr(dout).ptr(qkv).ptr(lse).ptr(delta).i32(B)
+                .i32(T).i32(NH).i32(hs).f32(scale).i64(key).i32(threshold).f32(dropScale));
+    }
+
+    /**
+     * kernels/flash_attention_backward.cu: {@code flash_attention_backward_dq_<storage>(float* dqkv, const float* dout,
+     * const float* qkv, const float* lse, const float* delta, int B, int T, int NH, int hs, float scale, unsigned long
+     * long key, int threshold, float dropScale)}
+     */
+    void flashAttentionBackwardDq(DType storage, Launch launch, CUdeviceptr dqkv, CUdeviceptr dout, CUdeviceptr qkv,
+                CUdeviceptr lse, CUdeviceptr delta, int B, int T, int NH, int hs, float scale, long key, int threshold,
+                float dropScale) {
+        String kernel = switch (storage) {
+            case F32 -> "flash_attention_backward_dq_f32";
+            default -> throw noInstantiation("flash_attention_backward_dq", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(13).ptr(dqkv).ptr(dout).ptr(qkv).ptr(lse).ptr(delta).i32(B)
+                .i32(T).i32(NH).i32(hs).f32(scale).i64(key).i32(threshold).f32(dropScale));
+    }
+
+    /**
+     * kernels/flash_attention_forward.cu: {@code flash_attention_forward_<storage>(float* out, float* lse, const float*
+     * qkv, int B, int T, int NH, int hs, float scale, unsigned long long key, int threshold, float dropScale)}
+     */
+    void flashAttentionForward(DType storage, Launch launch, CUdeviceptr out, CUdeviceptr lse, CUdeviceptr qkv, int B,
+                int T, int NH, int hs, float scale, long key, int threshold, float dropScale) {
+        String kernel = switch (storage) {
+            case F32 -> "flash_attention_forward_f32";
+            default -> throw noInstantiation("flash_attention_forward", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(11).ptr(out).ptr(lse).ptr(qkv).i32(B).i32(T).i32(NH).i32(hs)
+                .f32(scale).i64(key).i32(threshold).f32(dropScale));
+    }
+
+    /**
      * kernels/gelu.cu: {@code gelu_forward(float* out, const float* in, size_t n)}
      */
     void geluForward(Launch launch, CUdeviceptr out, CUdeviceptr in, long n) {
@@ -213,28 +249,6 @@ final class Kernels {
      */
     void residualAdd(Launch launch, CUdeviceptr out, CUdeviceptr a, CUdeviceptr b, long n) {
         launcher.launch("residual_add", launch, new KernelArgs(4).ptr(out).ptr(a).ptr(b).i64(n));
-    }
-
-    /**
-     * kernels/softmax.cu: {@code attention_softmax_forward(float* att, float* att_dropped, const float* scores, const
-     * void* mask, int maskIsInt, int maxT, int rows, int T, float scale, unsigned long long key, int threshold, float
-     * dropScale)}
-     */
-    void attentionSoftmaxForward(Launch launch, CUdeviceptr att, CUdeviceptr attDropped, CUdeviceptr scores,
-                CUdeviceptr mask, int maskIsInt, int maxT, int rows, int T, float scale, long key, int threshold,
-                float dropScale) {
-        launcher.launch("attention_softmax_forward", launch, new KernelArgs(12).ptr(att).ptr(attDropped).ptr(scores)
-                .ptr(mask).i32(maskIsInt).i32(maxT).i32(rows).i32(T).f32(scale).i64(key).i32(threshold).f32(dropScale));
-    }
-
-    /**
-     * kernels/softmax.cu: {@code attention_softmax_backward(float* grad, const float* att, int rows, int T, float
-     * scale, unsigned long long key, int threshold, float dropScale)}
-     */
-    void attentionSoftmaxBackward(Launch launch, CUdeviceptr grad, CUdeviceptr att, int rows, int T, float scale,
-                long key, int threshold, float dropScale) {
-        launcher.launch("attention_softmax_backward", launch, new KernelArgs(8).ptr(grad).ptr(att).i32(rows).i32(T)
-                .f32(scale).i64(key).i32(threshold).f32(dropScale));
     }
 
     private static IllegalArgumentException noInstantiation(String kernel, DType storage) {

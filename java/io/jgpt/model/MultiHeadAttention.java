@@ -9,7 +9,12 @@ import io.jgpt.tensor.Tensor.DType;
  * Causal multi-head self-attention (chapter 3): one fused projection to queries, keys and values, heads split
  * by reshape, scaled dot-product scores, the causal mask, softmax, dropout on the attention weights, heads
  * joined and projected. The mask is a non-persistent buffer, as in the book's {@code register_buffer}: it
- * moves with the module but is not part of a checkpoint.
+ * moves with the module but is not part of a checkpoint. It is always the causal mask, and the training ops
+ * honour it by definition ({@link Ops#attentionForward} is causal: it evaluates the mask's rule, key after
+ * query, from positions instead of reading T×T entries); the cached inference path reads the buffer.
+ *
+ * <p>Saved for the backward pass: the packed projection, the attention output (also the input of c_proj) and
+ * the per-row log-sum-exp of the scores (B, NH, T) — never the (B, NH, T, T) probabilities.
  */
 public final class MultiHeadAttention extends Module {
     final Linear qkv;
@@ -18,6 +23,7 @@ public final class MultiHeadAttention extends Module {
     private final int embDim;
     private final int nHeads;
     private Tensor qkvOut;
+    private Tensor attnOut;
     private Dropout dropout = Dropout.NONE;
 
     public MultiHeadAttention(Ops ops, GPTConfig cfg) {
@@ -43,9 +49,9 @@ public final class MultiHeadAttention extends Module {
         int[] s = x.shape();
         dropout = attnDropout;
         qkvOut = qkv.forward(x);
-        Tensor y = scratch("y", s[0], s[1], embDim);
-        ops.attentionForward(y, att(s), qkvOut, mask.value, nHeads, dropout);
-        return proj.forward(y);
+        attnOut = scratch("y", s[0], s[1], embDim);
+        ops.attentionForward(attnOut, lse(s), qkvOut, nHeads, dropout);
+        return proj.forward(attnOut);
     }
 
     /**
@@ -55,7 +61,7 @@ public final class MultiHeadAttention extends Module {
     public Tensor forwardCached(Tensor x, Tensor kCache, Tensor vCache, int pos) {
         int[] s = x.shape();
         Tensor packed = qkv.forward(x);
-        Tensor y = scratch("y", s[0], s[1], embDim);
+        Tensor y = scratch("cachedY", s[0], s[1], embDim); // not "y": that one is saved for backward
         ops.attentionCached(y, packed, kCache, vCache, mask.value, pos, nHeads);
         return proj.forward(y);
     }
@@ -67,12 +73,12 @@ public final class MultiHeadAttention extends Module {
         ops.zero(dy);
         ops.zero(dqkv);
         proj.backward(dout, dy);
-        ops.attentionBackward(dqkv, dy, qkvOut, att(s), mask.value, nHeads, dropout);
+        ops.attentionBackward(dqkv, dy, qkvOut, attnOut, lse(s), nHeads, dropout);
         qkv.backward(dqkv, dx);
     }
 
-    private Tensor att(int[] s) {
-        return scratch("att", s[0], nHeads, s[1], s[1]);
+    private Tensor lse(int[] s) {
+        return scratch("lse", s[0], nHeads, s[1]);
     }
 
     void init(Init init) {

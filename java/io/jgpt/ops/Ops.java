@@ -93,16 +93,21 @@ public interface Ops extends AutoCloseable {
 
     /**
      * Causal multi-head self-attention core (everything between the QKV projection and the output
-     * projection). qkv (B,T,3C) holds q, k, v side by side, each split into NH heads of C/NH; att (B,NH,T,T)
-     * receives the softmax probabilities (before dropout) for the backward pass; out (B,T,C) receives the
-     * heads re-joined. Scores are scaled by 1/sqrt(C/NH); positions where {@code mask[t][t2] != 0} (the
-     * module's causal-mask buffer, (maxT,maxT)) get probability exactly 0. Dropout on the attention
-     * weights uses element index ((b*NH+h)*T+t)*T+t2.
+     * projection). qkv (B,T,3C) holds q, k, v side by side, each split into NH heads of hs = C/NH; out (B,T,C)
+     * receives the heads re-joined. Scores are scaled by 1/sqrt(hs); query t sees keys t2 <= t (causal: the
+     * rule the attention module's mask buffer holds), every later key gets probability exactly 0. lse
+     * (B,NH,T) receives, for the backward pass, each query row's log-sum-exp of its scaled visible scores —
+     * the probability matrix itself is never stored. Dropout on the attention weights uses element index
+     * ((b*NH+h)*T+t)*T+t2.
      */
-    void attentionForward(Tensor out, Tensor att, Tensor qkv, Tensor mask, int nHead, Dropout dropout);
+    void attentionForward(Tensor out, Tensor lse, Tensor qkv, int nHead, Dropout dropout);
 
-    /** dqkv += gradient of {@link #attentionForward} with respect to qkv. */
-    void attentionBackward(Tensor dqkv, Tensor dout, Tensor qkv, Tensor att, Tensor mask, int nHead,
+    /**
+     * dqkv += gradient of {@link #attentionForward} with respect to qkv, given dout (B,T,C) and the forward's
+     * out and lse. The probabilities are recomputed as exp(score - lse); rowsum(dout ∘ out) stands in for
+     * rowsum(P ∘ dP).
+     */
+    void attentionBackward(Tensor dqkv, Tensor dout, Tensor qkv, Tensor out, Tensor lse, int nHead,
                            Dropout dropout);
 
     /**

@@ -6,10 +6,11 @@ import static io.jgpt.cpu.Fd.backwardTwice;
 import static io.jgpt.cpu.Fd.gradient;
 import static io.jgpt.cpu.Fd.randn;
 import static io.jgpt.cpu.Fd.toDouble;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.jgpt.ops.Dropout;
-import io.jgpt.tensor.Tensor.DType;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -17,8 +18,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Attention forward (output and saved probabilities) against the double reference, backward against central
- * differences, with dropout off and on (the same Dropout object in every evaluation, so the mask is fixed).
+ * Attention forward (output and saved log-sum-exp) against the double reference, backward (which recomputes the
+ * probabilities from q, k and the log-sum-exp) against central differences of the reference's output, with
+ * dropout off and on (the same Dropout object in every evaluation, so the mask is fixed).
  */
 class AttentionTest {
 
@@ -33,74 +35,81 @@ class AttentionTest {
     @ValueSource(floats = {0f, 0.25f})
     void forwardAndBackward(float p) {
         var r = new Random(p == 0f ? 21 : 22);
-        // hs = 19 is not a multiple of the vector width; maxT > T checks the mask's row stride.
-        int b = 2, t = 5, nh = 2, hs = 19, c = nh * hs, maxT = t + 2;
+        // hs = 19 is not a multiple of the vector width.
+        int b = 2, t = 5, nh = 2, hs = 19, c = nh * hs;
         var d = Dropout.of(p, 1234, 5);
-        float[] mask = Reference.causalMask(maxT);
-        float[] qkv = randn(r, b * t * 3 * c, 1), out = new float[b * t * c], att = new float[b * nh * t * t];
-        var m = CpuTensor.ofFloats(mask, maxT, maxT);
-        OPS.attentionForward(CpuTensor.ofFloats(out, b, t, c), CpuTensor.ofFloats(att, b, nh, t, t),
-                CpuTensor.ofFloats(qkv, b, t, 3 * c), m, nh, d);
+        float[] qkv = randn(r, b * t * 3 * c, 1), out = new float[b * t * c], lse = new float[b * nh * t];
+        OPS.attentionForward(CpuTensor.ofFloats(out, b, t, c), CpuTensor.ofFloats(lse, b, nh, t),
+                CpuTensor.ofFloats(qkv, b, t, 3 * c), nh, d);
         double[] qkvD = toDouble(qkv);
-        var ref = Reference.attention(qkvD, mask, maxT, b, t, c, nh, d);
+        var ref = Reference.attention(qkvD, b, t, c, nh, d);
         assertForward("attention out", out, ref.out());
-        assertForward("attention probabilities", att, ref.probs());
+        assertForward("attention log-sum-exp", lse, ref.lse());
 
         float[] dout = randn(r, out.length, 1), dqkv = new float[qkv.length];
         var g = backwardTwice(() -> OPS.attentionBackward(CpuTensor.ofFloats(dqkv, b, t, 3 * c),
                 CpuTensor.ofFloats(dout, b, t, c), CpuTensor.ofFloats(qkv, b, t, 3 * c),
-                CpuTensor.ofFloats(att, b, nh, t, t), m, nh, d), dqkv);
-        assertGradient("dqkv", g[0],
-                gradient(x -> Reference.attention(x, mask, maxT, b, t, c, nh, d).out(), qkvD, dout));
+                CpuTensor.ofFloats(out, b, t, c), CpuTensor.ofFloats(lse, b, nh, t), nh, d), dqkv);
+        assertGradient("dqkv", g[0], gradient(x -> Reference.attention(x, b, t, c, nh, d).out(), qkvD, dout));
     }
 
-    /**
-     * The kernel itself with 2-row blocks, so a short sequence crosses block boundaries; the mask also hides
-     * all of row 0 and the diagonal of row 4, so block horizons are not simply the block's last row.
-     */
+    /** The kernel itself with 2-row blocks, so a short sequence crosses block boundaries forward and backward. */
     @ParameterizedTest
     @ValueSource(floats = {0f, 0.25f})
     void blocksMatchReference(float p) {
         var r = new Random(p == 0f ? 24 : 25);
         int b = 2, t = 7, nh = 2, hs = 5, c = nh * hs;
         var d = Dropout.of(p, 99, 7);
-        float[] mask = Reference.causalMask(t);
-        mask[0] = 1f;
-        mask[4 * t + 4] = 1f;
-        var dims = new Attention.Dims(b, t, c, nh, t);
-        float[] qkv = randn(r, b * t * 3 * c, 1), out = new float[b * t * c], att = new float[b * nh * t * t];
+        var dims = new Attention.Dims(b, t, c, nh);
+        float[] qkv = randn(r, b * t * 3 * c, 1), out = new float[b * t * c], lse = new float[b * nh * t];
         try (var parallel = new Parallel(2)) {
             var attention = new Attention(parallel, 2);
-            attention.forward(out, att, qkv, mask, dims, d);
+            attention.forward(out, lse, qkv, dims, d);
             double[] qkvD = toDouble(qkv);
-            var ref = Reference.attention(qkvD, mask, t, b, t, c, nh, d);
+            var ref = Reference.attention(qkvD, b, t, c, nh, d);
             assertForward("attention out", out, ref.out());
-            assertForward("attention probabilities", att, ref.probs());
+            assertForward("attention log-sum-exp", lse, ref.lse());
             float[] dout = randn(r, out.length, 1), dqkv = new float[qkv.length];
-            var g = backwardTwice(() -> attention.backward(dqkv, dout, qkv, att, mask, dims, d), dqkv);
-            assertGradient("dqkv", g[0], gradient(x -> Reference.attention(x, mask, t, b, t, c, nh, d).out(), qkvD, dout));
+            var g = backwardTwice(() -> attention.backward(dqkv, dout, qkv, out, lse, dims, d), dqkv);
+            assertGradient("dqkv", g[0], gradient(x -> Reference.attention(x, b, t, c, nh, d).out(), qkvD, dout));
         }
     }
 
+    /** Long enough for several default row blocks; the forward only (the backward's blocks are tested above). */
     @Test
-    void maskedWeightsAreExactlyZeroAndRowsSumToOne() {
+    void longSequenceMatchesReference() {
+        var r = new Random(26);
+        int b = 1, t = 3 * Attention.ROWS + 5, nh = 2, hs = 16, c = nh * hs;
+        var d = Dropout.of(0.1f, 3, 4);
+        float[] qkv = randn(r, b * t * 3 * c, 1), out = new float[b * t * c], lse = new float[b * nh * t];
+        OPS.attentionForward(CpuTensor.ofFloats(out, b, t, c), CpuTensor.ofFloats(lse, b, nh, t),
+                CpuTensor.ofFloats(qkv, b, t, 3 * c), nh, d);
+        var ref = Reference.attention(toDouble(qkv), b, t, c, nh, d);
+        assertForward("attention out", out, ref.out());
+        assertForward("attention log-sum-exp", lse, ref.lse());
+    }
+
+    /**
+     * Causality, exactly: changing the queries, keys and values of positions after t leaves every output and
+     * log-sum-exp up to t bit-identical (later keys get probability exactly 0, not merely a small one).
+     */
+    @Test
+    void laterPositionsChangeNothingBefore() {
         var r = new Random(23);
-        int b = 1, t = 9, nh = 3, c = 12;
-        float[] mask = Reference.causalMask(t);
-        mask[5 * t + 2] = 1f; // an extra, non-causal masked position must be honoured too
-        float[] att = new float[b * nh * t * t];
-        OPS.attentionForward(OPS.zeros(DType.F32, b, t, c), CpuTensor.ofFloats(att, b, nh, t, t),
-                CpuTensor.ofFloats(randn(r, b * t * 3 * c, 3), b, t, 3 * c), CpuTensor.ofFloats(mask, t, t), nh,
-                Dropout.NONE);
-        for (int row = 0; row < b * nh * t; row++) {
-            int i = row % t;
-            double sum = 0;
-            for (int j = 0; j < t; j++) {
-                float pr = att[row * t + j];
-                if (mask[i * t + j] != 0) assertEquals(0f, pr, "masked weight (" + i + ", " + j + ")");
-                sum += pr;
-            }
-            assertEquals(1.0, sum, 1e-6, "row " + row + " sums to 1");
+        int b = 1, t = 9, nh = 3, c = 12, cut = 4;
+        float[] qkv = randn(r, b * t * 3 * c, 3), changed = qkv.clone();
+        for (int i = (cut + 1) * 3 * c; i < changed.length; i++) changed[i] += 1f + r.nextFloat();
+        float[][] outs = new float[2][b * t * c], lses = new float[2][b * nh * t];
+        float[][] inputs = {qkv, changed};
+        for (int k = 0; k < 2; k++) {
+            OPS.attentionForward(CpuTensor.ofFloats(outs[k], b, t, c), CpuTensor.ofFloats(lses[k], b, nh, t),
+                    CpuTensor.ofFloats(inputs[k], b, t, 3 * c), nh, Dropout.NONE);
         }
+        assertArrayEquals(Arrays.copyOf(outs[0], (cut + 1) * c), Arrays.copyOf(outs[1], (cut + 1) * c), 0f);
+        for (int h = 0; h < nh; h++) {
+            for (int i = 0; i <= cut; i++) assertEquals(lses[0][h * t + i], lses[1][h * t + i], 0f, "lse h" + h + " t" + i);
+        }
+        // Position 0 sees only itself: its output is its own value vector, its lse its own scaled score.
+        for (int e = 0; e < c; e++) assertEquals(qkv[2 * c + e], outs[0][e], 1e-6f, "out[0] = v[0]");
     }
 }

@@ -36,9 +36,8 @@ class CachedAttentionTest {
         float[] qkv = randn(r, B * T * 3 * C, 1), mask = Reference.causalMask(MAX_T);
         var m = CpuTensor.ofFloats(mask, MAX_T, MAX_T);
         float[] expected = new float[B * T * C];
-        OPS.attentionForward(CpuTensor.ofFloats(expected, B, T, C),
-                CpuTensor.ofFloats(new float[B * NH * T * T], B, NH, T, T), CpuTensor.ofFloats(qkv, B, T, 3 * C), m, NH,
-                Dropout.NONE);
+        OPS.attentionForward(CpuTensor.ofFloats(expected, B, T, C), CpuTensor.ofFloats(new float[B * NH * T], B, NH, T),
+                CpuTensor.ofFloats(qkv, B, T, 3 * C), NH, Dropout.NONE);
 
         float[] kc = nans(B * NH * MAX_T * HS), vc = nans(B * NH * MAX_T * HS), actual = new float[B * T * C];
         var kCache = CpuTensor.ofFloats(kc, B, NH, MAX_T, HS);

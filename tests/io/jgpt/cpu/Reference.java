@@ -41,29 +41,32 @@ final class Reference {
         return out;
     }
 
-    /** Output and pre-dropout probabilities of causal attention over qkv (B,T,3C). */
-    record Attention(double[] out, double[] probs) {}
+    /**
+     * Output, pre-dropout probabilities and per-row log-sum-exp of the scaled scores of causal attention over
+     * qkv (B,T,3C): query i sees keys j <= i.
+     */
+    record Attention(double[] out, double[] probs, double[] lse) {}
 
-    static Attention attention(double[] qkv, float[] mask, int maxT, int b, int t, int c, int nh, Dropout d) {
+    static Attention attention(double[] qkv, int b, int t, int c, int nh, Dropout d) {
         int hs = c / nh;
-        double[] out = new double[b * t * c], probs = new double[b * nh * t * t];
+        double[] out = new double[b * t * c], probs = new double[b * nh * t * t], lse = new double[b * nh * t];
         for (int bb = 0; bb < b; bb++) {
             for (int h = 0; h < nh; h++) {
                 for (int i = 0; i < t; i++) {
                     int row = ((bb * nh + h) * t + i) * t;
-                    double[] s = new double[t];
+                    double[] s = new double[i + 1];
                     double max = Double.NEGATIVE_INFINITY, sum = 0;
-                    for (int j = 0; j < t; j++) {
-                        if (mask[i * maxT + j] != 0) continue;
+                    for (int j = 0; j <= i; j++) {
                         for (int e = 0; e < hs; e++) {
                             s[j] += qkv[(bb * t + i) * 3 * c + h * hs + e] * qkv[(bb * t + j) * 3 * c + c + h * hs + e];
                         }
                         s[j] /= Math.sqrt(hs);
                         max = Math.max(max, s[j]);
                     }
-                    for (int j = 0; j < t; j++) if (mask[i * maxT + j] == 0) sum += Math.exp(s[j] - max);
-                    for (int j = 0; j < t; j++) {
-                        double p = mask[i * maxT + j] != 0 ? 0 : Math.exp(s[j] - max) / sum;
+                    for (int j = 0; j <= i; j++) sum += Math.exp(s[j] - max);
+                    lse[(bb * nh + h) * t + i] = max + Math.log(sum);
+                    for (int j = 0; j <= i; j++) {
+                        double p = Math.exp(s[j] - max) / sum;
                         probs[row + j] = p;
                         double a = d.active() ? (d.keep(row + j) ? p * d.scale() : 0) : p;
                         for (int e = 0; e < hs; e++) {
@@ -73,7 +76,7 @@ final class Reference {
                 }
             }
         }
-        return new Attention(out, probs);
+        return new Attention(out, probs, lse);
     }
 
     /** A causal (maxT, maxT) mask: nonzero above the diagonal means "masked". */

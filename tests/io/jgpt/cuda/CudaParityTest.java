@@ -1,6 +1,7 @@
 package io.jgpt.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -15,6 +16,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Every CUDA op, forward and backward, against the CPU reference backend on the same random inputs, with
@@ -136,40 +139,35 @@ class CudaParityTest {
         if (db != null) assertClose(g, "linear dbias", db, tol);
     }
 
-    @Test
-    void attentionWithoutDropout() {
-        checkAttention(gpu, REDUCTION, Dropout.NONE);
-    }
-
-    @Test
-    void attentionWithDropout() {
-        checkAttention(gpu, REDUCTION, Dropout.of(0.2f, 42, 7));
-    }
-
-    @Test
-    void attentionTf32() {
-        try (Ops tf32 = new CudaOps(0, "auto", true)) {
-            checkAttention(tf32, TF32, Dropout.of(0.1f, 5, 9));
-        }
-    }
-
-    private void checkAttention(Ops g, double tol, Dropout dropout) {
+    /**
+     * The fused flash kernels against the CPU reference: sequence lengths from 1 to 1024, including ones that are not
+     * multiples of the kernels' 32-key tiles or 64-row blocks; head size 64 (the fast path) and the padded ones (19
+     * pads to 32, 100 to 128); dropout off and on (identical masks on both sides).
+     */
+    @ParameterizedTest(name = "T={0} hs={1} dropout={2}")
+    @CsvSource({"1,64,0", "2,19,0.2", "31,64,0", "33,64,0.1", "64,64,0.2", "65,100,0", "100,19,0.1", "129,64,0",
+            "300,100,0.2", "1024,64,0", "1024,64,0.1"})
+    void attention(int t, int hs, float p) {
         requireCpu();
-        Random r = new Random(4);
-        float[] maskData = new float[MAX_T * MAX_T];
-        for (int t = 0; t < MAX_T; t++)
-            for (int t2 = t + 1; t2 < MAX_T; t2++) maskData[t * MAX_T + t2] = 1f;
-        P mask = upload(g, maskData, MAX_T, MAX_T), qkv = rand(g, r, B, T, 3 * C);
-        P out = zeros(g, B, T, C), att = zeros(g, B, NH, T, T);
-        call(g, ops -> ops.attentionForward(out.pick(ops), att.pick(ops), qkv.pick(ops), mask.pick(ops), NH,
-                dropout));
-        assertClose(g, "attention att", att, tol);
-        assertClose(g, "attention out", out, tol);
+        Random r = new Random(4 + t);
+        int b = 2, nh = 3, c = nh * hs;
+        Dropout dropout = Dropout.of(p, 42, 7 + t);
+        P qkv = rand(r, b, t, 3 * c), out = zeros(b, t, c), lse = zeros(b, nh, t);
+        call(ops -> ops.attentionForward(out.pick(ops), lse.pick(ops), qkv.pick(ops), nh, dropout));
+        assertClose("attention out", out, REDUCTION);
+        assertClose("attention lse", lse, REDUCTION);
 
-        P dqkv = rand(g, r, B, T, 3 * C), dout = rand(g, r, B, T, C);
-        call(g, ops -> ops.attentionBackward(dqkv.pick(ops), dout.pick(ops), qkv.pick(ops), att.pick(ops),
-                mask.pick(ops), NH, dropout));
-        assertClose(g, "attention dqkv", dqkv, tol);
+        P dqkv = rand(r, b, t, 3 * c), dout = rand(r, b, t, c);
+        call(ops -> ops.attentionBackward(dqkv.pick(ops), dout.pick(ops), qkv.pick(ops), out.pick(ops),
+                lse.pick(ops), nh, dropout));
+        assertClose("attention dqkv", dqkv, REDUCTION);
+    }
+
+    @Test
+    void attentionRejectsHeadsLargerThanTheKernels() {
+        var e = assertThrows(IllegalArgumentException.class, () -> gpu.attentionForward(gpu.zeros(DType.F32, 1, 4, 130),
+                gpu.zeros(DType.F32, 1, 1, 4), gpu.zeros(DType.F32, 1, 4, 390), 1, Dropout.NONE));
+        assertTrue(e.getMessage().contains("head size 130"), e.getMessage());
     }
 
     @Test

@@ -97,52 +97,6 @@ class GemmMappingTest {
         assertClose(wantDw, dw);
     }
 
-    @Test
-    void attentionGemmsPerHead() {
-        long head = (long) T * HS, square = (long) T * T;
-        float[] q = rand(BATCH * T * HS), k = rand(BATCH * T * HS), v = rand(BATCH * T * HS);
-        float[] att = rand(BATCH * T * T), dy = rand(BATCH * T * HS);
-        Pointer pq = blas.put(q), pk = blas.put(k), pv = blas.put(v), patt = blas.put(att), pdy = blas.put(dy);
-
-        float[] scores = new float[BATCH * T * T], y = new float[BATCH * T * HS], datt = new float[BATCH * T * T];
-        float[] dv = new float[BATCH * T * HS], dq = new float[BATCH * T * HS], dk = new float[BATCH * T * HS];
-        // Exactly the arguments of CudaOps.attentionForward / attentionBackward.
-        CudaOps.rowMajorSgemmStridedBatched(blas, false, true, T, T, HS, pq, HS, head, pk, HS, head,
-                blas.put(scores), T, square, BATCH);
-        CudaOps.rowMajorSgemmStridedBatched(blas, false, false, T, HS, T, patt, T, square, pv, HS, head,
-                blas.put(y), HS, head, BATCH);
-        CudaOps.rowMajorSgemmStridedBatched(blas, false, true, T, T, HS, pdy, HS, head, pv, HS, head,
-                blas.put(datt), T, square, BATCH);
-        CudaOps.rowMajorSgemmStridedBatched(blas, true, false, T, HS, T, patt, T, square, pdy, HS, head,
-                blas.put(dv), HS, head, BATCH);
-        CudaOps.rowMajorSgemmStridedBatched(blas, false, false, T, HS, T, patt, T, square, pk, HS, head,
-                blas.put(dq), HS, head, BATCH);
-        CudaOps.rowMajorSgemmStridedBatched(blas, true, false, T, HS, T, patt, T, square, pq, HS, head,
-                blas.put(dk), HS, head, BATCH);
-
-        float[] wScores = new float[scores.length], wY = new float[y.length], wDatt = new float[datt.length];
-        float[] wDv = new float[dv.length], wDq = new float[dq.length], wDk = new float[dk.length];
-        for (int b = 0; b < BATCH; b++) {
-            int h = b * T * HS, s = b * T * T;
-            for (int t = 0; t < T; t++)
-                for (int t2 = 0; t2 < T; t2++)
-                    for (int d = 0; d < HS; d++) {
-                        wScores[s + t * T + t2] += q[h + t * HS + d] * k[h + t2 * HS + d]; // q k^T
-                        wDatt[s + t * T + t2] += dy[h + t * HS + d] * v[h + t2 * HS + d]; // dy v^T
-                        wY[h + t * HS + d] += att[s + t * T + t2] * v[h + t2 * HS + d]; // att v
-                        wDv[h + t2 * HS + d] += att[s + t * T + t2] * dy[h + t * HS + d]; // att^T dy
-                        wDq[h + t * HS + d] += att[s + t * T + t2] * k[h + t2 * HS + d]; // ds k
-                        wDk[h + t2 * HS + d] += att[s + t * T + t2] * q[h + t * HS + d]; // ds^T q
-                    }
-        }
-        assertClose(wScores, scores);
-        assertClose(wY, y);
-        assertClose(wDatt, datt);
-        assertClose(wDv, dv);
-        assertClose(wDq, dq);
-        assertClose(wDk, dk);
-    }
-
     private float[] rand(int n) {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) x[i] = random.nextFloat() * 2 - 1;
