@@ -1,4 +1,4 @@
-// Global gradient norm and scaling: mirrors Ops.sumOfSquares and Ops.scale.
+// Sum of squares of one tensor (Ops.sumOfSquares: the finite-weights check before a checkpoint).
 #include "common.cuh"
 
 // partials[blockIdx.x] = sum of x^2 over this block's grid-stride share, squared and summed in double.
@@ -21,8 +21,4 @@ extern "C" __global__ void sum_partials(double* out, const double* partials, int
     for (int i = threadIdx.x; i < n; i += blockDim.x) s += partials[i];
     s = block_sum_double(s, scratch);
     if (threadIdx.x == 0) out[0] = s;
-}
-
-extern "C" __global__ void scale_inplace(float* x, size_t n, float factor) {
-    GRID_STRIDE(i, n) x[i] *= factor;
 }

@@ -79,17 +79,20 @@ public final class BenchCommand implements Callable<Integer> {
             AdamW adamw = new AdamW(gpt.parameterArena(), AdamW.Settings.book(0.1f));
             TrainingStep trainingStep = new TrainingStep(gpt, adamw, clip);
             List<Batch> batches = List.of(randomBatch(cfg.vocabSize(), time));
-            int warmed = Warmup.run(warmup, Math.max(warmup, maxWarmup), i -> trainingStep.run(batches, 1e-4f, i, seed));
+            int warmed = Warmup.run(warmup, Math.max(warmup, maxWarmup), i -> {
+                trainingStep.run(batches, 1e-4f, i, seed);
+                ops.synchronize(); // a step's time, not the time to queue it
+            });
             ops.synchronize();
             Profiler profiler = profile ? new Profiler(ops.clock()) : Profiler.OFF;
             ops.setProfiler(profiler);
-            float loss = 0;
             long start = System.nanoTime();
             for (int i = 0; i < steps; i++) {
-                loss = trainingStep.run(batches, 1e-4f, warmed + i, seed).loss();
+                trainingStep.run(batches, 1e-4f, warmed + i, seed);
                 profiler.flush();
             }
             ops.synchronize();
+            float loss = trainingStep.result().loss();
             double seconds = (System.nanoTime() - start) / 1e9;
             ops.setProfiler(Profiler.OFF);
             report(ops, cfg, time, warmed, seconds, loss, profiler);

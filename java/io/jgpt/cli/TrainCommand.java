@@ -104,6 +104,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--max-bad-steps", defaultValue = "5", description = "Stop after N consecutive non-finite steps; default ${DEFAULT-VALUE}.")
     int maxBadSteps;
 
+    @Option(names = "--log-every", defaultValue = "1", description = "Read loss, gradient norm and the skip flag back from the device every N steps (metrics, warnings, --max-bad-steps); default ${DEFAULT-VALUE}.")
+    int logEvery;
+
     @Option(names = "--sample-prompt", description = "Text to continue after each epoch.")
     String samplePrompt;
 
@@ -143,7 +146,7 @@ public final class TrainCommand implements Callable<Integer> {
             float floor = minLr != null ? minLr : lr;
             float start = initialLr != null ? initialLr : (warmup > 0 ? lr / 100 : lr);
             Trainer.Settings settings = new Trainer.Settings(batch, accum, steps, new LrSchedule(lr, start, floor, warmup, steps),
-                    clip, seed, evalEvery, evalBatches, saveEvery, keep, maxBadSteps, !noProgress);
+                    clip, seed, evalEvery, evalBatches, saveEvery, keep, maxBadSteps, logEvery, !noProgress);
             Trainer trainer = new Trainer(gpt, adamw, trainLoader, trainEval, valEval, out, settings,
                     samplePrompt == null ? null : Samples.greedy(samplePrompt, 50));
             Profiler profiler = profile ? new Profiler(ops.clock()) : Profiler.OFF;
@@ -188,6 +191,7 @@ public final class TrainCommand implements Callable<Integer> {
         Checks.positive("--accum", accum);
         Checks.positive("--keep", keep);
         Checks.positive("--max-bad-steps", maxBadSteps);
+        Checks.positive("--log-every", logEvery);
         Checks.nonNegative("--warmup", warmup);
         Checks.nonNegative("--eval-every", evalEvery);
         Checks.nonNegative("--save-every", saveEvery);

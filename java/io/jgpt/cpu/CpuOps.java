@@ -7,14 +7,15 @@ import static io.jgpt.cpu.Shapes.expectRows;
 import static io.jgpt.cpu.Shapes.f32;
 import static io.jgpt.cpu.Shapes.i32;
 
-import io.jgpt.ops.AdamWStep;
+import io.jgpt.ops.AdamWConfig;
+import io.jgpt.ops.ArenaChunks;
 import io.jgpt.ops.Dropout;
 import io.jgpt.ops.Ops;
+import io.jgpt.ops.StepState;
 import io.jgpt.profile.Profiler;
 import io.jgpt.tensor.Tensor;
 import io.jgpt.tensor.Tensor.DType;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Objects;
 
 /**
@@ -33,6 +34,7 @@ public final class CpuOps implements Ops {
     private final CachedAttention cachedAttention;
     private final CrossEntropy crossEntropy;
     private final Embedding embedding;
+    private final ArenaOptimizer arenaOptimizer;
     private Profiler profiler = Profiler.OFF;
 
     /** @param threads worker threads (1 runs everything on the calling thread) */
@@ -45,6 +47,7 @@ public final class CpuOps implements Ops {
         cachedAttention = new CachedAttention(parallel);
         crossEntropy = new CrossEntropy(parallel);
         embedding = new Embedding(parallel);
+        arenaOptimizer = new ArenaOptimizer(parallel);
     }
 
     public int threads() {
@@ -419,36 +422,68 @@ public final class CpuOps implements Ops {
     }
 
     @Override
-    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step, boolean zeroGrad) {
-        var op = "adamw";
-        expect(op, "grad", grad, param.shape());
-        expect(op, "m", m, param.shape());
-        expect(op, "v", v, param.shape());
-        CpuTensor p = f32(op, "param", param), g = f32(op, "grad", grad), mm = f32(op, "m", m), vv = f32(op, "v", v);
-        int n = (int) param.numel();
-        timed("adamw", (zeroGrad ? 32L : 28L) * n, 16.0 * n, () -> pointwise.adamw(p.array(), p.offset(), g.array(),
-                g.offset(), mm.array(), mm.offset(), vv.array(), vv.offset(), n, step, zeroGrad));
-    }
-
-    @Override
-    public double sumOfSquares(List<Tensor> tensors) {
+    public void accumulateLoss(Tensor state, Tensor losses, float scale) {
+        CpuTensor st = stepState("accumulateLoss", state);
+        float[] l = f32("accumulateLoss", "losses", losses).data();
         long h = profiler.begin();
-        double total = 0;
-        long n = 0;
-        for (int i = 0; i < tensors.size(); i++) {
-            CpuTensor t = f32("sumOfSquares", "tensors[" + i + "]", tensors.get(i));
-            total += pointwise.sumOfSquares(t.array(), t.offset(), (int) t.numel());
-            n += t.numel();
-        }
-        profiler.end(h, "sum_of_squares", 4 * n, 2.0 * n);
-        return total;
+        double sum = 0;
+        for (float x : l) sum += x;
+        st.array()[st.offset() + StepState.LOSS] += (float) (scale * sum);
+        profiler.end(h, "accumulate_loss", 4L * l.length, l.length);
     }
 
     @Override
-    public void scale(Tensor t, float factor) {
-        CpuTensor x = f32("scale", "t", t);
-        int n = (int) x.numel();
-        timed("scale", 8L * n, n, () -> pointwise.scale(x.array(), x.offset(), n, factor));
+    public void stepDecision(Tensor state, Tensor grads, Tensor chunks, float maxNorm) {
+        var op = "stepDecision";
+        CpuTensor st = stepState(op, state), g = f32(op, "grads", grads);
+        int[] rows = chunkRows(op, chunks, g);
+        long h = profiler.begin();
+        double sumSq = arenaOptimizer.sumOfSquares(g.array(), g.offset(), rows);
+        ArenaOptimizer.decide(st.array(), st.offset(), sumSq, maxNorm);
+        profiler.end(h, "step_decision", 4 * g.numel(), 2.0 * g.numel());
+    }
+
+    @Override
+    public void adamw(Tensor params, Tensor grads, Tensor m, Tensor v, Tensor chunks, Tensor state, AdamWConfig config,
+                      boolean zeroGrad) {
+        var op = "adamw";
+        expect(op, "grads", grads, params.shape());
+        expect(op, "m", m, params.shape());
+        expect(op, "v", v, params.shape());
+        CpuTensor p = f32(op, "params", params), g = f32(op, "grads", grads), mm = f32(op, "m", m), vv = f32(op, "v", v);
+        CpuTensor st = stepState(op, state);
+        int[] rows = chunkRows(op, chunks, p);
+        long n = params.numel();
+        timed("adamw", (zeroGrad ? 32L : 28L) * n, 16.0 * n, () -> arenaOptimizer.adamw(p.array(), p.offset(), g.array(),
+                g.offset(), mm.array(), mm.offset(), vv.array(), vv.offset(), rows, st.array(), st.offset(), config,
+                zeroGrad));
+    }
+
+    private static CpuTensor stepState(String op, Tensor state) {
+        expectNumel(op, "state", state, StepState.SIZE);
+        return f32(op, "state", state);
+    }
+
+    /** The rows of a chunk table, checked to lie inside {@code arena}. */
+    private static int[] chunkRows(String op, Tensor chunks, Tensor arena) {
+        int[] rows = i32(op, "chunks", chunks).ints();
+        expect(op, "chunks", chunks, rows.length / ArenaChunks.COLUMNS, ArenaChunks.COLUMNS);
+        for (int r = 0; r < rows.length; r += ArenaChunks.COLUMNS) {
+            if (rows[r] < 0 || rows[r + 1] < 0 || (long) rows[r] + rows[r + 1] > arena.numel()) {
+                throw new IllegalArgumentException(op + ": chunk " + r / ArenaChunks.COLUMNS + " [" + rows[r] + ", +"
+                        + rows[r + 1] + ") is outside the arena of " + arena.numel() + " elements");
+            }
+        }
+        return rows;
+    }
+
+    @Override
+    public double sumOfSquares(Tensor t) {
+        CpuTensor x = f32("sumOfSquares", "t", t);
+        long h = profiler.begin();
+        double total = pointwise.sumOfSquares(x.array(), x.offset(), (int) x.numel());
+        profiler.end(h, "sum_of_squares", 4 * x.numel(), 2.0 * x.numel());
+        return total;
     }
 
     // ---- profiling ----------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 package io.jgpt.cpu;
 
-import io.jgpt.ops.AdamWStep;
 import io.jgpt.ops.Dropout;
 import java.util.Arrays;
 import jdk.incubator.vector.DoubleVector;
@@ -79,11 +78,6 @@ final class Pointwise {
         });
     }
 
-    /** t[off, off+n) *= factor. */
-    void scale(float[] t, int off, int n, float factor) {
-        parallel.forRange(n, GRAIN, (from, to) -> Simd.scale(t, off + from, to - from, factor));
-    }
-
     /** out = in * scale where kept, else 0 (a copy when inactive). */
     void dropoutForward(float[] out, float[] in, Dropout dropout) {
         if (!dropout.active()) {
@@ -118,55 +112,33 @@ final class Pointwise {
     }
 
     /**
-     * AdamW exactly as {@link AdamWStep} writes it (decoupled decay first, then the bias-corrected step); with
-     * zeroGrad, g is zeroed behind the read.
-     */
-    void adamw(float[] p, int po, float[] g, int go, float[] m, int mo, float[] v, int vo, int n, AdamWStep s,
-               boolean zeroGrad) {
-        float decay = 1f - s.lr() * s.weightDecay();
-        float b1 = s.beta1(), b2 = s.beta2(), bc1 = s.biasCorrection1(), bc2 = s.biasCorrection2();
-        parallel.forRange(n, GRAIN, (from, to) -> {
-            for (int i = from; i < to; i += S.length()) {
-                VectorMask<Float> k = S.indexInRange(i, to);
-                FloatVector gi = FloatVector.fromArray(S, g, go + i, k);
-                FloatVector mi = FloatVector.fromArray(S, m, mo + i, k).mul(b1).add(gi.mul(1f - b1));
-                FloatVector vi = FloatVector.fromArray(S, v, vo + i, k).mul(b2).add(gi.mul(gi).mul(1f - b2));
-                FloatVector denom = vi.div(bc2).sqrt().add(s.eps());
-                FloatVector step = mi.div(bc1).div(denom).mul(s.lr());
-                FloatVector.fromArray(S, p, po + i, k).mul(decay).sub(step).intoArray(p, po + i, k);
-                mi.intoArray(m, mo + i, k);
-                vi.intoArray(v, vo + i, k);
-                if (zeroGrad) FloatVector.zero(S).intoArray(g, go + i, k);
-            }
-        });
-    }
-
-    /**
      * Sum of squares in double (a float's square is exact in double, so only the additions round). Each piece
      * sums in fixed lanes, then lane order; partials are added in piece order, so the result is deterministic.
      */
     double sumOfSquares(float[] t, int off, int n) {
         double[] partial = new double[Math.ceilDiv(n, GRAIN)];
-        parallel.forRange(n, GRAIN, (chunk, chunkEnd) -> {
-            int from = off + chunk, to = off + chunkEnd;
-            // Two accumulators hide the add latency; the loop is then bound by memory bandwidth.
-            DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
-            int i = from, step = 2 * DF.length();
-            for (; i + step <= to; i += step) {
-                DoubleVector x0 = widen(FloatVector.fromArray(DF, t, i));
-                DoubleVector x1 = widen(FloatVector.fromArray(DF, t, i + DF.length()));
-                s0 = x0.fma(x0, s0);
-                s1 = x1.fma(x1, s1);
-            }
-            for (; i < to; i += DF.length()) {
-                DoubleVector x = widen(FloatVector.fromArray(DF, t, i, DF.indexInRange(i, to)));
-                s0 = x.fma(x, s0);
-            }
-            partial[chunk / GRAIN] = sumLanes(s0.add(s1));
-        });
+        parallel.forRange(n, GRAIN, (from, to) -> partial[from / GRAIN] = sumOfSquaresRange(t, off + from, off + to));
         double total = 0;
         for (double s : partial) total += s;
         return total;
+    }
+
+    /** Sum of squares of t[from, to) on the calling thread, in fixed lanes, then lane order. */
+    static double sumOfSquaresRange(float[] t, int from, int to) {
+        // Two accumulators hide the add latency; the loop is then bound by memory bandwidth.
+        DoubleVector s0 = DoubleVector.zero(D), s1 = DoubleVector.zero(D);
+        int i = from, step = 2 * DF.length();
+        for (; i + step <= to; i += step) {
+            DoubleVector x0 = widen(FloatVector.fromArray(DF, t, i));
+            DoubleVector x1 = widen(FloatVector.fromArray(DF, t, i + DF.length()));
+            s0 = x0.fma(x0, s0);
+            s1 = x1.fma(x1, s1);
+        }
+        for (; i < to; i += DF.length()) {
+            DoubleVector x = widen(FloatVector.fromArray(DF, t, i, DF.indexInRange(i, to)));
+            s0 = x.fma(x, s0);
+        }
+        return sumLanes(s0.add(s1));
     }
 
     private static DoubleVector widen(FloatVector x) {

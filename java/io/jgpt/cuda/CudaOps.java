@@ -8,15 +8,16 @@ import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 
 import io.jgpt.cuda.blas.Blas;
 import io.jgpt.cuda.blas.BlasLoader;
-import io.jgpt.ops.AdamWStep;
+import io.jgpt.ops.AdamWConfig;
+import io.jgpt.ops.ArenaChunks;
 import io.jgpt.ops.Cost;
 import io.jgpt.ops.Dropout;
 import io.jgpt.ops.Ops;
+import io.jgpt.ops.StepState;
 import io.jgpt.profile.Profiler;
 import io.jgpt.tensor.Tensor;
 import io.jgpt.tensor.Tensor.DType;
 import java.util.Arrays;
-import java.util.List;
 import java.util.function.Supplier;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
@@ -25,9 +26,11 @@ import jcuda.driver.CUdeviceptr;
  * The CUDA backend: every {@link Ops} method as kernels from kernels/*.cu plus cuBLAS GEMMs, all queued on
  * one stream. Row-major tensors are handed to column-major cuBLAS as their transposes (see {@link #gemm}).
  *
- * <p>Index errors found on the device (token or target ids out of range) are written to a small device
- * record and raised as {@link IllegalArgumentException} at the next point that waits for the device:
- * {@link #crossEntropy} (which always checks), {@link #synchronize}, {@link #download}, {@link #sumOfSquares}.
+ * <p>Nothing in a training step waits for the device: the step's scalars stay in a {@link StepState} tensor.
+ * Index errors found on the device (token or target ids out of range; the model also checks ids on the host,
+ * with their positions, before they are queued) are written to a small device record and raised as
+ * {@link IllegalArgumentException} at the next point that waits for the device: {@link #synchronize},
+ * {@link #read}, {@link #sumOfSquares}.
  */
 public final class CudaOps implements Ops {
 
@@ -443,49 +446,60 @@ public final class CudaOps implements Ops {
         Cost cost = new Cost(4 * (dlogits == null ? n : 2 * n) + 12L * N, 5.0 * n);
         kernels.crossEntropyForwardBackward(Launch.blocks(N, CE_THREADS, cost), ptr(losses), ptr(dlogits), ptr(logits),
                 ptr(targets), N, V, dlossScale, ptr(errors));
-        syncAndCheck();
     }
 
     @Override
-    public void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep s, boolean zeroGrad) {
-        long n = sameSize("adamw", param, grad, m, v);
-        kernels.adamwStep(Launch.elementwise(n, new Cost((zeroGrad ? 32 : 28) * n, 15.0 * n)), ptr(param), ptr(grad),
-                ptr(m), ptr(v), n, s.lr(), s.beta1(), s.beta2(), s.eps(), s.weightDecay(), s.biasCorrection1(),
-                s.biasCorrection2(), zeroGrad ? 1 : 0);
+    public void accumulateLoss(Tensor state, Tensor losses, float scale) {
+        checkNumel(state, StepState.SIZE, "accumulateLoss state");
+        checkDType(losses, DType.F32, "accumulateLoss losses");
+        int n = Math.toIntExact(losses.numel());
+        kernels.lossAccumulate(Launch.blocks(1, 1024, new Cost(4L * n, n)), ptr(state), ptr(losses), n, scale);
     }
 
     @Override
-    public double sumOfSquares(List<Tensor> tensors) {
-        if (tensors.isEmpty()) return 0;
-        int[] grids = new int[tensors.size()];
-        int total = 0;
-        for (int i = 0; i < grids.length; i++) {
-            checkDType(tensors.get(i), DType.F32, "sumOfSquares");
-            grids[i] = Math.min(NORM_BLOCKS, Launch.elementwiseBlocks(tensors.get(i).numel()));
-            total += grids[i];
-        }
-        // One partial per block of every tensor, then a single fixed-order reduction: deterministic.
-        CUdeviceptr partials = scratch.get("norm.partials", 8L * (total + 1));
-        int at = 0;
-        for (int i = 0; i < grids.length; i++) {
-            long n = tensors.get(i).numel();
-            kernels.sumSquaresPartial(Launch.blocks(grids[i], Launch.THREADS, new Cost(4 * n, 2.0 * n)),
-                    offset8(partials, at), ptr(tensors.get(i)), n);
-            at += grids[i];
-        }
-        CUdeviceptr result = offset8(partials, total);
-        kernels.sumPartials(Launch.blocks(1, 1024, new Cost(8L * total, total)), result, partials, total);
+    public void stepDecision(Tensor state, Tensor grads, Tensor chunks, float maxNorm) {
+        checkNumel(state, StepState.SIZE, "stepDecision state");
+        checkDType(grads, DType.F32, "stepDecision grads");
+        int k = chunkCount("stepDecision", chunks);
+        CUdeviceptr partials = scratch.get("step.partials", 8L * k);
+        long n = grads.numel();
+        kernels.chunkSumSquares(Launch.blocks(k, Launch.THREADS, new Cost(4 * n, 2.0 * n)), partials, ptr(grads),
+                ptr(chunks));
+        kernels.stepDecision(Launch.blocks(1, 1024, new Cost(8L * k, k)), ptr(state), partials, k, maxNorm);
+    }
+
+    @Override
+    public void adamw(Tensor params, Tensor grads, Tensor m, Tensor v, Tensor chunks, Tensor state, AdamWConfig c,
+                      boolean zeroGrad) {
+        long n = sameSize("adamw", params, grads, m, v);
+        checkNumel(state, StepState.SIZE, "adamw state");
+        int k = chunkCount("adamw", chunks);
+        kernels.adamwArena(Launch.blocks(k, Launch.THREADS, new Cost((zeroGrad ? 32 : 28) * n, 16.0 * n)), ptr(params),
+                ptr(grads), ptr(m), ptr(v), ptr(chunks), ptr(state), c.beta1(), c.beta2(), c.eps(), c.weightDecay(),
+                zeroGrad ? 1 : 0);
+    }
+
+    /** Rows of a chunk table (its contents stay on the device; AdamW builds it with ArenaChunks). */
+    private static int chunkCount(String op, Tensor chunks) {
+        int[] s = rank(chunks, 2, op + " chunks");
+        check(chunks, DType.I32, op + " chunks", s[0], ArenaChunks.COLUMNS);
+        return s[0];
+    }
+
+    @Override
+    public double sumOfSquares(Tensor t) {
+        checkDType(t, DType.F32, "sumOfSquares");
+        long n = t.numel();
+        int grid = Math.min(NORM_BLOCKS, Launch.elementwiseBlocks(n));
+        // One partial per block, then a single fixed-order reduction: deterministic.
+        CUdeviceptr partials = scratch.get("norm.partials", 8L * (grid + 1));
+        kernels.sumSquaresPartial(Launch.blocks(grid, Launch.THREADS, new Cost(4 * n, 2.0 * n)), partials, ptr(t), n);
+        CUdeviceptr result = offset8(partials, grid);
+        kernels.sumPartials(Launch.blocks(1, 1024, new Cost(8L * grid, grid)), result, partials, grid);
         double[] out = new double[1];
         syncAndCheck();
         cuMemcpyDtoH(Pointer.to(out), result, 8);
         return out[0];
-    }
-
-    @Override
-    public void scale(Tensor t, float factor) {
-        checkDType(t, DType.F32, "scale");
-        long n = t.numel();
-        kernels.scaleInplace(Launch.elementwise(n, new Cost(8 * n, n)), ptr(t), n, factor);
     }
 
     @Override

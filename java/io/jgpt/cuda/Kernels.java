@@ -20,18 +20,6 @@ final class Kernels {
     }
 
     /**
-     * kernels/adamw.cu: {@code adamw_step(float* param, float* grad, float* m, float* v, size_t n, float lr, float
-     * beta1, float beta2, float eps, float weightDecay, float biasCorrection1, float biasCorrection2, int zeroGrad)}
-     */
-    void adamwStep(Launch launch, CUdeviceptr param, CUdeviceptr grad, CUdeviceptr m, CUdeviceptr v, long n, float lr,
-                float beta1, float beta2, float eps, float weightDecay, float biasCorrection1, float biasCorrection2,
-                int zeroGrad) {
-        launcher.launch("adamw_step", launch, new KernelArgs(13).ptr(param).ptr(grad).ptr(m).ptr(v).i64(n).f32(lr)
-                .f32(beta1).f32(beta2).f32(eps).f32(weightDecay).f32(biasCorrection1).f32(biasCorrection2)
-                .i32(zeroGrad));
-    }
-
-    /**
      * kernels/attention_cached.cu: {@code kv_cache_write(float* kCache, float* vCache, const float* qkv, int B, int Tn,
      * int NH, int hs, int L, int pos)}
      */
@@ -238,10 +226,35 @@ final class Kernels {
     }
 
     /**
-     * kernels/norm.cu: {@code scale_inplace(float* x, size_t n, float factor)}
+     * kernels/optimizer.cu: {@code loss_accumulate(float* state, const float* losses, int n, float scale)}
      */
-    void scaleInplace(Launch launch, CUdeviceptr x, long n, float factor) {
-        launcher.launch("scale_inplace", launch, new KernelArgs(3).ptr(x).i64(n).f32(factor));
+    void lossAccumulate(Launch launch, CUdeviceptr state, CUdeviceptr losses, int n, float scale) {
+        launcher.launch("loss_accumulate", launch, new KernelArgs(4).ptr(state).ptr(losses).i32(n).f32(scale));
+    }
+
+    /**
+     * kernels/optimizer.cu: {@code chunk_sum_squares(double* partials, const float* x, const int* chunks)}
+     */
+    void chunkSumSquares(Launch launch, CUdeviceptr partials, CUdeviceptr x, CUdeviceptr chunks) {
+        launcher.launch("chunk_sum_squares", launch, new KernelArgs(3).ptr(partials).ptr(x).ptr(chunks));
+    }
+
+    /**
+     * kernels/optimizer.cu: {@code step_decision(float* state, const double* partials, int chunks, float maxNorm)}
+     */
+    void stepDecision(Launch launch, CUdeviceptr state, CUdeviceptr partials, int chunks, float maxNorm) {
+        launcher.launch("step_decision", launch, new KernelArgs(4).ptr(state).ptr(partials).i32(chunks).f32(maxNorm));
+    }
+
+    /**
+     * kernels/optimizer.cu: {@code adamw_arena(float* param, float* grad, float* m, float* v, const int* chunks, const
+     * float* state, float beta1, float beta2, float eps, float weightDecay, int zeroGrad)}
+     */
+    void adamwArena(Launch launch, CUdeviceptr param, CUdeviceptr grad, CUdeviceptr m, CUdeviceptr v,
+                CUdeviceptr chunks, CUdeviceptr state, float beta1, float beta2, float eps, float weightDecay,
+                int zeroGrad) {
+        launcher.launch("adamw_arena", launch, new KernelArgs(11).ptr(param).ptr(grad).ptr(m).ptr(v).ptr(chunks)
+                .ptr(state).f32(beta1).f32(beta2).f32(eps).f32(weightDecay).i32(zeroGrad));
     }
 
     /**

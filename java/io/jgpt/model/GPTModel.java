@@ -150,7 +150,7 @@ public final class GPTModel extends Module {
 
     /** Mean cross-entropy of the last forward pass's logits against targets (-100 = ignore); no gradients. */
     public float loss(int[] targets) {
-        return crossEntropy(targets, false, 0f);
+        return meanOnHost(crossEntropy(targets, false, 0f));
     }
 
     /**
@@ -158,10 +158,19 @@ public final class GPTModel extends Module {
      * {@code gradScale * loss} into every parameter's gradient (scale 1/k when accumulating k micro-batches).
      */
     public float lossAndBackward(int[] targets, float gradScale) {
-        gradientsZero = false;
-        float loss = crossEntropy(targets, true, gradScale);
+        float loss = meanOnHost(crossEntropy(targets, true, gradScale));
         backward();
         return loss;
+    }
+
+    /**
+     * {@link #lossAndBackward(int[], float)} without the loss coming back to the host: {@code gradScale *
+     * loss} is added to the step state's loss slot on the backend ({@link io.jgpt.ops.StepState#LOSS}).
+     */
+    public void lossAndBackward(int[] targets, float gradScale, Tensor stepState) {
+        Losses l = crossEntropy(targets, true, gradScale);
+        ops.accumulateLoss(stepState, l.perPosition(), gradScale / l.valid());
+        backward();
     }
 
     /**
@@ -179,7 +188,17 @@ public final class GPTModel extends Module {
         gradientsZero = true;
     }
 
-    private float crossEntropy(int[] targets, boolean withGrad, float gradScale) {
+    /** Per-position losses (0 where ignored) and the number of targets that count. */
+    private record Losses(Tensor perPosition, int valid) {}
+
+    private float meanOnHost(Losses l) {
+        double sum = 0;
+        for (float x : ops.download(l.perPosition())) sum += x;
+        return (float) (sum / l.valid());
+    }
+
+    private Losses crossEntropy(int[] targets, boolean withGrad, float gradScale) {
+        if (withGrad) gradientsZero = false;
         int[] s = logits.shape();
         if (targets.length != s[0] * s[1]) {
             throw new IllegalArgumentException("targets have " + targets.length + " ids, expected " + s[0] * s[1]);
@@ -190,9 +209,7 @@ public final class GPTModel extends Module {
         ops.write(targetT, targets);
         Tensor losses = scratch("losses", s[0], s[1]);
         ops.crossEntropy(losses, withGrad ? logits : null, logits, targetT, gradScale / valid);
-        double sum = 0;
-        for (float l : ops.download(losses)) sum += l;
-        return (float) (sum / valid);
+        return new Losses(losses, valid);
     }
 
     /** Checks ids are in the vocabulary (targets may also be -100); returns how many are not ignored. */

@@ -3,7 +3,6 @@ package io.jgpt.ops;
 import io.jgpt.profile.Profiler;
 import io.jgpt.tensor.Tensor;
 import io.jgpt.tensor.Tensor.DType;
-import java.util.List;
 
 /**
  * The seam between the model and the hardware: every numeric operation GPT-2 training needs, forward and
@@ -143,22 +142,32 @@ public interface Ops extends AutoCloseable {
      */
     void crossEntropy(Tensor losses, Tensor dlogits, Tensor logits, Tensor targets, float dlossScale);
 
-    /** One AdamW update of param in place, using and updating the moments m and v. */
-    default void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step) {
-        adamw(param, grad, m, v, step, false);
-    }
+    // ---- the optimizer step, over whole parameter arenas -------------------------------------------
+    // A chunk table (I32 (k, 3), see ArenaChunks) cuts an arena into rows (first element, count, decay):
+    // the unit of parallel work and of the norm's partial sums, so every reduction has a fixed order.
+
+    /** state[StepState.LOSS] += scale * (sum of losses), summed in a fixed order; losses stay where they are. */
+    void accumulateLoss(Tensor state, Tensor losses, float scale);
 
     /**
-     * {@link #adamw(Tensor, Tensor, Tensor, Tensor, AdamWStep)}, and with {@code zeroGrad} also sets grad to
-     * zero in the same pass (the next step's backward accumulates into it without a separate zeroing pass).
+     * Decides the optimizer step from the gradient arena, without the host: the global norm (sum of squares
+     * in double per chunk, chunks added in order) goes to NORM; CLIP = maxNorm / (norm + 1e-6) when maxNorm >
+     * 0 and that is below 1, else 1; SKIP = 1 when LOSS or the norm is not finite; BAD counts skips in a row;
+     * STEPS grows by one unless skipped. State slots as in {@link StepState}.
      */
-    void adamw(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWStep step, boolean zeroGrad);
+    void stepDecision(Tensor state, Tensor grads, Tensor chunks, float maxNorm);
 
-    /** Sum of squares over all elements of all tensors, accumulated in double (for the global grad norm). */
-    double sumOfSquares(List<Tensor> tensors);
+    /**
+     * One AdamW update of a whole arena in one pass ({@link AdamWConfig}'s formulas), reading LR, STEPS, CLIP
+     * and SKIP from state; weight decay only in chunks whose decay flag is 1. When SKIP is set, params and
+     * moments are left as they are. With {@code zeroGrad} the gradients are set to zero in the same pass
+     * either way (the next backward accumulates into them without a separate zeroing pass).
+     */
+    void adamw(Tensor params, Tensor grads, Tensor m, Tensor v, Tensor chunks, Tensor state, AdamWConfig config,
+               boolean zeroGrad);
 
-    /** t *= factor. */
-    void scale(Tensor t, float factor);
+    /** Sum of squares of every element, accumulated in double (finite exactly when every element is). */
+    double sumOfSquares(Tensor t);
 
     /** Blocks until queued work is finished (a no-op on the CPU). */
     default void synchronize() {}

@@ -2,15 +2,22 @@ package io.jgpt.train;
 
 import io.jgpt.model.Parameter;
 import io.jgpt.model.ParameterArena;
-import io.jgpt.ops.AdamWStep;
+import io.jgpt.ops.AdamWConfig;
+import io.jgpt.ops.ArenaChunks;
 import io.jgpt.ops.Ops;
+import io.jgpt.ops.StepState;
 import io.jgpt.tensor.Tensor;
+import io.jgpt.tensor.Tensor.DType;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
  * AdamW as {@code torch.optim.AdamW} defines it (decoupled weight decay, bias correction), over every
- * parameter of a model's {@link ParameterArena}. It sees only parameters, never buffers. Each moment is one
- * allocation with the arena's layout, on the parameters' backend.
+ * parameter of a model's {@link ParameterArena} in one launch. It sees only parameters, never buffers. Each
+ * moment is one allocation with the arena's layout, on the parameters' backend; weight-decay groups are
+ * ranges of the arena (the flags of an {@link ArenaChunks} table). The step's scalars — learning rate, step
+ * count, loss, gradient norm, clip factor, skip flag — live in a {@link StepState} tensor on the backend, so
+ * a step runs without waiting for the device; {@link #lastStep()} reads them back.
  */
 public final class AdamW {
 
@@ -27,21 +34,36 @@ public final class AdamW {
     private final Tensor v;
     private final List<Tensor> mViews;
     private final List<Tensor> vViews;
-    private final Settings settings;
-    private int step;
+    private final Tensor chunks;
+    private final Tensor state;
+    private final AdamWConfig config;
 
     public AdamW(ParameterArena arena, Settings settings) {
         this.arena = arena;
         this.ops = arena.ops();
-        this.settings = settings;
+        config = new AdamWConfig(settings.beta1, settings.beta2, settings.eps, settings.weightDecay);
         m = arena.allocate();
         v = arena.allocate();
         mViews = arena.views(m);
         vViews = arena.views(v);
+        List<ArenaChunks.Span> spans = new ArrayList<>();
+        for (ParameterArena.Slot s : arena.slots())
+            spans.add(new ArenaChunks.Span(s.offset(), s.numel(), !settings.decayMatricesOnly || s.matrix()));
+        int[] rows = ArenaChunks.rows(spans);
+        chunks = ops.upload(rows, rows.length / ArenaChunks.COLUMNS, ArenaChunks.COLUMNS);
+        state = ops.zeros(DType.F32, StepState.SIZE);
     }
 
+    /** The updates done so far (the bias corrections' t); reads the device. */
     public int stepCount() {
-        return step;
+        return lastStep().steps();
+    }
+
+    /** Restores the step counter (moments are restored through {@link #firstMoments()}/{@link #secondMoments()}). */
+    public void setStepCount(int step) {
+        if (step < 0 || step > StepState.MAX_STEPS)
+            throw new IllegalArgumentException("optimizer step count " + step + " is outside [0, " + StepState.MAX_STEPS + "]");
+        ops.write(ops.view(state, StepState.STEPS, 1), new float[] {step});
     }
 
     /** The parameters it updates: the arena's, in layout order. */
@@ -62,26 +84,34 @@ public final class AdamW {
         return vViews;
     }
 
-    /** Restores the step counter (moments are restored through {@link #firstMoments()}/{@link #secondMoments()}). */
-    public void setStepCount(int step) {
-        this.step = step;
+    /** The step's scalars on the backend (slots in {@link StepState}); the model adds its loss there. */
+    public Tensor state() {
+        return state;
     }
 
-    /** One update of every parameter with learning rate lr. */
+    /** Starts a step: queues the learning rate and clears the loss accumulator, without waiting. */
+    public void begin(float lr) {
+        ops.write(ops.view(state, StepState.LR, 2), new float[] {lr, 0f});
+    }
+
+    /**
+     * Decides on the backend (gradient norm, clip factor for {@code maxNorm} (0 or less: no clipping), skip
+     * when the loss or the norm is not finite) and updates every parameter in one launch; a skipped step
+     * leaves weights and moments alone. With zeroGrads every gradient ends up zero either way.
+     */
+    public void update(double maxNorm, boolean zeroGrads) {
+        ops.stepDecision(state, arena.gradients(), chunks, (float) Math.max(0, maxNorm));
+        ops.adamw(arena.values(), arena.gradients(), m, v, chunks, state, config, zeroGrads);
+    }
+
+    /** One unclipped update of every parameter with learning rate lr and the current gradients. */
     public void step(float lr) {
-        step(lr, false);
+        begin(lr);
+        update(0, false);
     }
 
-    /** One update of every parameter with learning rate lr; with zeroGrads, every gradient ends up zero. */
-    public void step(float lr, boolean zeroGrads) {
-        step++;
-        AdamWStep base = new AdamWStep(lr, settings.beta1, settings.beta2, settings.eps, settings.weightDecay, step);
-        List<Parameter> params = arena.parameters();
-        for (int i = 0; i < params.size(); i++) {
-            Parameter p = params.get(i);
-            boolean decay = !settings.decayMatricesOnly || p.isMatrix();
-            ops.adamw(p.value(), p.grad(), mViews.get(i), vViews.get(i), decay ? base : base.withWeightDecay(0f),
-                    zeroGrads);
-        }
+    /** The scalars of the last step, read back from the backend (a wait on the GPU: call it when logging). */
+    public StepState.Snapshot lastStep() {
+        return StepState.Snapshot.of(ops.download(state));
     }
 }

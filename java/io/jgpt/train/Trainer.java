@@ -31,9 +31,12 @@ public final class Trainer {
     /**
      * @param evalEvery  evaluate every this many steps (0: only at the end)
      * @param saveEvery  checkpoint every this many steps (0: only at the end)
+     * @param logEvery   read the step's loss, norm and skip flag back from the device (metrics, warnings, the
+     *                   --max-bad-steps rule) every this many steps, and at evaluations, saves and the end
      */
     public record Settings(int batch, int accum, long steps, LrSchedule lr, double clip, long seed, int evalEvery,
-                           int evalBatches, int saveEvery, int keep, int maxBadSteps, boolean progressBar) {}
+                           int evalBatches, int saveEvery, int keep, int maxBadSteps, int logEvery,
+                           boolean progressBar) {}
 
     /** How a run ended: final losses (NaN where not evaluated), steps done, where the last checkpoint is. */
     public record Outcome(double firstTrainLoss, double trainLoss, double valLoss, long steps, Path checkpoint) {}
@@ -109,36 +112,41 @@ public final class Trainer {
                 for (int i = 0; i < s.accum(); i++) micro.add(train.next());
                 float lr = s.lr().at(stepNo);
                 model.ops().setProfiler(profiler);
-                TrainingStep.Result r = step.run(micro, lr, stepNo, s.seed());
+                step.run(micro, lr, stepNo, s.seed());
                 profiler.flush();
                 model.ops().setProfiler(Profiler.OFF);
                 for (Batch b : micro) tokensSeen += b.tokens();
-                if (r.skipped()) {
-                    bad++;
-                    LOG.warn("step {}: loss {} / gradient norm {} is not finite; skipped the update ({} in a row)",
-                            stepNo, r.loss(), r.gradNorm(), bad);
-                    if (bad >= s.maxBadSteps()) {
-                        throw new JgptException("training stopped at step " + stepNo + ": " + bad
-                                + " consecutive steps had a non-finite loss or gradient norm (--max-bad-steps "
-                                + s.maxBadSteps() + "); the last good checkpoint is left as it was");
-                    }
-                } else {
-                    bad = 0;
-                    if (stepNo - first > 10 && r.loss() > 2 * ema) {
-                        LOG.warn("step {}: loss spike {} (recent average {})", stepNo, fmt(r.loss()), fmt(ema));
-                    }
-                    ema = Double.isNaN(ema) ? r.loss() : 0.9 * ema + 0.1 * r.loss();
-                }
-                double seconds = (System.nanoTime() - started) / 1e9;
-                double tokPerS = (tokensSeen - tokensAtStart) / Math.max(seconds, 1e-9);
-                metrics.write(record("train", stepNo + 1, tokensSeen, Map.of("lr", lr, "loss", r.loss(),
-                        "grad_norm", r.gradNorm(), "skipped", r.skipped(), "tokens_per_s", tokPerS)));
-                if (bar != null) {
-                    bar.stepTo(stepNo + 1);
-                    bar.setExtraMessage(String.format(" loss %.3f  %,.0f tok/s", r.loss(), tokPerS));
-                }
                 boolean last = stepNo + 1 == s.steps();
-                if (last || (s.evalEvery() > 0 && (stepNo + 1) % s.evalEvery() == 0)) {
+                boolean evalNow = last || (s.evalEvery() > 0 && (stepNo + 1) % s.evalEvery() == 0);
+                boolean saveNow = s.saveEvery() > 0 && (stepNo + 1) % s.saveEvery() == 0 && !last;
+                if (evalNow || saveNow || stopRequested || (stepNo + 1) % s.logEvery() == 0) {
+                    // The one read-back of the step: the device decided on its own whether to skip it.
+                    TrainingStep.Result r = step.result();
+                    bad = r.badInARow();
+                    if (r.skipped()) {
+                        LOG.warn("step {}: loss {} / gradient norm {} is not finite; skipped the update ({} in a row)",
+                                stepNo, r.loss(), r.gradNorm(), bad);
+                        if (bad >= s.maxBadSteps()) {
+                            throw new JgptException("training stopped at step " + stepNo + ": " + bad
+                                    + " consecutive steps had a non-finite loss or gradient norm (--max-bad-steps "
+                                    + s.maxBadSteps() + "); the last good checkpoint is left as it was");
+                        }
+                    } else {
+                        if (stepNo - first > 10 && r.loss() > 2 * ema) {
+                            LOG.warn("step {}: loss spike {} (recent average {})", stepNo, fmt(r.loss()), fmt(ema));
+                        }
+                        ema = Double.isNaN(ema) ? r.loss() : 0.9 * ema + 0.1 * r.loss();
+                    }
+                    double seconds = (System.nanoTime() - started) / 1e9;
+                    double tokPerS = (tokensSeen - tokensAtStart) / Math.max(seconds, 1e-9);
+                    metrics.write(record("train", stepNo + 1, tokensSeen, Map.of("lr", lr, "loss", r.loss(),
+                            "grad_norm", r.gradNorm(), "skipped", r.skipped(), "tokens_per_s", tokPerS)));
+                    if (bar != null) {
+                        bar.stepTo(stepNo + 1);
+                        bar.setExtraMessage(String.format(" loss %.3f  %,.0f tok/s", r.loss(), tokPerS));
+                    }
+                }
+                if (evalNow) {
                     lastTrain = Evaluation.run(model, trainEval, s.evalBatches()).loss();
                     lastVal = valEval == null ? Double.NaN : Evaluation.run(model, valEval, s.evalBatches()).loss();
                     plot.add(tokensSeen, lastTrain, lastVal);
@@ -149,7 +157,7 @@ public final class Trainer {
                 if (sampler != null && (train.state().epoch() != epochBefore || last)) {
                     LOG.info("sample after epoch {}: {}", epochBefore + 1, sampler.apply(model).replace('\n', ' '));
                 }
-                if (s.saveEvery() > 0 && (stepNo + 1) % s.saveEvery() == 0 && !last && bad == 0) {
+                if (saveNow && bad == 0) {
                     checkpoint = save(stepNo + 1, tokensSeen);
                 }
             }
@@ -161,7 +169,7 @@ public final class Trainer {
 
     private Path save(long nextStep, long tokensSeen) {
         // The last line of defence: whatever happened, non-finite weights never replace a good checkpoint.
-        double norm = GradClip.weightNormSquared(optimizer.arena());
+        double norm = model.ops().sumOfSquares(optimizer.arena().values());
         if (!Double.isFinite(norm)) {
             throw new JgptException("not saving step " + nextStep + ": the weights contain NaN or infinity;"
                     + " the last good checkpoint is left as it was");

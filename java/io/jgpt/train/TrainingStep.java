@@ -2,17 +2,22 @@ package io.jgpt.train;
 
 import io.jgpt.model.DropoutPlan;
 import io.jgpt.model.GPTModel;
+import io.jgpt.ops.StepState;
 import java.util.List;
 
 /**
- * One optimizer step: zero the gradients, forward and backward over each micro-batch (gradient
- * accumulation), clip the global gradient norm, and let AdamW update the weights. A non-finite loss or
- * gradient norm skips the update so a NaN never reaches the weights.
+ * One optimizer step: forward and backward over each micro-batch (gradient accumulation), then the
+ * optimizer's decision and update on the backend: the global gradient norm, clipping folded into the update,
+ * and a non-finite loss or norm skipping the update so a NaN never reaches the weights. Nothing here waits
+ * for the device; {@link #result()} reads the step's scalars back when the caller logs.
  */
 public final class TrainingStep {
 
-    /** @param skipped true when the loss or the gradient norm was not finite and the weights were left alone */
-    public record Result(float loss, double gradNorm, boolean skipped) {}
+    /**
+     * @param skipped   true when the loss or the gradient norm was not finite and the weights were left alone
+     * @param badInARow skipped steps in a row, ending with this one
+     */
+    public record Result(float loss, double gradNorm, boolean skipped, int badInARow) {}
 
     private final GPTModel model;
     private final AdamW optimizer;
@@ -31,28 +36,25 @@ public final class TrainingStep {
      * @param step the global step number, which selects this step's dropout masks
      * @param seed the run's seed
      */
-    public Result run(List<Batch> microBatches, float lr, long step, long seed) {
-        // The previous step's optimizer left the gradients zero unless that step was skipped.
+    public void run(List<Batch> microBatches, float lr, long step, long seed) {
+        // The optimizer leaves the gradients zero (skipped steps included), so this is free after the first step.
         model.zeroGradIfDirty();
+        optimizer.begin(lr);
         float dropRate = model.config().dropRate();
-        double lossSum = 0;
         for (int i = 0; i < microBatches.size(); i++) {
             Batch b = microBatches.get(i);
             // Each micro-batch of a step gets its own masks: index them as sub-steps.
             DropoutPlan plan = new DropoutPlan(dropRate, seed, step * microBatches.size() + i, model.dropoutSites());
             model.forward(b.inputs(), b.batch(), b.time(), plan);
-            lossSum += model.lossAndBackward(b.targets(), 1f / microBatches.size());
+            model.lossAndBackward(b.targets(), 1f / microBatches.size(), optimizer.state());
         }
-        float loss = (float) (lossSum / microBatches.size());
-        double norm = clipNorm > 0
-                ? GradClip.clip(optimizer.arena(), clipNorm)
-                : GradClip.globalNorm(optimizer.arena());
-        if (!Float.isFinite(loss) || !Double.isFinite(norm)) {
-            return new Result(loss, norm, true);
-        }
-        // The optimizer updates every parameter, so its fused zeroing clears every gradient.
-        optimizer.step(lr, true);
+        optimizer.update(clipNorm, true);
         model.markGradientsZero();
-        return new Result(loss, norm, false);
+    }
+
+    /** The last step's mean loss, gradient norm and skip decision (waits for the device). */
+    public Result result() {
+        StepState.Snapshot s = optimizer.lastStep();
+        return new Result(s.loss(), s.gradNorm(), s.skipped(), s.badInARow());
     }
 }

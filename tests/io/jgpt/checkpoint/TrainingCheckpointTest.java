@@ -115,7 +115,7 @@ class TrainingCheckpointTest {
             BatchLoader loader = BatchLoader.training(data, 3, 11);
             TrainerState state = resume == null ? null : TrainingCheckpoint.restore(resume, model, adamw);
             Trainer.Settings s = new Trainer.Settings(3, 1, steps, new LrSchedule(1e-2f, 1e-3f, 1e-3f, 2, 6), 1.0, 11,
-                    0, 2, 0, 3, 5, false);
+                    0, 2, 0, 3, 5, 1, false);
             new Trainer(model, adamw, loader, BatchLoader.evaluation(data, 3), null, out, s, null).run(state);
         }
         ObjectMapper json = new ObjectMapper();

@@ -89,7 +89,7 @@ class InvariantsTest {
         OPS.setProfiler(profiler);
         try {
             OPS.linearForward(f32(8, 6), f32(8, 5), f32(6, 5), null);
-            OPS.scale(f32(10), 2f);
+            OPS.geluForward(f32(10), f32(10));
         } finally {
             OPS.setProfiler(Profiler.OFF);
         }
@@ -98,7 +98,7 @@ class InvariantsTest {
         assertEquals(2, stats.size());
         assertEquals("linear_forward", stats.get(0).name);
         assertEquals(2.0 * 8 * 5 * 6, stats.get(0).flops);
-        assertEquals("scale", stats.get(1).name);
+        assertEquals("gelu_forward", stats.get(1).name);
     }
 
     /** A zero-filled F32 tensor. */

@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.jgpt.ops.AdamWStep;
+import io.jgpt.ops.AdamWConfig;
+import io.jgpt.ops.ArenaChunks;
+import io.jgpt.ops.StepState;
 import io.jgpt.ops.Dropout;
 import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
@@ -259,40 +261,45 @@ class CudaParityTest {
         assertClose("cross-entropy dlogits (in place)", logits, ELEMENTWISE);
     }
 
+    /** The arena optimizer: decision (norm, clip, step count) and one-launch AdamW with decay groups, 10 steps. */
     @Test
-    void adamw() {
+    void arenaAdamw() {
         requireCpu();
         Random r = new Random(9);
-        P param = rand(r, 3 * C + 5, 7), m = zeros(3 * C + 5, 7), v = zeros(3 * C + 5, 7);
+        int n = 2 * ArenaChunks.CHUNK + 3 * C + 5;
+        int[] rows = ArenaChunks.rows(List.of(new ArenaChunks.Span(0, ArenaChunks.CHUNK + 7, true),
+                new ArenaChunks.Span(ArenaChunks.CHUNK + 64, n - ArenaChunks.CHUNK - 64, false)));
+        P chunks = ints(rows, rows.length / 3, 3);
+        P param = rand(r, n), m = zeros(n), v = zeros(n), state = zeros(StepState.SIZE);
+        AdamWConfig cfg = new AdamWConfig(0.9f, 0.95f, 1e-8f, 0.1f);
         for (int t = 1; t <= 10; t++) {
-            AdamWStep step = new AdamWStep(1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, t);
-            P grad = rand(r, 3 * C + 5, 7);
-            call(ops -> ops.adamw(param.pick(ops), grad.pick(ops), m.pick(ops), v.pick(ops), step));
+            P grad = rand(r, n);
+            float[] lr = {1e-2f, 0.5f};
+            call(ops -> ops.write(ops.view(state.pick(ops), StepState.LR, 2), lr));
+            // The norm of n uniform(-1,1) values is about sqrt(n/3) = 210: a bound of 150 clips.
+            call(ops -> ops.stepDecision(state.pick(ops), grad.pick(ops), chunks.pick(ops), 150f));
+            call(ops -> ops.adamw(param.pick(ops), grad.pick(ops), m.pick(ops), v.pick(ops), chunks.pick(ops),
+                    state.pick(ops), cfg, true));
+            assertClose("step state at step " + t, state, ELEMENTWISE);
+            assertClose("gradients cleared at step " + t, grad, 0);
         }
+        assertEquals(10f, gpu.download(state.g)[StepState.STEPS]);
+        assertTrue(gpu.download(state.g)[StepState.CLIP] < 1f, "the bound clipped");
         assertClose("adamw param", param, ELEMENTWISE);
         assertClose("adamw m", m, ELEMENTWISE);
         assertClose("adamw v", v, ELEMENTWISE);
-        // The fused zeroing variant: the same update, and the gradient left all zero on both backends.
-        AdamWStep last = new AdamWStep(1e-2f, 0.9f, 0.95f, 1e-8f, 0.1f, 11);
-        P grad = rand(r, 3 * C + 5, 7);
-        call(ops -> ops.adamw(param.pick(ops), grad.pick(ops), m.pick(ops), v.pick(ops), last, true));
-        assertClose("adamw (zeroGrad) param", param, ELEMENTWISE);
-        assertClose("adamw (zeroGrad) m", m, ELEMENTWISE);
-        assertClose("adamw (zeroGrad) v", v, ELEMENTWISE);
-        assertClose("adamw (zeroGrad) grad", grad, 0);
-        for (float x : cpu.download(grad.c())) assertEquals(0f, x);
     }
 
     @Test
-    void sumOfSquaresAndScale() {
+    void lossAccumulationAndSumOfSquares() {
         requireCpu();
         Random r = new Random(10);
-        P a = rand(r, 1000, 77), b = rand(r, 13), c = rand(r, B, T, C);
-        double expected = cpu.sumOfSquares(List.of(a.c, b.c, c.c));
-        double actual = gpu.sumOfSquares(List.of(a.g, b.g, c.g));
+        P losses = rand(r, B, T), state = zeros(StepState.SIZE), c = rand(r, B, T, C);
+        call(ops -> ops.accumulateLoss(state.pick(ops), losses.pick(ops), 0.25f));
+        call(ops -> ops.accumulateLoss(state.pick(ops), losses.pick(ops), 0.25f));
+        assertClose("accumulated loss", state, ELEMENTWISE);
+        double expected = cpu.sumOfSquares(c.c), actual = gpu.sumOfSquares(c.g);
         assertEquals(expected, actual, 1e-6 * expected, "sumOfSquares");
-        call(ops -> ops.scale(c.pick(ops), 0.37f));
-        assertClose("scale", c, EXACT);
     }
 
     // ---- helpers ------------------------------------------------------------------------------------

@@ -136,12 +136,10 @@ class CudaSmokeTest {
     @Test
     void sumOfSquaresMatchesDouble() {
         Random r = new Random(3);
-        float[] a = rand(r, 300_001), b = rand(r, 17);
+        float[] a = rand(r, 300_001);
         double expected = 0;
         for (float v : a) expected += (double) v * v;
-        for (float v : b) expected += (double) v * v;
-        assertEquals(expected, gpu.sumOfSquares(List.of(gpu.upload(DType.F32, a, a.length), gpu.upload(DType.F32, b, b.length))),
-                1e-9 * expected);
+        assertEquals(expected, gpu.sumOfSquares(gpu.upload(DType.F32, a, a.length)), 1e-9 * expected);
     }
 
     @Test

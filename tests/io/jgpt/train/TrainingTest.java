@@ -37,7 +37,10 @@ class TrainingTest {
             GPTModel m = new GPTModel(SMALL, ops, 123);
             TrainingStep step = new TrainingStep(m, new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f)), 1.0);
             float[] out = new float[steps];
-            for (int i = 0; i < steps; i++) out[i] = step.run(List.of(patternBatch()), 3e-3f, i, 7).loss();
+            for (int i = 0; i < steps; i++) {
+                step.run(List.of(patternBatch()), 3e-3f, i, 7);
+                out[i] = step.result().loss();
+            }
             return out;
         }
     }
@@ -67,21 +70,40 @@ class TrainingTest {
         }
     }
 
+    /**
+     * Clipping is folded into the update: AdamW with a bound equals AdamW without one on gradients scaled on
+     * the host by bound / (norm + 1e-6), and a bound above the norm changes nothing.
+     */
     @Test
-    void clippingScalesTheGlobalNormToTheBound() {
-        try (CpuOps ops = new CpuOps(1)) {
-            GPTModel m = new GPTModel(SMALL, ops, 1);
-            Batch batch = patternBatch();
-            m.zeroGrad();
-            m.forward(batch.inputs(), batch.batch(), batch.time(), new io.jgpt.model.DropoutPlan(0f, 0, 0, 1));
-            m.lossAndBackward(batch.targets(), 1f);
-            double before = GradClip.globalNorm(m.parameterArena());
-            double bound = before / 4;
-            assertEquals(before, GradClip.clip(m.parameterArena(), bound), 1e-9);
-            assertEquals(bound, GradClip.globalNorm(m.parameterArena()), bound * 1e-5);
-            // Under the bound nothing changes.
-            assertEquals(bound, GradClip.clip(m.parameterArena(), bound * 10), bound * 1e-5);
-            assertEquals(bound, GradClip.globalNorm(m.parameterArena()), bound * 1e-5);
+    void clippingIsFoldedIntoTheUpdate() {
+        for (double fraction : new double[] {0.25, 10}) {
+            try (CpuOps ops = new CpuOps(1)) {
+                GPTModel clipped = new GPTModel(SMALL, ops, 1), byHand = new GPTModel(SMALL, ops, 1);
+                double norm = 0;
+                for (GPTModel m : List.of(clipped, byHand)) {
+                    Batch batch = patternBatch();
+                    m.zeroGrad();
+                    m.forward(batch.inputs(), batch.batch(), batch.time(), new io.jgpt.model.DropoutPlan(0f, 0, 0, 1));
+                    m.lossAndBackward(batch.targets(), 1f);
+                    double sq = 0;
+                    for (float g : ops.download(m.parameterArena().gradients())) sq += (double) g * g;
+                    norm = Math.sqrt(sq);
+                }
+                double bound = norm * fraction, factor = Math.min(1, bound / (norm + 1e-6));
+                float[] g = ops.download(byHand.parameterArena().gradients());
+                for (int i = 0; i < g.length; i++) g[i] *= (float) factor;
+                ops.write(byHand.parameterArena().gradients(), g);
+                AdamW a = new AdamW(clipped.parameterArena(), AdamW.Settings.book(0.1f));
+                AdamW b = new AdamW(byHand.parameterArena(), AdamW.Settings.book(0.1f));
+                a.begin(1e-2f);
+                a.update(bound, true);
+                b.begin(1e-2f);
+                b.update(0, true);
+                assertEquals(norm, a.lastStep().gradNorm(), 1e-6 * norm);
+                float[] pa = ops.download(clipped.parameterArena().values()), pb = ops.download(byHand.parameterArena().values());
+                for (int i = 0; i < pa.length; i++)
+                    assertEquals(pb[i], pa[i], 1e-6 * (1 + Math.abs(pb[i])), "element " + i + ", bound " + fraction + " x norm");
+            }
         }
     }
 
