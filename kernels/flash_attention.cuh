@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common.cuh"
+
 // ---- fp32 kernels (CUDA cores) ------------------------------------------------------------------------
 // A block is FLASH_THREADS threads; a query (or key) row is owned by G = flash_group(hs) neighbouring threads,
 // each holding FLASH_DIMS_PER_THREAD of the head's channels in registers (hs is padded with zeros to 32*G).

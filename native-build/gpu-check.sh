@@ -96,6 +96,25 @@ stage junit-gpu 130 "$java" "${jvm_flags[@]}" -jar .gpu/junit-console.jar execut
   --reports-dir "$work/junit" --details=tree --disable-banner
 cp "$work/junit/TEST-junit-jupiter.xml" "$OUT/junit.xml" 2>/dev/null || true
 
+# Flash attention: the kernels in a standalone binary (built by package-gpu-check.sh) against a double reference
+# at small ragged shapes, the same run under compute-sanitizer's memcheck and racecheck, then kernel times beside
+# PyTorch's fused attention at 64x12x1024x64 (flash.jsonl, a table in the report). The Java parity tests of the
+# op (CudaParityTest.attention: T from 1 to 1024, dropout on and off) ran in junit-gpu above.
+flash=.gpu/flash-attention-check
+sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer /usr/local/cuda-*/bin/compute-sanitizer \
+  2>/dev/null | head -1 || true)
+echo "compute-sanitizer=${sanitizer:-none}" >> "$work/env"
+stage flash-check 30 "$flash" check
+if [[ -n "$sanitizer" ]]; then
+  stage flash-memcheck 60 "$sanitizer" --tool memcheck --error-exitcode 1 "$flash" check
+  stage flash-racecheck 90 "$sanitizer" --tool racecheck --error-exitcode 1 "$flash" check
+else
+  printf 'flash-sanitizer\tskipped\t0\tno compute-sanitizer found\n' >> "$work/stages.tsv"
+fi
+stage flash-time 30 bash -c "'$flash' time > '$work/flash.jsonl'"
+stage torch-flash 60 bash -c "python3 native-build/bench_flash_attention.py >> '$work/flash.jsonl'"
+cp "$work/flash.jsonl" "$OUT/flash.jsonl" 2>/dev/null || true
+
 # bench runs in its own directory, so that whatever trace.json it writes can be found and kept, and with
 # stdout (the JSON) apart from stderr.
 mkdir -p "$work/bench"

@@ -86,6 +86,24 @@ def profile_table(bench):
     return "no profiler table found in the bench output"
 
 
+def flash_table():
+    rows = []
+    for line in read("flash.jsonl").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            pass
+    if not rows:
+        return "(no results; see stages.log)"
+    md = ["| implementation | pass | ms | TFLOP/s |", "|---|---|---:|---:|"]
+    for r in rows:
+        if "error" in r:
+            md.append(f"| {r.get('impl')} | - | - | {r['error']} |")
+        else:
+            md.append(f"| {r.get('impl')} | {r.get('pass')} | {r.get('ms')} | {r.get('tflops')} |")
+    return "\n".join(md)
+
+
 def main():
     bench = bench_json()
     if bench is not None:
@@ -125,6 +143,7 @@ def main():
             mine = tokens_per_s(bench_tf32) if r.get("mode") == "tf32" else ours
             ratio = f"{mine / theirs:.3f}" if mine and theirs else "n/a"
             md.append(f"- jgpt {r.get('mode')} vs torch {r.get('mode')}: {ratio} (jgpt {mine}, torch {theirs})")
+        md += ["", "## Flash attention kernels vs PyTorch (64x12x1024x64, causal)", "", flash_table(), ""]
         md += ["", "## Profile", "", profile_table(bench), ""]
         md.append("Files here: " + ", ".join(sorted(os.listdir(out))))
     with open(os.path.join(out, "gpu-report.md"), "w") as f:

@@ -29,6 +29,15 @@ jlink --add-modules java.base,java.sql,java.management,jdk.unsupported,jdk.incub
 # Temurin ships libjvm.so with its symbol table; the runtime does not need it (saves about 5 MB).
 strip --strip-unneeded .gpu/java/lib/server/libjvm.so
 
+# The flash-attention kernels as a standalone program for compute-sanitizer and kernel timing (gpu-check.sh);
+# nvcc links the CUDA runtime statically, so the GPU machine needs only its driver.
+if command -v nvcc > /dev/null; then
+  nvcc -O3 -std=c++17 -Ikernels -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+    -o .gpu/flash-attention-check native-build/flash_attention_check.cu
+else
+  echo "package-gpu-check: no nvcc: .gpu/flash-attention-check not built (its gpu-check stages will fail)"
+fi
+
 { git rev-parse HEAD 2>/dev/null || echo unknown; } > .gpu/COMMIT
 git diff --quiet HEAD 2>/dev/null || echo "(working tree had uncommitted changes)" >> .gpu/COMMIT
 

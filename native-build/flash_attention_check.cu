@@ -1,0 +1,237 @@
+// A standalone host program around the flash-attention kernels, built by package-gpu-check.sh (nvcc links
+// the CUDA runtime statically, so the GPU machine needs only its driver) and run by gpu-check.sh:
+//
+//   flash-attention-check check   small shapes (ragged T, every thread group, dropout on and off) against a
+//                                 double-precision host reference; exit 1 past the bounds. Short enough to
+//                                 run under compute-sanitizer --tool memcheck / racecheck.
+//   flash-attention-check time    forward and backward at B=64, NH=12, T=1024, hs=64 (GPT-2 small at full
+//                                 context), one JSON line each with milliseconds and causal TFLOP/s.
+//
+// It launches exactly the kernels and geometry CudaOps does (grid, 128-thread blocks, dynamic shared memory
+// from flash_attention.cuh), so what the sanitizer sees is what training runs.
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "common.cuh"
+#include "flash_attention_backward.cu"
+#include "flash_attention_forward.cu"
+
+#define CHECK(call)                                                                                      \
+    do {                                                                                                 \
+        cudaError_t e_ = (call);                                                                         \
+        if (e_ != cudaSuccess) {                                                                         \
+            std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_));   \
+            std::exit(2);                                                                                \
+        }                                                                                                \
+    } while (0)
+
+struct Shape {
+    int B, T, NH, hs;
+    float p;  // dropout
+    size_t qkv() const { return (size_t)B * T * 3 * NH * hs; }
+    size_t btc() const { return (size_t)B * T * NH * hs; }
+    size_t rows() const { return (size_t)B * NH * T; }
+};
+
+// Dropout as io.jgpt.ops.Dropout.of(p, seed, stream) derives it.
+struct Drop {
+    unsigned long long key = 0;
+    int threshold = 0;
+    float scale = 1.0f;
+};
+
+static uint64_t host_mix64(uint64_t k) {
+    k ^= k >> 33; k *= 0xff51afd7ed558ccdull; k ^= k >> 33; k *= 0xc4ceb9fe1a85ec53ull; k ^= k >> 33;
+    return k;
+}
+
+static Drop dropout_of(float p, uint64_t seed, uint64_t stream) {
+    Drop d;
+    if (p == 0.0f) return d;
+    d.key = host_mix64(seed ^ host_mix64(stream + 0x9E3779B97F4A7C15ull));
+    d.threshold = (int)(p * 16777216.0);
+    d.scale = 1.0f / (1.0f - p);
+    return d;
+}
+
+static double factor(const Drop& d, uint64_t index) {
+    if (d.threshold == 0) return 1.0;
+    return (host_mix64(d.key + index * 0x9E3779B97F4A7C15ull) >> 40) >= (uint64_t)d.threshold ? d.scale : 0.0;
+}
+
+struct Device {
+    float *qkv, *out, *lse, *dout, *dqkv, *delta;
+    explicit Device(const Shape& s) {
+        CHECK(cudaMalloc(&qkv, 4 * s.qkv()));
+        CHECK(cudaMalloc(&dqkv, 4 * s.qkv()));
+        CHECK(cudaMalloc(&out, 4 * s.btc()));
+        CHECK(cudaMalloc(&dout, 4 * s.btc()));
+        CHECK(cudaMalloc(&lse, 4 * s.rows()));
+        CHECK(cudaMalloc(&delta, 4 * s.rows()));
+    }
+    ~Device() {
+        cudaFree(qkv); cudaFree(dqkv); cudaFree(out); cudaFree(dout); cudaFree(lse); cudaFree(delta);
+    }
+};
+
+static int blocks(const Shape& s) { return s.B * s.NH * flash_ceil_div(s.T, flash_rows(flash_group(s.hs))); }
+
+static void forward(const Shape& s, const Device& d, const Drop& drop) {
+    int g = flash_group(s.hs);
+    flash_attention_forward_f32<<<blocks(s), FLASH_THREADS, flash_forward_shared_bytes(g)>>>(
+        d.out, d.lse, d.qkv, s.B, s.T, s.NH, s.hs, (float)(1.0 / std::sqrt((double)s.hs)), drop.key, drop.threshold,
+        drop.scale);
+    CHECK(cudaGetLastError());
+}
+
+static void backward(const Shape& s, const Device& d, const Drop& drop) {
+    int g = flash_group(s.hs);
+    float scale = (float)(1.0 / std::sqrt((double)s.hs));
+    int warpsPerBlock = 256 / WARP_SIZE;
+    flash_attention_backward_delta<<<(int)((s.rows() + warpsPerBlock - 1) / warpsPerBlock), 256>>>(
+        d.delta, d.dout, d.out, s.B, s.T, s.NH, s.hs);
+    flash_attention_backward_dkdv_f32<<<blocks(s), FLASH_THREADS, flash_dkdv_shared_bytes(g)>>>(
+        d.dqkv, d.dout, d.qkv, d.lse, d.delta, s.B, s.T, s.NH, s.hs, scale, drop.key, drop.threshold, drop.scale);
+    flash_attention_backward_dq_f32<<<blocks(s), FLASH_THREADS, flash_forward_shared_bytes(g)>>>(
+        d.dqkv, d.dout, d.qkv, d.lse, d.delta, s.B, s.T, s.NH, s.hs, scale, drop.key, drop.threshold, drop.scale);
+    CHECK(cudaGetLastError());
+}
+
+// Materialised double-precision attention and its textbook backward.
+static void reference(const Shape& s, const Drop& drop, const std::vector<float>& qkv, const std::vector<float>& dout,
+                      std::vector<double>& out, std::vector<double>& lse, std::vector<double>& dqkv) {
+    int T = s.T, hs = s.hs, C = s.NH * hs;
+    out.assign(s.btc(), 0.0);
+    lse.assign(s.rows(), 0.0);
+    dqkv.assign(s.qkv(), 0.0);
+    auto q = [&](int b, int t, int part, int h, int e) { return ((size_t)b * T + t) * 3 * C + part * C + h * hs + e; };
+    auto o = [&](int b, int t, int h, int e) { return ((size_t)b * T + t) * C + h * hs + e; };
+    double scale = 1.0 / std::sqrt((double)hs);
+    for (int bh = 0; bh < s.B * s.NH; bh++) {
+        int b = bh / s.NH, h = bh % s.NH;
+        for (int i = 0; i < T; i++) {
+            std::vector<double> sc(i + 1), p(i + 1), dp(i + 1);
+            double mx = -INFINITY, sum = 0, dot = 0;
+            for (int j = 0; j <= i; j++) {
+                double v = 0;
+                for (int e = 0; e < hs; e++) v += (double)qkv[q(b, i, 0, h, e)] * qkv[q(b, j, 1, h, e)];
+                sc[j] = v * scale;
+                mx = std::fmax(mx, sc[j]);
+            }
+            for (int j = 0; j <= i; j++) sum += std::exp(sc[j] - mx);
+            lse[(size_t)bh * T + i] = mx + std::log(sum);
+            for (int j = 0; j <= i; j++) {
+                p[j] = std::exp(sc[j] - mx) / sum;
+                double z = factor(drop, ((uint64_t)bh * T + i) * T + j), g = 0;
+                for (int e = 0; e < hs; e++) {
+                    out[o(b, i, h, e)] += p[j] * z * qkv[q(b, j, 2, h, e)];
+                    g += (double)dout[o(b, i, h, e)] * qkv[q(b, j, 2, h, e)];
+                }
+                dp[j] = g * z;
+                dot += p[j] * dp[j];
+            }
+            for (int j = 0; j <= i; j++) {
+                double ds = p[j] * (dp[j] - dot) * scale, w = p[j] * factor(drop, ((uint64_t)bh * T + i) * T + j);
+                for (int e = 0; e < hs; e++) {
+                    dqkv[q(b, i, 0, h, e)] += ds * qkv[q(b, j, 1, h, e)];
+                    dqkv[q(b, j, 1, h, e)] += ds * qkv[q(b, i, 0, h, e)];
+                    dqkv[q(b, j, 2, h, e)] += w * dout[o(b, i, h, e)];
+                }
+            }
+        }
+    }
+}
+
+// max |got - want| / max |want|.
+static double relative_error(const std::vector<float>& got, const std::vector<double>& want) {
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < want.size(); i++) {
+        worst = std::fmax(worst, std::fabs(got[i] - want[i]));
+        scale = std::fmax(scale, std::fabs(want[i]));
+    }
+    return worst / std::fmax(scale, 1e-30);
+}
+
+static std::vector<float> random_vector(size_t n, std::mt19937& rng) {
+    std::normal_distribution<float> normal;
+    std::vector<float> v(n);
+    for (auto& x : v) x = normal(rng);
+    return v;
+}
+
+static int check() {
+    // Ragged T against the 32-key tiles and 32/64/128-row blocks; hs 19, 64, 100 use thread groups 1, 2, 4.
+    const Shape shapes[] = {{2, 1, 2, 64, 0.0f}, {2, 77, 3, 64, 0.1f}, {1, 33, 2, 19, 0.0f}, {1, 65, 2, 100, 0.2f},
+                            {1, 130, 1, 64, 0.0f}};
+    // Bounds relative to the largest reference value: fp32 sums of at most a few hundred terms.
+    const double forwardBound = 1e-5, backwardBound = 1e-4;
+    int failures = 0;
+    std::mt19937 rng(7);
+    for (const Shape& s : shapes) {
+        Drop drop = dropout_of(s.p, 42, s.T);
+        std::vector<float> qkv = random_vector(s.qkv(), rng), dout = random_vector(s.btc(), rng);
+        Device d(s);
+        CHECK(cudaMemcpy(d.qkv, qkv.data(), 4 * s.qkv(), cudaMemcpyHostToDevice));
+        CHECK(cudaMemcpy(d.dout, dout.data(), 4 * s.btc(), cudaMemcpyHostToDevice));
+        CHECK(cudaMemset(d.dqkv, 0, 4 * s.qkv()));
+        forward(s, d, drop);
+        backward(s, d, drop);
+        CHECK(cudaDeviceSynchronize());
+        std::vector<float> out(s.btc()), lse(s.rows()), dqkv(s.qkv());
+        CHECK(cudaMemcpy(out.data(), d.out, 4 * s.btc(), cudaMemcpyDeviceToHost));
+        CHECK(cudaMemcpy(lse.data(), d.lse, 4 * s.rows(), cudaMemcpyDeviceToHost));
+        CHECK(cudaMemcpy(dqkv.data(), d.dqkv, 4 * s.qkv(), cudaMemcpyDeviceToHost));
+        std::vector<double> rOut, rLse, rDqkv;
+        reference(s, drop, qkv, dout, rOut, rLse, rDqkv);
+        double eo = relative_error(out, rOut), el = relative_error(lse, rLse), eg = relative_error(dqkv, rDqkv);
+        bool ok = eo <= forwardBound && el <= forwardBound && eg <= backwardBound;
+        failures += !ok;
+        std::printf("{\"check\": \"B=%d T=%d NH=%d hs=%d p=%.2f\", \"out\": %.3g, \"lse\": %.3g, \"dqkv\": %.3g, "
+                    "\"ok\": %s}\n", s.B, s.T, s.NH, s.hs, s.p, eo, el, eg, ok ? "true" : "false");
+    }
+    return failures == 0 ? 0 : 1;
+}
+
+static int time_kernels() {
+    const Shape s{64, 1024, 12, 64, 0.0f};
+    Drop drop;
+    std::mt19937 rng(8);
+    std::vector<float> qkv = random_vector(s.qkv(), rng), dout = random_vector(s.btc(), rng);
+    Device d(s);
+    CHECK(cudaMemcpy(d.qkv, qkv.data(), 4 * s.qkv(), cudaMemcpyHostToDevice));
+    CHECK(cudaMemcpy(d.dout, dout.data(), 4 * s.btc(), cudaMemcpyHostToDevice));
+    CHECK(cudaMemset(d.dqkv, 0, 4 * s.qkv()));
+    // Causal FLOPs as FlashAttention reports them: 4*B*NH*T*T*hs/2 forward, 2.5x that backward.
+    double forwardFlops = 4.0 * s.B * s.NH * (double)s.T * s.T * s.hs / 2, backwardFlops = 2.5 * forwardFlops;
+    cudaEvent_t start, stop;
+    CHECK(cudaEventCreate(&start));
+    CHECK(cudaEventCreate(&stop));
+    const int warmup = 3, iterations = 10;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < warmup; i++) pass == 0 ? forward(s, d, drop) : backward(s, d, drop);
+        CHECK(cudaEventRecord(start));
+        for (int i = 0; i < iterations; i++) pass == 0 ? forward(s, d, drop) : backward(s, d, drop);
+        CHECK(cudaEventRecord(stop));
+        CHECK(cudaEventSynchronize(stop));
+        float ms = 0;
+        CHECK(cudaEventElapsedTime(&ms, start, stop));
+        ms /= iterations;
+        double flops = pass == 0 ? forwardFlops : backwardFlops;
+        std::printf("{\"impl\": \"jgpt flash fp32\", \"pass\": \"%s\", \"shape\": \"64x12x1024x64\", \"ms\": %.4f, "
+                    "\"tflops\": %.2f}\n", pass == 0 ? "forward" : "backward", ms, flops / (ms * 1e-3) / 1e12);
+    }
+    return 0;
+}
+
+int main(int argc, char** argv) {
+    if (argc == 2 && std::strcmp(argv[1], "check") == 0) return check();
+    if (argc == 2 && std::strcmp(argv[1], "time") == 0) return time_kernels();
+    std::fprintf(stderr, "usage: %s check|time\n", argv[0]);
+    return 2;
+}

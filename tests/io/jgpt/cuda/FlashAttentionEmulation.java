@@ -1,0 +1,317 @@
+package io.jgpt.cuda;
+
+import io.jgpt.ops.Dropout;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The fp32 flash-attention kernels (kernels/flash_attention_forward.cu, flash_attention_backward.cu) replayed on the
+ * host in float arithmetic, thread by thread as far as results depend on it: the same tile sizes (read from
+ * kernels/flash_attention.cuh), the same channel-to-thread interleave, per-thread partial dot products in chunk
+ * order combined by the same butterfly, the online-softmax update once per key tile in the kernel's order, the same
+ * tile skipping and masking rules, and fmaf as {@link Math#fma}. Only expf/logf differ (here correctly rounded, on
+ * the device within 2 ulp). Rows past T, which the kernels compute but never store, are left out.
+ *
+ * <p>Every visible (query, key) pair a kernel's tile schedule reaches is counted in {@link #visits}, so tests can
+ * check that each is visited exactly once per kernel and that no tile the kernel treats as interior holds a masked
+ * pair.
+ */
+final class FlashAttentionEmulation {
+
+    /** The kernels' constants, as #defined in the header. */
+    record Tiling(int threads, int dimsPerThread, int keyTile, int queryTile, int maxGroup) {
+        static Tiling fromHeader() {
+            try {
+                String h = Files.readString(HEADER);
+                return new Tiling(define(h, "FLASH_THREADS"), define(h, "FLASH_DIMS_PER_THREAD"),
+                        define(h, "FLASH_KEY_TILE"), define(h, "FLASH_QUERY_TILE"), define(h, "FLASH_MAX_GROUP"));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        int group(int hs) {
+            int g = 1;
+            while (g * dimsPerThread < hs) g *= 2;
+            return g <= maxGroup ? g : 0;
+        }
+    }
+
+    static final Path HEADER = Path.of("kernels/flash_attention.cuh");
+
+    static int define(String header, String name) {
+        Matcher m = Pattern.compile("#define\\s+" + name + "\\s+(\\d+)").matcher(header);
+        if (!m.find()) throw new IllegalStateException(name + " not #defined in " + HEADER);
+        return Integer.parseInt(m.group(1));
+    }
+
+    private final Tiling tiling;
+    private final int B, T, NH, hs, G, rows, chunks;
+    private final float scale;
+    private final Dropout dropout;
+    /** visits[kernel][(bh*T + t)*T + j]: 0 forward, 1 dk/dv, 2 dq. */
+    final int[][] visits;
+    /** Pairs that a kernel's schedule put in a tile it treats as interior (no per-element test) yet are masked. */
+    int interiorMasked;
+
+    FlashAttentionEmulation(Tiling tiling, int B, int T, int NH, int hs, Dropout dropout) {
+        this.tiling = tiling;
+        this.B = B;
+        this.T = T;
+        this.NH = NH;
+        this.hs = hs;
+        this.dropout = dropout;
+        G = tiling.group(hs);
+        if (G == 0) throw new IllegalArgumentException("head size " + hs + " too large");
+        rows = tiling.threads() / G;
+        chunks = tiling.dimsPerThread() / 4;
+        scale = (float) (1.0 / Math.sqrt(hs));
+        visits = new int[3][B * NH * T * T];
+    }
+
+    int rows() {
+        return rows;
+    }
+
+    int group() {
+        return G;
+    }
+
+    // ---- the header's index maps -----------------------------------------------------------------------
+
+    int dim(int g, int i, int c) {
+        return (i * G + g) * 4 + c;
+    }
+
+    static boolean needsMask(int row0, int rowCount, int key0, int keys, int T) {
+        return key0 + keys - 1 > row0 || key0 + keys > T || row0 + rowCount > T;
+    }
+
+    static boolean visible(int t, int j, int T) {
+        return j <= t && t < T;
+    }
+
+    static int keyTiles(int row0, int rowCount, int T, int tile) {
+        return Math.ceilDiv(Math.min(row0 + rowCount, T), tile);
+    }
+
+    private float qkv(float[] qkv, int b, int t, int part, int h, int d) {
+        int C = NH * hs;
+        return t < T && d < hs ? qkv[(b * T + t) * 3 * C + part * C + h * hs + d] : 0f;
+    }
+
+    private float row(float[] x, int b, int t, int h, int d) {
+        return t < T && d < hs ? x[(b * T + t) * NH * hs + h * hs + d] : 0f;
+    }
+
+    private float factor(int bh, int t, int j) {
+        if (!dropout.active()) return 1f;
+        return dropout.keep(((long) bh * T + t) * T + j) ? dropout.scale() : 0f;
+    }
+
+    /** Thread g's channels of a row, in the kernels' register order. */
+    private interface Row {
+        float at(int d);
+    }
+
+    private float[][] registers(Row r) {
+        float[][] x = new float[G][tiling.dimsPerThread()];
+        for (int g = 0; g < G; g++)
+            for (int i = 0; i < chunks; i++)
+                for (int c = 0; c < 4; c++) x[g][4 * i + c] = r.at(dim(g, i, c));
+        return x;
+    }
+
+    /** flash_row_sum(flash_dot(a, row)) as thread 0 of the row computes it (every thread gets the same bits). */
+    private float rowDot(float[][] a, Row row) {
+        float[] partial = new float[G];
+        for (int g = 0; g < G; g++) {
+            float s = 0f;
+            for (int i = 0; i < chunks; i++)
+                for (int c = 0; c < 4; c++) s = Math.fma(a[g][4 * i + c], row.at(dim(g, i, c)), s);
+            partial[g] = s;
+        }
+        return butterfly(partial)[0];
+    }
+
+    /** v[lane] += v[lane ^ o] for o = 1, 2, ... < n, as __shfl_xor_sync rounds do (n a power of two). */
+    static float[] butterfly(float[] v) {
+        float[] x = v.clone();
+        for (int o = 1; o < x.length; o <<= 1) {
+            float[] next = new float[x.length];
+            for (int lane = 0; lane < x.length; lane++) next[lane] = x[lane] + x[lane ^ o];
+            x = next;
+        }
+        return x;
+    }
+
+    /** The warp_sum butterfly of common.cuh: offsets 16, 8, 4, 2, 1. */
+    static float warpSum(float[] lanes) {
+        float[] x = lanes.clone();
+        for (int o = 16; o > 0; o >>= 1) {
+            float[] next = new float[32];
+            for (int lane = 0; lane < 32; lane++) next[lane] = x[lane] + x[lane ^ o];
+            x = next;
+        }
+        return x[0];
+    }
+
+    private void axpy(float[][] acc, float w, Row row) {
+        for (int g = 0; g < G; g++)
+            for (int i = 0; i < chunks; i++)
+                for (int c = 0; c < 4; c++) acc[g][4 * i + c] = Math.fma(w, row.at(dim(g, i, c)), acc[g][4 * i + c]);
+    }
+
+    private void count(int kernel, int bh, int t, int j, boolean edge) {
+        if (!visible(t, j, T)) {
+            if (!edge) interiorMasked++;
+            return;
+        }
+        visits[kernel][(bh * T + t) * T + j]++;
+    }
+
+    // ---- flash_attention_forward_f32 -------------------------------------------------------------------
+
+    void forward(float[] qkv, float[] out, float[] lse) {
+        int tiles = Math.ceilDiv(T, rows), KT = tiling.keyTile();
+        for (int bh = 0; bh < B * NH; bh++) {
+            int b = bh / NH, h = bh % NH;
+            for (int tile = 0; tile < tiles; tile++) {
+                int row0 = tile * rows;
+                for (int t = row0; t < Math.min(T, row0 + rows); t++) {
+                    final int tt = t;
+                    float[][] q = registers(d -> qkv(qkv, b, tt, 0, h, d));
+                    float[][] acc = new float[G][tiling.dimsPerThread()];
+                    float m = Float.NEGATIVE_INFINITY, l = 0f;
+                    for (int kt = 0; kt < keyTiles(row0, rows, T, KT); kt++) {
+                        int key0 = kt * KT;
+                        boolean edge = needsMask(row0, rows, key0, KT, T);
+                        float[] s = new float[KT];
+                        float tileMax = Float.NEGATIVE_INFINITY;
+                        for (int j = 0; j < KT; j++) {
+                            int key = key0 + j;
+                            s[j] = rowDot(q, d -> qkv(qkv, b, key, 1, h, d)) * scale;
+                            count(0, bh, t, key, edge);
+                            if (edge && !visible(t, key, T)) s[j] = Float.NEGATIVE_INFINITY;
+                            tileMax = Math.max(tileMax, s[j]);
+                        }
+                        float mNew = Math.max(m, tileMax), correction = (float) Math.exp(m - mNew);
+                        l *= correction;
+                        for (float[] a : acc) for (int d = 0; d < a.length; d++) a[d] *= correction;
+                        for (int j = 0; j < KT; j++) {
+                            int key = key0 + j;
+                            float p = (float) Math.exp(s[j] - mNew);
+                            l += p;
+                            axpy(acc, p * factor(bh, t, key), d -> qkv(qkv, b, key, 2, h, d));
+                        }
+                        m = mNew;
+                    }
+                    float inv = 1f / l;
+                    for (int g = 0; g < G; g++)
+                        for (int i = 0; i < chunks; i++)
+                            for (int c = 0; c < 4; c++) {
+                                int d = dim(g, i, c);
+                                if (d < hs) out[(b * T + t) * NH * hs + h * hs + d] = acc[g][4 * i + c] * inv;
+                            }
+                    lse[bh * T + t] = m + (float) Math.log(l);
+                }
+            }
+        }
+    }
+
+    // ---- flash_attention_backward_* ---------------------------------------------------------------------
+
+    /** dqkv += the gradient, as the delta, dk/dv and dq kernels compute it. */
+    void backward(float[] dqkv, float[] dout, float[] qkv, float[] out, float[] lse) {
+        float[] delta = new float[B * NH * T];
+        for (int bh = 0; bh < B * NH; bh++) {
+            for (int t = 0; t < T; t++) {
+                float[] lanes = new float[32];
+                for (int lane = 0; lane < 32; lane++)
+                    for (int d = lane; d < hs; d += 32)
+                        lanes[lane] = Math.fma(row(dout, bh / NH, t, bh % NH, d), row(out, bh / NH, t, bh % NH, d), lanes[lane]);
+                delta[bh * T + t] = warpSum(lanes);
+            }
+        }
+        dkdv(dqkv, dout, qkv, lse, delta);
+        dq(dqkv, dout, qkv, lse, delta);
+    }
+
+    private void dkdv(float[] dqkv, float[] dout, float[] qkv, float[] lse, float[] delta) {
+        int tiles = Math.ceilDiv(T, rows), QT = tiling.queryTile(), C = NH * hs;
+        for (int bh = 0; bh < B * NH; bh++) {
+            int b = bh / NH, h = bh % NH;
+            for (int tile = 0; tile < tiles; tile++) {
+                int key0 = tile * rows;
+                for (int j = key0; j < Math.min(T, key0 + rows); j++) {
+                    final int jj = j;
+                    float[][] k = registers(d -> qkv(qkv, b, jj, 1, h, d)), v = registers(d -> qkv(qkv, b, jj, 2, h, d));
+                    float[][] dk = new float[G][tiling.dimsPerThread()], dv = new float[G][tiling.dimsPerThread()];
+                    for (int i0 = key0; i0 < T; i0 += QT) {
+                        boolean edge = needsMask(i0, QT, key0, rows, T);
+                        for (int i = 0; i < QT; i++) {
+                            int t = i0 + i;
+                            float rowLse = t < T ? lse[bh * T + t] : 0f, rowDelta = t < T ? delta[bh * T + t] : 0f;
+                            Row q = d -> qkv(qkv, b, t, 0, h, d), dO = d -> row(dout, b, t, h, d);
+                            float s = rowDot(k, q) * scale;
+                            count(1, bh, t, j, edge);
+                            float p = !edge || visible(t, j, T) ? (float) Math.exp(s - rowLse) : 0f;
+                            float z = factor(bh, t, j);
+                            axpy(dv, p * z, dO);
+                            float dp = rowDot(v, dO);
+                            axpy(dk, p * (dp * z - rowDelta) * scale, q);
+                        }
+                    }
+                    for (int g = 0; g < G; g++)
+                        for (int i = 0; i < chunks; i++)
+                            for (int c = 0; c < 4; c++) {
+                                int d = dim(g, i, c);
+                                if (d >= hs) continue;
+                                dqkv[(b * T + j) * 3 * C + C + h * hs + d] += dk[g][4 * i + c];
+                                dqkv[(b * T + j) * 3 * C + 2 * C + h * hs + d] += dv[g][4 * i + c];
+                            }
+                }
+            }
+        }
+    }
+
+    private void dq(float[] dqkv, float[] dout, float[] qkv, float[] lse, float[] delta) {
+        int tiles = Math.ceilDiv(T, rows), KT = tiling.keyTile(), C = NH * hs;
+        for (int bh = 0; bh < B * NH; bh++) {
+            int b = bh / NH, h = bh % NH;
+            for (int tile = 0; tile < tiles; tile++) {
+                int row0 = tile * rows;
+                for (int t = row0; t < Math.min(T, row0 + rows); t++) {
+                    final int tt = t;
+                    float[][] q = registers(d -> qkv(qkv, b, tt, 0, h, d)), dO = registers(d -> row(dout, b, tt, h, d));
+                    float[][] dq = new float[G][tiling.dimsPerThread()];
+                    float rowLse = lse[bh * T + t], rowDelta = delta[bh * T + t];
+                    for (int kt = 0; kt < keyTiles(row0, rows, T, KT); kt++) {
+                        int key0 = kt * KT;
+                        boolean edge = needsMask(row0, rows, key0, KT, T);
+                        for (int j = 0; j < KT; j++) {
+                            int key = key0 + j;
+                            Row k = d -> qkv(qkv, b, key, 1, h, d);
+                            float s = rowDot(q, k) * scale;
+                            count(2, bh, t, key, edge);
+                            float p = !edge || visible(t, key, T) ? (float) Math.exp(s - rowLse) : 0f;
+                            float dp = rowDot(dO, d -> qkv(qkv, b, key, 2, h, d));
+                            float z = factor(bh, t, key);
+                            axpy(dq, p * (dp * z - rowDelta) * scale, k);
+                        }
+                    }
+                    for (int g = 0; g < G; g++)
+                        for (int i = 0; i < chunks; i++)
+                            for (int c = 0; c < 4; c++) {
+                                int d = dim(g, i, c);
+                                if (d < hs) dqkv[(b * T + t) * 3 * C + h * hs + d] += dq[g][4 * i + c];
+                            }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+// Host-compiled checks of the __host__ __device__ helpers in kernels/flash_attention.cuh, the functions the
+// kernels themselves call (FlashAttentionHostTest compiles this with nvcc and runs it). Prints one
+// "geometry hs G rows padded forwardShared dkdvShared" line per head size for the Java side to compare with
+// FlashGeometry, "FAIL ..." for each violated property, and exits 1 if there was any.
+#include <cstdio>
+#include <set>
+
+#include "flash_attention.cuh"
+
+static int failures = 0;
+
+#define EXPECT(cond, ...)                         \
+    do {                                          \
+        if (!(cond)) {                            \
+            std::printf("FAIL %s: ", #cond);      \
+            std::printf(__VA_ARGS__);             \
+            std::printf("\n");                    \
+            failures++;                           \
+        }                                         \
+    } while (0)
+
+// Each thread's channels: every channel of the padded row exactly once, chunk i of the G threads of a row on
+// neighbouring 16-byte words (so a warp's float4 reads of one tile row hit G distinct, adjacent words).
+static void channelInterleave() {
+    for (int G = 1; G <= FLASH_MAX_GROUP; G *= 2) {
+        std::set<int> seen;
+        for (int g = 0; g < G; g++)
+            for (int i = 0; i < FLASH_CHUNKS; i++) {
+                EXPECT(flash_dim(g, G, i, 0) % 4 == 0, "G=%d g=%d i=%d not 16-byte aligned", G, g, i);
+                if (g > 0) EXPECT(flash_dim(g, G, i, 0) == flash_dim(g - 1, G, i, 0) + 4, "G=%d g=%d i=%d", G, g, i);
+                for (int c = 0; c < 4; c++) seen.insert(flash_dim(g, G, i, c));
+            }
+        EXPECT((int)seen.size() == flash_padded(G) && *seen.begin() == 0 && *seen.rbegin() == flash_padded(G) - 1,
+               "G=%d covers %zu channels", G, seen.size());
+    }
+}
+
+// The tile schedule of the forward/dq kernels (key tiles of one query block) and the dk/dv kernel (query tiles
+// of one key block): every visible pair reached exactly once, and tiles without the per-element test hold only
+// visible pairs.
+static void tileSchedules() {
+    for (int G = 1; G <= FLASH_MAX_GROUP; G *= 2) {
+        int rows = flash_rows(G);
+        for (int T = 1; T <= 300; T += (T < 70 ? 1 : 37)) {
+            std::set<long> forward, dkdv;
+            for (int row0 = 0; row0 < T; row0 += rows) {
+                for (int kt = 0; kt < flash_key_tiles(row0, rows, T, FLASH_KEY_TILE); kt++) {
+                    int key0 = kt * FLASH_KEY_TILE;
+                    bool edge = flash_needs_mask(row0, rows, key0, FLASH_KEY_TILE, T);
+                    for (int t = row0; t < row0 + rows; t++)
+                        for (int j = key0; j < key0 + FLASH_KEY_TILE; j++) {
+                            if (!flash_visible(t, j, T)) {
+                                EXPECT(edge, "forward G=%d T=%d tile (%d, %d) hides masked (%d, %d)", G, T, row0, key0, t, j);
+                                continue;
+                            }
+                            EXPECT(forward.insert((long)t * T + j).second, "forward G=%d T=%d (%d, %d) twice", G, T, t, j);
+                        }
+                }
+            }
+            for (int key0 = 0; key0 < T; key0 += rows) {
+                for (int i0 = key0; i0 < T; i0 += FLASH_QUERY_TILE) {
+                    bool edge = flash_needs_mask(i0, FLASH_QUERY_TILE, key0, rows, T);
+                    for (int t = i0; t < i0 + FLASH_QUERY_TILE; t++)
+                        for (int j = key0; j < key0 + rows; j++) {
+                            if (!flash_visible(t, j, T)) {
+                                EXPECT(edge, "dkdv G=%d T=%d tile (%d, %d) hides masked (%d, %d)", G, T, i0, key0, t, j);
+                                continue;
+                            }
+                            EXPECT(dkdv.insert((long)t * T + j).second, "dkdv G=%d T=%d (%d, %d) twice", G, T, t, j);
+                        }
+                }
+            }
+            long pairs = (long)T * (T + 1) / 2;
+            EXPECT((long)forward.size() == pairs, "forward G=%d T=%d reaches %zu of %ld pairs", G, T, forward.size(), pairs);
+            EXPECT((long)dkdv.size() == pairs, "dkdv G=%d T=%d reaches %zu of %ld pairs", G, T, dkdv.size(), pairs);
+        }
+    }
+}
+
+// Index maps against the layouts Ops documents: qkv (B,T,3C) = [q | k | v], rows (B,T,C), dropout
+// ((b*NH + h)*T + t)*T + t2.
+static void indexMaps() {
+    const int B = 2, T = 5, NH = 3, hs = 7, C = NH * hs;
+    size_t expect = 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++)
+            for (int part = 0; part < 3; part++)
+                for (int h = 0; h < NH; h++)
+                    for (int d = 0; d < hs; d++, expect++)
+                        EXPECT(flash_qkv_index(b, t, part, h, d, T, NH, hs) == expect, "qkv (%d,%d,%d,%d,%d)", b, t, part, h, d);
+    EXPECT(flash_row_index(1, 2, 1, 3, T, NH, hs) == (size_t)(1 * T + 2) * C + 1 * hs + 3, "row index");
+    EXPECT(flash_dropout_index(4, 3, 2, T) == (uint64_t)(4 * T + 3) * T + 2, "dropout index");
+    EXPECT(flash_reversed_tile(0, 4) == 3 && flash_reversed_tile(3, 4) == 0, "reversed tiles");
+}
+
+int main() {
+    for (int hs : {1, 19, 32, 33, 64, 65, 100, 128, 129}) {
+        int G = flash_group(hs);
+        std::printf("geometry %d %d %d %d %d %d\n", hs, G, G ? flash_rows(G) : 0, G ? flash_padded(G) : 0,
+                    G ? flash_forward_shared_bytes(G) : 0, G ? flash_dkdv_shared_bytes(G) : 0);
+        if (G) EXPECT(flash_dkdv_shared_bytes(G) <= 48 * 1024 && flash_forward_shared_bytes(G) <= 48 * 1024,
+                      "hs %d needs more than 48 KiB of shared memory", hs);
+    }
+    channelInterleave();
+    tileSchedules();
+    indexMaps();
+    std::printf(failures ? "%d failures\n" : "all host checks passed\n", failures);
+    return failures ? 1 : 0;
+}
