@@ -10,6 +10,7 @@ import io.jgpt.model.GPTModel;
 import io.jgpt.ops.Ops;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.function.UnaryOperator;
 
 /**
@@ -24,14 +25,8 @@ public final class ModelSource {
      * @param overrides applied to a preset's config only (architecture flags); a file's shape is what it is
      */
     public static GPTModel open(String spec, Ops ops, long seed, UnaryOperator<GPTConfig> overrides) {
-        Path path = Path.of(spec);
-        if (!Files.exists(path)) {
-            if (GPTConfig.PRESETS.contains(spec) || spec.equals("gpt2")) {
-                return new GPTModel(overrides.apply(GPTConfig.preset(spec)), ops, seed);
-            }
-            throw new JgptException("--model " + spec + ": no such file or directory, and not a preset ("
-                    + String.join(", ", GPTConfig.PRESETS) + ")");
-        }
+        if (isPreset(spec)) return new GPTModel(overrides.apply(GPTConfig.preset(spec)), ops, seed);
+        Path path = existing(spec);
         ModelWeights weights = read(path);
         GPTModel model = new GPTModel(weights.shape(), ops, seed);
         ModelStates.load(model, weights.tensors(), path.toString());
@@ -40,6 +35,15 @@ public final class ModelSource {
 
     /** Reads weights from a checkpoint directory, a run directory or an llm.c file. */
     public static ModelWeights read(Path path) {
+        return checkpointDirectory(path).map(Gpt2Checkpoint::load).orElseGet(() -> LlmcCheckpoint.read(path));
+    }
+
+    /**
+     * The Hugging Face-layout checkpoint directory that {@code path} names (itself, a run directory's newest
+     * checkpoint, or the directory of a {@code .safetensors} file), checked to hold both files; empty for
+     * anything else (an llm.c file).
+     */
+    public static Optional<Path> checkpointDirectory(Path path) {
         if (Files.isDirectory(path)) {
             Path dir = resolveCheckpoint(path);
             if (!Files.exists(dir.resolve(Gpt2Config.FILE))) {
@@ -48,12 +52,25 @@ public final class ModelSource {
             if (!Files.exists(dir.resolve(Gpt2Checkpoint.WEIGHTS_FILE))) {
                 throw new JgptException(dir + ": " + Gpt2Checkpoint.WEIGHTS_FILE + " is missing");
             }
-            return Gpt2Checkpoint.load(dir);
+            return Optional.of(dir);
         }
-        if (path.toString().endsWith(".safetensors") && path.getParent() != null) {
-            return Gpt2Checkpoint.load(path.getParent());
+        if (path.toString().endsWith(".safetensors") && path.getParent() != null) return Optional.of(path.getParent());
+        return Optional.empty();
+    }
+
+    /** The file or directory {@code spec} names; a user error when there is none (and it is not a preset). */
+    public static Path existing(String spec) {
+        Path path = Path.of(spec);
+        if (!Files.exists(path)) {
+            throw new JgptException("--model " + spec + ": no such file or directory, and not a preset ("
+                    + String.join(", ", GPTConfig.PRESETS) + ")");
         }
-        return LlmcCheckpoint.read(path);
+        return path;
+    }
+
+    /** Whether {@code spec} names a preset rather than a file. */
+    public static boolean isPreset(String spec) {
+        return !Files.exists(Path.of(spec)) && (GPTConfig.PRESETS.contains(spec) || spec.equals("gpt2"));
     }
 
     /** A run directory stands for its newest checkpoint; a checkpoint directory for itself. */

@@ -1,21 +1,25 @@
 package io.jgpt.cli;
 
 import io.jgpt.JgptException;
-import io.jgpt.checkpoint.ModelSource;
-import io.jgpt.generate.Generator;
+import io.jgpt.api.LanguageModel;
+import io.jgpt.api.LanguageModel.Completion;
+import io.jgpt.api.LanguageModel.Sampling;
+import io.jgpt.api.LanguageModel.Weights;
 import io.jgpt.generate.Sampler;
-import io.jgpt.tokenizer.Gpt2Tokenizer;
-import io.jgpt.tokenizer.TextCodec;
-import io.jgpt.generate.TextStream;
-import io.jgpt.model.GPTModel;
-import io.jgpt.ops.Ops;
 import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** Generates text after a prompt, streaming each token to stdout as it is produced. */
+/**
+ * Generates text after a prompt, streaming each token to stdout as it is produced; or, with {@code --prompts},
+ * continues every prompt of a file, decoded together, and prints one JSON line per prompt. Runs on the public
+ * {@link LanguageModel} API.
+ */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Generate text after a prompt (GPT-2 tokenizer), printing tokens as they are produced.")
 public final class GenerateCommand implements Callable<Integer> {
@@ -26,8 +30,16 @@ public final class GenerateCommand implements Callable<Integer> {
     @Mixin
     DeviceOptions device = new DeviceOptions();
 
-    @Option(names = "--prompt", required = true, description = "Text to continue.")
-    String prompt;
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Input input;
+
+    static final class Input {
+        @Option(names = "--prompt", required = true, description = "Text to continue.")
+        String prompt;
+
+        @Option(names = "--prompts", required = true, description = "A file of prompts (one per line, or JSONL with a \"prompt\" field), decoded together; prints one JSON line per prompt.")
+        Path prompts;
+    }
 
     @Option(names = "--max-new-tokens", defaultValue = "50", description = "Tokens to generate at most; default ${DEFAULT-VALUE}.")
     int maxNewTokens;
@@ -41,33 +53,62 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--top-p", defaultValue = "1", description = "Nucleus sampling: the most likely tokens holding probability p, in (0, 1]; default ${DEFAULT-VALUE}.")
     float topP;
 
-    @Option(names = "--seed", defaultValue = "1337", description = "Seed for the weights and for sampling; default ${DEFAULT-VALUE}.")
+    @Option(names = "--seed", defaultValue = "1337", description = "Seed for the weights and for sampling (prompt i of --prompts uses seed + i); default ${DEFAULT-VALUE}.")
     long seed;
 
     @Option(names = "--no-cache", description = "Recompute the whole window every token (the book's loop) instead of using a KV cache.")
     boolean noCache;
 
+    @Option(names = "--weights", description = "CPU decoder weight type: f32 or bf16 (default: as the checkpoint stores them).")
+    String weights;
+
+    @Option(names = "--batch", defaultValue = "32", description = "With --prompts: how many prompts decode together; default ${DEFAULT-VALUE}.")
+    int batch;
+
     @Override
     public Integer call() {
         Checks.nonNegative("--max-new-tokens", maxNewTokens);
-        if (prompt.isEmpty()) throw new JgptException("--prompt must not be empty");
-        TextCodec codec = new Gpt2Tokenizer();
-        int[] ids = codec.encode(prompt);
-        try (Ops ops = device.open()) {
-            GPTModel gpt = ModelSource.open(model.preset, ops, seed, c -> model.applyOverrides(c).withDropRate(0f));
-            int vocab = gpt.config().vocabSize();
-            Sampler sampler = new Sampler(vocab, temperature, topK != null ? topK : vocab, topP, seed);
-            PrintStream out = System.out;
-            out.print(prompt);
-            out.flush();
-            TextStream text = new TextStream(codec, piece -> {
-                out.print(piece);
+        Checks.positive("--batch", batch);
+        List<String> prompts = input.prompts != null ? PromptFile.read(input.prompts) : List.of(input.prompt);
+        if (input.prompt != null && input.prompt.isEmpty()) throw new JgptException("--prompt must not be empty");
+        LanguageModel.Options options = LanguageModel.Options.defaults()
+                .device(device.device).threads(device.threads()).weights(weightType()).cache(!noCache)
+                .batch(Math.min(batch, prompts.size())).seed(seed);
+        Sampling sampling = new Sampling(maxNewTokens, temperature, topK != null ? topK : 0, topP, seed);
+        PrintStream out = System.out;
+        try (LanguageModel gpt = LanguageModel.load(model.preset, options, model::applyOverrides)) {
+            // The sampler's own checks, with the vocabulary now known (a given --top-k 0 is an error, not "all").
+            new Sampler(gpt.vocabSize(), temperature, topK != null ? topK : gpt.vocabSize(), topP, seed);
+            if (input.prompt != null) {
+                out.print(input.prompt);
                 out.flush();
-            });
-            new Generator(gpt, sampler, !noCache).generate(ids, maxNewTokens, text);
-            text.finish();
-            out.println();
+                gpt.generate(input.prompt, sampling, piece -> {
+                    out.print(piece);
+                    out.flush();
+                });
+                out.println();
+                return 0;
+            }
+            long start = System.nanoTime();
+            List<Completion> done = gpt.generateAll(prompts, sampling);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            long tokens = 0;
+            for (int i = 0; i < done.size(); i++) {
+                out.println(PromptFile.jsonLine(i, done.get(i)));
+                tokens += done.get(i).tokens().length;
+            }
+            System.err.printf("generate: %d prompts, %d new tokens in %.2f s: %.1f tokens/s over all prompts (batch %d)%n",
+                    done.size(), tokens, seconds, tokens / seconds, options.batch());
         }
         return 0;
+    }
+
+    private Weights weightType() {
+        if (weights == null) return Weights.AS_STORED;
+        return switch (weights) {
+            case "f32" -> Weights.F32;
+            case "bf16" -> Weights.BF16;
+            default -> throw new JgptException("--weights must be f32 or bf16, got '" + weights + "'");
+        };
     }
 }

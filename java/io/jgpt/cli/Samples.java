@@ -1,6 +1,7 @@
 package io.jgpt.cli;
 
 import io.jgpt.generate.Generator;
+import io.jgpt.generate.ModelDecoding;
 import io.jgpt.generate.Sampler;
 import io.jgpt.model.GPTModel;
 import io.jgpt.tokenizer.Gpt2Tokenizer;
@@ -16,7 +17,10 @@ final class Samples {
         int[] promptIds = tokenizer.encode(prompt);
         return model -> {
             Sampler greedy = Sampler.of(model.config().vocabSize(), 0f, 0);
-            int[] generated = new Generator(model, greedy, true).generate(promptIds, newTokens, id -> { });
+            int[] generated;
+            try (ModelDecoding decoding = ModelDecoding.cached(model, 1)) {
+                generated = new Generator(decoding).generate(promptIds, newTokens, greedy, id -> { });
+            }
             int[] all = Arrays.copyOf(promptIds, promptIds.length + generated.length);
             System.arraycopy(generated, 0, all, promptIds.length, generated.length);
             return tokenizer.decode(all);

@@ -214,6 +214,12 @@ public final class SafetensorsFile implements AutoCloseable {
         return entry(name).dtype();
     }
 
+    /** The tensor's stored bytes, mapped (valid until {@link #close}); nothing is copied. */
+    public MemorySegment data(String name) {
+        Entry e = entry(name);
+        return file.segment().asSlice(dataStart + e.begin(), e.end() - e.begin());
+    }
+
     /** The tensor's elements as floats; F16 and BF16 are widened exactly. */
     public float[] readFloats(String name) {
         Entry e = entry(name);
@@ -227,7 +233,7 @@ public final class SafetensorsFile implements AutoCloseable {
                     + " elements, more than one Java array holds");
         }
         float[] out = new float[(int) count];
-        MemorySegment data = file.segment().asSlice(dataStart + e.begin(), e.end() - e.begin());
+        MemorySegment data = data(name);
         switch (e.dtype()) {
             case F32 -> MemorySegment.copy(data, MappedFile.FLOAT_LE, 0, out, 0, out.length);
             case F16 -> HalfFloats.widen(data, out, false);

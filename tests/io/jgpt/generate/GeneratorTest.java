@@ -96,17 +96,22 @@ class GeneratorTest {
     void streamsEveryTokenAsItIsProduced() {
         int[] seen = new int[8];
         int[] count = {0};
-        int[] out = new Generator(MODEL, Sampler.of(TINY.vocabSize(), 1f, 8), true)
-                .generate(prompt(3, 7), 8, id -> seen[count[0]++] = id);
+        int[] out;
+        try (Decoding d = ModelDecoding.cached(MODEL, 1)) {
+            out = new Generator(d).generate(prompt(3, 7), 8, Sampler.of(TINY.vocabSize(), 1f, 8), id -> seen[count[0]++] = id);
+        }
         assertArrayEquals(out, seen);
         assertEquals(0, generate(true, Sampler.of(TINY.vocabSize(), 0f, 0), prompt(3, 7), 0).length);
     }
 
     @Test
     void rejectsAnEmptyPromptAndANegativeTokenCount() {
-        Generator g = new Generator(MODEL, Sampler.of(TINY.vocabSize(), 0f, 0), true);
-        assertMessage("--prompt", () -> g.generate(new int[0], 5, id -> {}));
-        assertMessage("--max-new-tokens", () -> g.generate(new int[] {1}, -1, id -> {}));
+        Sampler greedy = Sampler.of(TINY.vocabSize(), 0f, 0);
+        try (Decoding d = ModelDecoding.cached(MODEL, 1)) {
+            Generator g = new Generator(d);
+            assertMessage("--prompt", () -> g.generate(new int[0], 5, greedy, id -> {}));
+            assertMessage("--max-new-tokens", () -> g.generate(new int[] {1}, -1, greedy, id -> {}));
+        }
     }
 
     /**
@@ -129,19 +134,23 @@ class GeneratorTest {
             ops.write(p.get("lm_head.weight").value(), head);
 
             int[] emitted = {0};
-            int[] greedy = new Generator(model, Sampler.of(cfg.vocabSize(), 0f, 0), true)
-                    .generate(new int[] {7}, 50, id -> emitted[0]++);
+            int[] greedy;
+            int[] sampled;
+            try (Decoding d = ModelDecoding.cached(model, 1)) {
+                greedy = new Generator(d).generate(new int[] {7}, 50, Sampler.of(cfg.vocabSize(), 0f, 0), id -> emitted[0]++);
+                sampled = new Generator(d).generate(new int[] {7}, 200, Sampler.of(cfg.vocabSize(), 1f, 3), id -> {});
+            }
             assertEquals(0, greedy.length);
             assertEquals(0, emitted[0]);
-            int[] sampled = new Generator(model, Sampler.of(cfg.vocabSize(), 1f, 3), true)
-                    .generate(new int[] {7}, 200, id -> {});
             assertTrue(sampled.length < 200, "P(no end in 200 draws) = 0.7^200");
             assertFalse(Arrays.stream(sampled).anyMatch(id -> id == Gpt2Tokenizer.END_OF_TEXT));
         }
     }
 
     private static int[] generate(boolean cache, Sampler sampler, int[] prompt, int n) {
-        return new Generator(MODEL, sampler, cache).generate(prompt, n, id -> {});
+        try (Decoding d = cache ? ModelDecoding.cached(MODEL, 1) : ModelDecoding.fullWindow(MODEL, 1)) {
+            return new Generator(d).generate(prompt, n, sampler, id -> {});
+        }
     }
 
     private static int[] prompt(int n, long seed) {

@@ -1,0 +1,188 @@
+package io.jgpt.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * y (rows, out) = x (rows, in) · W + bias for a handful of rows: the decoding product, which reads every
+ * weight once per token and so runs at memory speed, not at arithmetic speed. The matrix is cut into
+ * contiguous slices that the workers stream in parallel; up to four rows share each weight load, and the
+ * remaining groups of rows re-read a slice while it is still in the core's L2.
+ *
+ * <ul>
+ *   <li>{@link WeightMatrix.Layout#ROWS_ARE_OUTPUTS}: a slice is a run of outputs; each output is a dot
+ *       product of its weight row with x, reduced in a fixed lane order.</li>
+ *   <li>{@link WeightMatrix.Layout#ROWS_ARE_INPUTS}: a slice is a run of inputs; it adds x[i]·W[i,:] for
+ *       its inputs into its own partial sums, which are then added in slice order.</li>
+ * </ul>
+ * The slices depend only on the matrix's shape, so the result does not depend on the thread count.
+ */
+final class MatVec {
+    private static final VectorSpecies<Float> S = WeightMatrix.S;
+    private static final int L = S.length();
+    /** A slice is about this many bytes of float32 weights: big enough to stream, small enough for L2. */
+    private static final long SLICE_BYTES = 192 * 1024;
+    /** Rows that share one pass over a slice. */
+    private static final int GROUP = 4;
+    /** Input slices of a ROWS_ARE_INPUTS product: each has its own partial sums, added at the end. */
+    private static final int MAX_INPUT_SLICES = 16;
+    private static final VectorShuffle<Float>[] HALVES = halves();
+
+    private final Parallel parallel;
+    private float[] partials = new float[0];
+
+    MatVec(Parallel parallel) {
+        this.parallel = parallel;
+    }
+
+    /** y[r*out + o] = bias[o] + sum_i x[r*in + i] · W(i, o) for r in [0, rows); bias may be null. */
+    void multiply(WeightMatrix w, float[] bias, float[] x, float[] y, int rows) {
+        if (x.length < rows * w.in() || y.length < rows * w.out()) {
+            throw new IllegalArgumentException("matvec: " + rows + " rows of " + w.in() + " -> " + w.out()
+                    + " do not fit x[" + x.length + "] and y[" + y.length + "]");
+        }
+        if (w.layout() == WeightMatrix.Layout.ROWS_ARE_OUTPUTS) byOutputs(w, bias, x, y, rows);
+        else byInputs(w, bias, x, y, rows);
+    }
+
+    // ---- (out, in): dot products -------------------------------------------------------------------
+
+    private void byOutputs(WeightMatrix w, float[] bias, float[] x, float[] y, int rows) {
+        int in = w.in(), out = w.out();
+        int grain = (int) Math.max(1, SLICE_BYTES / (4L * in));
+        parallel.forRange(out, grain, (o0, o1) -> {
+            int r = 0;
+            for (; r + GROUP <= rows; r += GROUP) dots4(w, x, r, y, o0, o1);
+            for (; r < rows; r++) dots1(w, x, r, y, o0, o1);
+            if (bias != null) {
+                for (int q = 0; q < rows; q++) Simd.add(bias, o0, y, q * out + o0, o1 - o0);
+            }
+        });
+    }
+
+    private static void dots1(WeightMatrix w, float[] x, int r, float[] y, int o0, int o1) {
+        int in = w.in(), bound = S.loopBound(in), xo = r * in;
+        for (int o = o0; o < o1; o++) {
+            long base = (long) o * in;
+            FloatVector a = FloatVector.zero(S), b = FloatVector.zero(S);
+            int i = 0;
+            for (; i + 2 * L <= bound; i += 2 * L) {
+                a = w.load(base + i).fma(FloatVector.fromArray(S, x, xo + i), a);
+                b = w.load(base + i + L).fma(FloatVector.fromArray(S, x, xo + i + L), b);
+            }
+            for (; i < bound; i += L) a = w.load(base + i).fma(FloatVector.fromArray(S, x, xo + i), a);
+            float s = sum(a.add(b));
+            for (; i < in; i++) s += w.get(base + i) * x[xo + i];
+            y[r * w.out() + o] = s;
+        }
+    }
+
+    private static void dots4(WeightMatrix w, float[] x, int r, float[] y, int o0, int o1) {
+        int in = w.in(), out = w.out(), bound = S.loopBound(in);
+        int x0 = r * in, x1 = x0 + in, x2 = x1 + in, x3 = x2 + in;
+        for (int o = o0; o < o1; o++) {
+            long base = (long) o * in;
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            int i = 0;
+            for (; i < bound; i += L) {
+                FloatVector wv = w.load(base + i);
+                a0 = wv.fma(FloatVector.fromArray(S, x, x0 + i), a0);
+                a1 = wv.fma(FloatVector.fromArray(S, x, x1 + i), a1);
+                a2 = wv.fma(FloatVector.fromArray(S, x, x2 + i), a2);
+                a3 = wv.fma(FloatVector.fromArray(S, x, x3 + i), a3);
+            }
+            float s0 = sum(a0), s1 = sum(a1), s2 = sum(a2), s3 = sum(a3);
+            for (; i < in; i++) {
+                float wi = w.get(base + i);
+                s0 += wi * x[x0 + i];
+                s1 += wi * x[x1 + i];
+                s2 += wi * x[x2 + i];
+                s3 += wi * x[x3 + i];
+            }
+            y[r * out + o] = s0;
+            y[(r + 1) * out + o] = s1;
+            y[(r + 2) * out + o] = s2;
+            y[(r + 3) * out + o] = s3;
+        }
+    }
+
+    // ---- (in, out): partial sums of scaled rows ----------------------------------------------------
+
+    private void byInputs(WeightMatrix w, float[] bias, float[] x, float[] y, int rows) {
+        int in = w.in(), out = w.out();
+        int slices = Math.min(MAX_INPUT_SLICES, Math.ceilDiv(in, GROUP));
+        int grain = Math.ceilDiv(in, slices);
+        int pieces = Math.ceilDiv(in, grain);
+        int perPiece = rows * out;
+        if (partials.length < pieces * perPiece) partials = new float[pieces * perPiece];
+        float[] part = partials;
+        parallel.forRange(in, grain, (i0, i1) -> {
+            int p = i0 / grain * perPiece;
+            java.util.Arrays.fill(part, p, p + perPiece, 0f);
+            for (int r = 0; r < rows; r++) scaledRows(w, x, r, part, p + r * out, i0, i1);
+        });
+        // Add the slices' partial sums in slice order, split by output columns.
+        parallel.forRange(out, Math.max(L, 4096), (o0, o1) -> {
+            for (int r = 0; r < rows; r++) {
+                int yo = r * out;
+                if (bias != null) System.arraycopy(bias, o0, y, yo + o0, o1 - o0);
+                else java.util.Arrays.fill(y, yo + o0, yo + o1, 0f);
+                for (int q = 0; q < pieces; q++) Simd.add(part, q * perPiece + yo + o0, y, yo + o0, o1 - o0);
+            }
+        });
+    }
+
+    /** acc[ao, ao + out) += sum over i in [i0, i1) of x[r, i] · W[i, :], four weight rows per pass over acc. */
+    private static void scaledRows(WeightMatrix w, float[] x, int r, float[] acc, int ao, int i0, int i1) {
+        int in = w.in(), out = w.out(), bound = S.loopBound(out), xo = r * in;
+        int i = i0;
+        for (; i + 4 <= i1; i += 4) {
+            float s0 = x[xo + i], s1 = x[xo + i + 1], s2 = x[xo + i + 2], s3 = x[xo + i + 3];
+            FloatVector c0 = FloatVector.broadcast(S, s0), c1 = FloatVector.broadcast(S, s1),
+                    c2 = FloatVector.broadcast(S, s2), c3 = FloatVector.broadcast(S, s3);
+            long b0 = (long) i * out, b1 = b0 + out, b2 = b1 + out, b3 = b2 + out;
+            int o = 0;
+            for (; o < bound; o += L) {
+                FloatVector a = FloatVector.fromArray(S, acc, ao + o);
+                a = w.load(b0 + o).fma(c0, a);
+                a = w.load(b1 + o).fma(c1, a);
+                a = w.load(b2 + o).fma(c2, a);
+                a = w.load(b3 + o).fma(c3, a);
+                a.intoArray(acc, ao + o);
+            }
+            for (; o < out; o++) {
+                acc[ao + o] += w.get(b0 + o) * s0 + w.get(b1 + o) * s1 + w.get(b2 + o) * s2 + w.get(b3 + o) * s3;
+            }
+        }
+        for (; i < i1; i++) {
+            float c = x[xo + i];
+            FloatVector cv = FloatVector.broadcast(S, c);
+            long b = (long) i * out;
+            int o = 0;
+            for (; o < bound; o += L) {
+                w.load(b + o).fma(cv, FloatVector.fromArray(S, acc, ao + o)).intoArray(acc, ao + o);
+            }
+            for (; o < out; o++) acc[ao + o] += w.get(b + o) * c;
+        }
+    }
+
+    // ---- fixed-order lane sum ------------------------------------------------------------------------
+
+    /**
+     * The lanes of v summed as a fixed pairwise tree. {@code reduceLanes(ADD)} may change order once the JIT
+     * compiles it; this gives the same bits interpreted and compiled, at a few shuffles per sum.
+     */
+    static float sum(FloatVector v) {
+        for (VectorShuffle<Float> half : HALVES) v = v.add(v.rearrange(half));
+        return v.lane(0);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] halves() {
+        int steps = Integer.numberOfTrailingZeros(L);
+        VectorShuffle<Float>[] out = new VectorShuffle[steps];
+        for (int k = 0; k < steps; k++) out[k] = VectorShuffle.iota(S, L >> (k + 1), 1, true);
+        return out;
+    }
+}

@@ -1,0 +1,124 @@
+package io.jgpt.cpu;
+
+import io.jgpt.tensor.Bf16;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * A weight matrix as inference streams it: {@code in x out} numbers in a memory segment (a mapped
+ * safetensors file, native memory or a wrapped Java array), float32 or bfloat16, little-endian, in whichever
+ * orientation its source stored it. Both orientations have a kernel in {@link MatVec}, so a mapped file is
+ * used in place and nothing is transposed at load.
+ */
+public final class WeightMatrix {
+
+    /** How the segment's rows relate to the layer. */
+    public enum Layout {
+        /** (out, in): row o holds output o's weights, like {@code nn.Linear} and jgpt's own tensors. */
+        ROWS_ARE_OUTPUTS,
+        /** (in, out): row i holds input i's weights, like Hugging Face's Conv1D. */
+        ROWS_ARE_INPUTS
+    }
+
+    /** Element type of the stored numbers; arithmetic is float32 either way. */
+    public enum Type {
+        F32(4), BF16(2);
+
+        private final int bytes;
+
+        Type(int bytes) {
+            this.bytes = bytes;
+        }
+
+        public int bytes() {
+            return bytes;
+        }
+    }
+
+    static final VectorSpecies<Float> S = Simd.S;
+    /** As many shorts as S has floats: one bf16 load widens to one float vector. */
+    private static final VectorSpecies<Short> HALF = VectorSpecies.of(short.class, VectorShape.forBitSize(S.vectorBitSize() / 2));
+    private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, S.vectorShape());
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+
+    private final MemorySegment data;
+    private final int in;
+    private final int out;
+    private final Layout layout;
+    private final Type type;
+
+    public WeightMatrix(MemorySegment data, int in, int out, Layout layout, Type type) {
+        if (in <= 0 || out <= 0) throw new IllegalArgumentException("matrix dimensions must be positive: " + in + " x " + out);
+        if (data.byteSize() != (long) in * out * type.bytes()) {
+            throw new IllegalArgumentException("a " + in + " x " + out + " " + type + " matrix needs "
+                    + (long) in * out * type.bytes() + " bytes, the segment has " + data.byteSize());
+        }
+        this.data = data;
+        this.in = in;
+        this.out = out;
+        this.layout = layout;
+        this.type = type;
+    }
+
+    /** Wraps (does not copy) a row-major float array of {@code rows x cols}. */
+    public static WeightMatrix ofArray(float[] values, int in, int out, Layout layout) {
+        return new WeightMatrix(MemorySegment.ofArray(values), in, out, layout, Type.F32);
+    }
+
+    public int in() {
+        return in;
+    }
+
+    public int out() {
+        return out;
+    }
+
+    public Layout layout() {
+        return layout;
+    }
+
+    public Type type() {
+        return type;
+    }
+
+    /** Bytes a pass over the whole matrix reads. */
+    public long bytes() {
+        return data.byteSize();
+    }
+
+    int rowLength() {
+        return layout == Layout.ROWS_ARE_OUTPUTS ? in : out;
+    }
+
+    /** Copies stored row {@code r} (widened to float) into dst[off, off + rowLength). */
+    void row(int r, float[] dst, int off) {
+        int n = rowLength();
+        long first = (long) r * n;
+        if (type == Type.F32) {
+            MemorySegment.copy(data, FLOAT_LE, 4 * first, dst, off, n);
+        } else {
+            for (int i = 0; i < n; i++) dst[off + i] = Bf16.toFloat(data.get(SHORT_LE, 2 * (first + i)));
+        }
+    }
+
+    /** Stored elements [e, e + S.length()) widened to a float vector. */
+    FloatVector load(long e) {
+        if (type == Type.F32) return FloatVector.fromMemorySegment(S, data, 4 * e, LE);
+        ShortVector raw = ShortVector.fromMemorySegment(HALF, data, 2 * e, LE);
+        return ((IntVector) raw.convertShape(VectorOperators.S2I, INTS, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /** Stored element e widened to float. */
+    float get(long e) {
+        return type == Type.F32 ? data.get(FLOAT_LE, 4 * e) : Bf16.toFloat(data.get(SHORT_LE, 2 * e));
+    }
+}

@@ -1,0 +1,279 @@
+package io.jgpt.decode;
+
+import io.jgpt.JgptException;
+import io.jgpt.cpu.WeightMatrix;
+import io.jgpt.cpu.WeightMatrix.Layout;
+import io.jgpt.cpu.WeightMatrix.Type;
+import io.jgpt.io.Dtype;
+import io.jgpt.io.Gpt2Checkpoint;
+import io.jgpt.io.Gpt2Config;
+import io.jgpt.io.HostTensor;
+import io.jgpt.io.MappedFile;
+import io.jgpt.io.ModelWeights;
+import io.jgpt.io.SafetensorsFile;
+import io.jgpt.model.GPTConfig;
+import io.jgpt.tensor.Bf16;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A GPT-2's weights as the {@link Decoder} streams them. Matrices are {@link WeightMatrix}es in their
+ * source's orientation and in the requested element type; vectors (LayerNorm gains, biases) are small float
+ * arrays. From a safetensors checkpoint, tensors already in the requested type are used where the file is
+ * mapped (no copy, no heap); only tensors that must change type are converted, into native memory.
+ */
+public final class DecoderWeights implements AutoCloseable {
+
+    /** One transformer block; qkvBias is null for a model without it. */
+    public record Block(float[] ln1Weight, float[] ln1Bias, WeightMatrix qkv, float[] qkvBias,
+                        WeightMatrix proj, float[] projBias, float[] ln2Weight, float[] ln2Bias,
+                        WeightMatrix fc, float[] fcBias, WeightMatrix fcProj, float[] fcProjBias) {}
+
+    private final GPTConfig config;
+    private final WeightMatrix wte;
+    private final WeightMatrix wpe;
+    private final List<Block> blocks;
+    private final float[] lnFWeight;
+    private final float[] lnFBias;
+    private final WeightMatrix head;
+    private final AutoCloseable owner; // the mapped file and native copies, or nothing
+
+    private DecoderWeights(GPTConfig config, WeightMatrix wte, WeightMatrix wpe, List<Block> blocks,
+                           float[] lnFWeight, float[] lnFBias, WeightMatrix head, AutoCloseable owner) {
+        this.config = config;
+        this.wte = wte;
+        this.wpe = wpe;
+        this.blocks = List.copyOf(blocks);
+        this.lnFWeight = lnFWeight;
+        this.lnFBias = lnFBias;
+        this.head = head;
+        this.owner = owner;
+    }
+
+    public GPTConfig config() {
+        return config;
+    }
+
+    public WeightMatrix wte() {
+        return wte;
+    }
+
+    public WeightMatrix wpe() {
+        return wpe;
+    }
+
+    public List<Block> blocks() {
+        return blocks;
+    }
+
+    public float[] lnFWeight() {
+        return lnFWeight;
+    }
+
+    public float[] lnFBias() {
+        return lnFBias;
+    }
+
+    /** The output head: wte itself when tied. */
+    public WeightMatrix head() {
+        return head;
+    }
+
+    /** The element type of the matrices. */
+    public Type type() {
+        return head.type();
+    }
+
+    /** Bytes one decoding step must read: every block matrix and the head (the embeddings only a row each). */
+    public long bytesPerToken() {
+        long bytes = head.bytes();
+        for (Block b : blocks) bytes += b.qkv().bytes() + b.proj().bytes() + b.fc().bytes() + b.fcProj().bytes();
+        return bytes;
+    }
+
+    /** Bytes of weights held (the embedding once when the head is tied). */
+    public long bytes() {
+        long bytes = bytesPerToken() + wpe.bytes();
+        return head == wte ? bytes : bytes + wte.bytes();
+    }
+
+    @Override
+    public void close() {
+        try {
+            owner.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("closing decoder weights", e);
+        }
+    }
+
+    // ---- from jgpt's own tensors (a preset, an llm.c file, a model in memory) -----------------------
+
+    /**
+     * Weights under jgpt's names and layouts (linear weights (out, in)). F32 wraps the arrays without a
+     * copy; BF16 rounds the matrices into native memory.
+     */
+    public static DecoderWeights of(ModelWeights weights, Type type) {
+        GPTConfig c = weights.shape();
+        Map<String, HostTensor> t = weights.tensors();
+        Arena arena = Arena.ofShared();
+        Matrices m = (name, in, out) -> {
+            float[] data = require(t, name, "model").data();
+            WeightMatrix f32 = WeightMatrix.ofArray(data, in, out, Layout.ROWS_ARE_OUTPUTS);
+            return type == Type.F32 ? f32 : roundedCopy(MemorySegment.ofArray(data), Dtype.F32, in, out, Layout.ROWS_ARE_OUTPUTS, arena);
+        };
+        Vectors v = name -> require(t, name, "model").data();
+        return assemble(c, m, v, t.containsKey("lm_head.weight"), arena);
+    }
+
+    // ---- from a mapped safetensors checkpoint -------------------------------------------------------
+
+    /**
+     * Maps {@code dir/model.safetensors} (Hugging Face GPT-2 names, with or without {@code transformer.};
+     * Conv1D weights (in, out)). {@code type} null keeps the file's type (F16 becomes F32).
+     */
+    public static DecoderWeights map(Path dir, Type type) {
+        GPTConfig configured = Gpt2Config.read(dir.resolve(Gpt2Config.FILE));
+        SafetensorsFile file = SafetensorsFile.open(dir.resolve(Gpt2Checkpoint.WEIGHTS_FILE));
+        Arena arena = Arena.ofShared();
+        try {
+            // A zero qkv bias (what jgpt writes for a model without one) changes nothing, so any is used.
+            configured = configured.withQkvBias(file.contains("transformer.h.0.attn.c_attn.bias") || file.contains("h.0.attn.c_attn.bias"));
+            Type target = type != null ? type : file.dtype(name(file, "wte.weight")) == Dtype.BF16 ? Type.BF16 : Type.F32;
+            Matrices m = (name, in, out) -> mapped(file, name, in, out, target, arena);
+            Vectors v = name -> vector(file, name);
+            boolean untied = !configured.tiedHead() || (file.contains("lm_head.weight") && !sameBytes(file, "lm_head.weight", name(file, "wte.weight")));
+            return assemble(configured, m, v, untied, () -> {
+                arena.close();
+                file.close();
+            });
+        } catch (RuntimeException e) {
+            arena.close();
+            file.close();
+            throw e;
+        }
+    }
+
+    /** The file's name for a jgpt tensor name: with the transformer. prefix or without (lm_head never has it). */
+    private static String name(SafetensorsFile file, String jgpt) {
+        String prefixed = "transformer." + jgpt;
+        if (file.contains(prefixed)) return prefixed;
+        if (file.contains(jgpt)) return jgpt;
+        throw new JgptException(file.path() + ": tensor '" + jgpt + "' is missing");
+    }
+
+    private static boolean sameBytes(SafetensorsFile file, String a, String b) {
+        return file.dtype(a) == file.dtype(b) && file.data(a).mismatch(file.data(b)) == -1;
+    }
+
+    private static float[] vector(SafetensorsFile file, String jgpt) {
+        return file.readFloats(name(file, jgpt));
+    }
+
+    /**
+     * A matrix from the file: Conv1D weights are stored (in, out), the embeddings and lm_head (out, in).
+     * Used in place when the file holds the target type, else converted.
+     */
+    private static WeightMatrix mapped(SafetensorsFile file, String jgpt, int in, int out, Type target, Arena arena) {
+        String name = jgpt.equals("lm_head.weight") && file.contains(jgpt) ? jgpt : name(file, jgpt);
+        boolean conv1d = jgpt.startsWith("h.");
+        Layout layout = conv1d ? Layout.ROWS_ARE_INPUTS : Layout.ROWS_ARE_OUTPUTS;
+        int[] expected = conv1d ? new int[] {in, out} : new int[] {out, in};
+        int[] shape = file.shape(name);
+        if (!Arrays.equals(shape, expected)) {
+            throw new JgptException(file.path() + ": tensor '" + name + "' has shape " + Arrays.toString(shape)
+                    + ", config.json needs " + Arrays.toString(expected));
+        }
+        Dtype stored = file.dtype(name);
+        MemorySegment data = file.data(name);
+        if (stored == Dtype.F32 && target == Type.F32) return new WeightMatrix(data, in, out, layout, Type.F32);
+        if (stored == Dtype.BF16 && target == Type.BF16) return new WeightMatrix(data, in, out, layout, Type.BF16);
+        if (!stored.readableAsFloat()) {
+            throw new JgptException(file.path() + ": tensor '" + name + "' has dtype " + stored + "; weights must be F32, F16 or BF16");
+        }
+        WeightMatrix converted = target == Type.BF16 ? roundedCopy(data, stored, in, out, layout, arena)
+                : widenedCopy(data, stored, in, out, layout, arena);
+        data.unload(); // the converted copy replaces the file's pages: let them leave this process's memory
+        return converted;
+    }
+
+    // ---- conversions into native memory -------------------------------------------------------------
+
+    private static final ValueLayout.OfShort SHORT = MappedFile.SHORT_LE;
+    private static final ValueLayout.OfFloat FLOAT = MappedFile.FLOAT_LE;
+
+    private static float element(MemorySegment src, Dtype type, long i) {
+        return switch (type) {
+            case F32 -> src.getAtIndex(FLOAT, i);
+            case BF16 -> Bf16.toFloat(src.getAtIndex(SHORT, i));
+            case F16 -> Float.float16ToFloat(src.getAtIndex(SHORT, i));
+            default -> throw new IllegalStateException("not a float type: " + type);
+        };
+    }
+
+    /** A bf16 copy (round to nearest even) of a float matrix. */
+    private static WeightMatrix roundedCopy(MemorySegment src, Dtype type, int in, int out, Layout layout, Arena arena) {
+        long n = (long) in * out;
+        MemorySegment dst = arena.allocate(2 * n, 64);
+        for (long i = 0; i < n; i++) dst.setAtIndex(SHORT, i, Bf16.fromFloat(element(src, type, i)));
+        return new WeightMatrix(dst, in, out, layout, Type.BF16);
+    }
+
+    /** A float32 copy (exact) of a 16-bit float matrix. */
+    private static WeightMatrix widenedCopy(MemorySegment src, Dtype type, int in, int out, Layout layout, Arena arena) {
+        long n = (long) in * out;
+        MemorySegment dst = arena.allocate(4 * n, 64);
+        for (long i = 0; i < n; i++) dst.setAtIndex(FLOAT, i, element(src, type, i));
+        return new WeightMatrix(dst, in, out, layout, Type.F32);
+    }
+
+    // ---- assembly, shared by both sources -----------------------------------------------------------
+
+    /** A matrix named as in jgpt ("h.0.attn.c_attn.weight") with the layer's input and output widths. */
+    private interface Matrices {
+        WeightMatrix get(String name, int in, int out);
+    }
+
+    private interface Vectors {
+        float[] get(String name);
+    }
+
+    private static DecoderWeights assemble(GPTConfig c, Matrices m, Vectors v, boolean untiedHead, AutoCloseable owner) {
+        int e = c.embDim();
+        WeightMatrix wte = m.get("wte.weight", e, c.vocabSize());
+        WeightMatrix wpe = m.get("wpe.weight", e, c.contextLength());
+        List<Block> blocks = new ArrayList<>();
+        for (int l = 0; l < c.nLayers(); l++) {
+            String p = "h." + l + ".";
+            float[] qkvBias = c.qkvBias() ? vector(v, p + "attn.c_attn.bias", 3 * e) : null;
+            blocks.add(new Block(vector(v, p + "ln_1.weight", e), vector(v, p + "ln_1.bias", e),
+                    m.get(p + "attn.c_attn.weight", e, 3 * e), qkvBias,
+                    m.get(p + "attn.c_proj.weight", e, e), vector(v, p + "attn.c_proj.bias", e),
+                    vector(v, p + "ln_2.weight", e), vector(v, p + "ln_2.bias", e),
+                    m.get(p + "mlp.c_fc.weight", e, 4 * e), vector(v, p + "mlp.c_fc.bias", 4 * e),
+                    m.get(p + "mlp.c_proj.weight", 4 * e, e), vector(v, p + "mlp.c_proj.bias", e)));
+        }
+        WeightMatrix head = untiedHead ? m.get("lm_head.weight", e, c.vocabSize()) : wte;
+        return new DecoderWeights(c.withTiedHead(!untiedHead), wte, wpe, blocks, vector(v, "ln_f.weight", e),
+                vector(v, "ln_f.bias", e), head, owner);
+    }
+
+    private static float[] vector(Vectors v, String name, int length) {
+        float[] x = v.get(name);
+        if (x.length != length) {
+            throw new JgptException("tensor '" + name + "' has " + x.length + " elements, the config needs " + length);
+        }
+        return x;
+    }
+
+    private static HostTensor require(Map<String, HostTensor> t, String name, String source) {
+        HostTensor h = t.get(name);
+        if (h == null) throw new JgptException(source + ": tensor '" + name + "' is missing");
+        return h;
+    }
+}
