@@ -56,8 +56,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of text.")
     boolean json;
 
-    @Option(names = "--profile", description = "Per-kernel timing table of the timed steps, and a Chrome trace.")
+    @Option(names = "--profile", description = "Per-kernel timing table of the timed steps, and a Chrome trace (runs the steps eagerly).")
     boolean profile;
+
+    @Option(names = "--no-graph", description = "On CUDA, issue every step's kernels from the host instead of replaying a captured CUDA graph.")
+    boolean noGraph;
 
     @Option(names = "--trace", defaultValue = "trace.json", description = "Where --profile writes the Chrome trace; default ${DEFAULT-VALUE}.")
     Path trace;
@@ -77,9 +80,13 @@ public final class BenchCommand implements Callable<Integer> {
         try (Ops ops = device.open()) {
             GPTModel gpt = new GPTModel(cfg, ops, seed);
             AdamW adamw = new AdamW(gpt.parameterArena(), AdamW.Settings.book(0.1f));
-            TrainingStep trainingStep = new TrainingStep(gpt, adamw, clip);
+            // A profile times each kernel, which a replayed graph does not expose: profiled steps run eagerly.
+            boolean graphs = !noGraph && !profile;
+            TrainingStep trainingStep = new TrainingStep(gpt, adamw, clip, graphs);
             List<Batch> batches = List.of(randomBatch(cfg.vocabSize(), time));
-            int warmed = Warmup.run(warmup, Math.max(warmup, maxWarmup), i -> {
+            // With graphs the first step of the shape runs eagerly and the second records the graph: both untimed.
+            int minWarmup = graphs ? Math.max(warmup, 2) : warmup;
+            int warmed = Warmup.run(minWarmup, Math.max(minWarmup, maxWarmup), i -> {
                 trainingStep.run(batches, 1e-4f, i, seed);
                 ops.synchronize(); // a step's time, not the time to queue it
             });
@@ -121,6 +128,7 @@ public final class BenchCommand implements Callable<Integer> {
         out.put("batch", batch);
         out.put("context", time);
         out.put("warmup_steps", warmed);
+        out.put("graph", !noGraph && !profile && ops.name().startsWith("cuda"));
         out.put("steps", steps);
         out.put("threads", ops.name().equals("cpu") ? device.threads() : null);
         out.put("ms_per_step", msPerStep);

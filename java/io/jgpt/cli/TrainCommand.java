@@ -119,8 +119,11 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
 
-    @Option(names = "--profile", description = "Per-kernel timing of the training steps, printed at the end, and OUT/trace.json.")
+    @Option(names = "--profile", description = "Per-kernel timing of the training steps, printed at the end, and OUT/trace.json (runs the steps eagerly).")
     boolean profile;
+
+    @Option(names = "--no-graph", description = "On CUDA, issue every step's kernels from the host instead of replaying a captured CUDA graph.")
+    boolean noGraph;
 
     @Override
     public Integer call() {
@@ -151,6 +154,7 @@ public final class TrainCommand implements Callable<Integer> {
                     samplePrompt == null ? null : Samples.greedy(samplePrompt, 50));
             Profiler profiler = profile ? new Profiler(ops.clock()) : Profiler.OFF;
             trainer.profile(profiler);
+            trainer.graphs(!noGraph && !profile);
             Trainer.Outcome outcome = runStoppable(trainer, state);
             if (profile) ProfileOutput.print(profiler, ops, device.tf32, out.resolve("trace.json"));
             System.out.printf("trained %d steps; train loss %.3f, val loss %.3f%ncheckpoint: %s%n", outcome.steps(),

@@ -1,37 +1,22 @@
 package io.jgpt.cuda;
 
-import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
-import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
-import static jcuda.driver.JCudaDriver.cuDeviceGetCount;
-import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
-import static jcuda.driver.JCudaDriver.cuLaunchKernel;
-import static jcuda.driver.JCudaDriver.cuMemAlloc;
-import static jcuda.driver.JCudaDriver.cuMemFree;
-import static jcuda.driver.JCudaDriver.cuMemGetInfo;
-import static jcuda.driver.JCudaDriver.cuModuleGetFunction;
-import static jcuda.driver.JCudaDriver.cuModuleLoadData;
-import static jcuda.driver.JCudaDriver.cuModuleUnload;
-import static jcuda.driver.JCudaDriver.cuStreamCreate;
-import static jcuda.driver.JCudaDriver.cuStreamDestroy;
-import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.HashMap;
 import java.util.Map;
 import jcuda.CudaException;
-import jcuda.driver.CUcontext;
-import jcuda.driver.CUdevice;
+import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
 import jcuda.driver.CUfunction;
-import jcuda.driver.CUmodule;
+import jcuda.driver.CUgraphExec;
 import jcuda.driver.CUstream;
-import jcuda.driver.CUstream_flags;
 
 /**
  * One device's primary context (the one the CUDA runtime, and so cuBLAS, also uses), one stream all work is
- * queued on, the kernel module, and checked memory allocation and kernel launches.
+ * queued on, the kernel module, and checked memory allocation, copies and kernel launches, all through one
+ * {@link CudaDriver}.
  *
  * <p>The context is made current on whichever thread calls in, so the backend may be driven from a thread
  * other than the one that created it (though never from two threads at once).
@@ -42,32 +27,27 @@ final class CudaContext implements AutoCloseable {
     private static final boolean SYNC_EACH_LAUNCH = Boolean.getBoolean("jgpt.cuda.sync");
 
     final int index;
-    private final CUdevice device;
-    private final CUcontext context = new CUcontext();
-    private final CUstream stream = new CUstream();
-    private final CUmodule module = new CUmodule();
+    private final CudaDriver driver;
+    private final CUstream stream;
     private final Map<String, CUfunction> functions = new HashMap<>();
     private Thread current;
+    private boolean capturing;
     private boolean closed;
 
     CudaContext(int index) {
+        this(new JCudaDriverCalls(), index, readKernels());
+    }
+
+    /** On a given driver (tests pass a recording fake) with the given kernel image. */
+    CudaContext(CudaDriver driver, int index, byte[] kernels) {
         this.index = index;
-        CudaDevice.init();
-        int[] count = new int[1];
-        cuDeviceGetCount(count);
-        if (index < 0 || index >= count[0])
-            throw new IllegalArgumentException("no CUDA device " + index + " (" + count[0] + " present)");
-        byte[] fatbin = readKernels();
-        device = CudaDevice.device(index);
-        cuDevicePrimaryCtxRetain(context, device);
+        this.driver = driver;
+        stream = driver.open(index);
+        current = Thread.currentThread();
         try {
-            ensureCurrent();
-            // A blocking stream: it also orders against the legacy default stream that the synchronous
-            // cuMemcpy calls use.
-            cuStreamCreate(stream, CUstream_flags.CU_STREAM_DEFAULT);
-            cuModuleLoadData(module, fatbin);
+            driver.loadModule(kernels);
         } catch (RuntimeException e) {
-            cuDevicePrimaryCtxRelease(device);
+            driver.close(stream);
             throw e;
         }
     }
@@ -85,75 +65,119 @@ final class CudaContext implements AutoCloseable {
         return stream;
     }
 
+    CudaDriver driver() {
+        ensureCurrent();
+        return driver;
+    }
+
     /** Makes this context current on the calling thread if it is not already. */
     void ensureCurrent() {
         if (current != Thread.currentThread()) {
-            cuCtxSetCurrent(context);
+            driver.makeCurrent();
             current = Thread.currentThread();
         }
     }
 
     void synchronize() {
         ensureCurrent();
-        cuStreamSynchronize(stream);
+        driver.synchronize(stream);
     }
 
     CUdeviceptr alloc(long bytes) {
         ensureCurrent();
-        CUdeviceptr p = new CUdeviceptr();
-        try {
-            cuMemAlloc(p, bytes);
-        } catch (CudaException e) {
-            if (!String.valueOf(e.getMessage()).contains("CUDA_ERROR_OUT_OF_MEMORY")) throw e;
-            long[] free = new long[1], total = new long[1];
-            cuMemGetInfo(free, total);
-            throw new CudaOutOfMemoryException(bytes, free[0], total[0]);
-        }
-        return p;
+        return driver.alloc(bytes);
     }
 
     /** Frees after the stream drains, so no queued kernel can still be using the memory. */
     void free(CUdeviceptr p) {
         if (closed) return; // releasing the context released the memory
         synchronize();
-        cuMemFree(p);
+        driver.free(p);
     }
 
     /** Free and total device memory in bytes. */
     long[] memoryInfo() {
         ensureCurrent();
-        long[] free = new long[1], total = new long[1];
-        cuMemGetInfo(free, total);
-        return new long[] {free[0], total[0]};
+        return driver.memoryInfo();
+    }
+
+    /** Waits for the stream, then copies device memory into a host array. */
+    void copyToHost(Pointer dst, CUdeviceptr src, long bytes) {
+        synchronize();
+        driver.copyToHost(dst, src, bytes);
+    }
+
+    /** Waits for the stream (queued kernels may still read the old contents), then copies host data in. */
+    void copyToDevice(CUdeviceptr dst, Pointer src, long bytes) {
+        synchronize();
+        driver.copyToDevice(dst, src, bytes);
     }
 
     /** Queues kernel {@code name} on the stream with arguments packed by {@link Kernels}. */
     void launch(String name, Launch l, KernelArgs args) {
         ensureCurrent();
-        CUfunction f = functions.computeIfAbsent(name, this::function);
+        CUfunction f = functions.computeIfAbsent(name, driver::function);
         try {
-            cuLaunchKernel(f, l.gridX(), 1, 1, l.blockX(), l.blockY(), 1, l.sharedBytes(), stream, args.pointer(),
-                    null);
-            if (SYNC_EACH_LAUNCH) cuStreamSynchronize(stream);
+            driver.launch(f, l, args.pointer(), stream);
+            if (SYNC_EACH_LAUNCH && !capturing) driver.synchronize(stream);
         } catch (CudaException e) {
             throw new CudaException("kernel " + name + " grid " + l.gridX() + " block (" + l.blockX() + ","
                     + l.blockY() + ") args " + args + " failed: " + e.getMessage(), e);
         }
     }
 
-    private CUfunction function(String name) {
-        CUfunction f = new CUfunction();
-        cuModuleGetFunction(f, module, name);
-        return f;
+    /**
+     * Records what {@code work} queues on the stream, without running it, as a graph to replay with
+     * {@link #replay}. Work that would wait for the device, allocate or copy from the host fails the capture
+     * (the driver refuses it): every input the graph reads must already be in device memory.
+     */
+    CUgraphExec capture(Runnable work) {
+        ensureCurrent();
+        if (capturing) throw new IllegalStateException("already capturing a graph");
+        driver.beginCapture(stream);
+        capturing = true;
+        CUgraphExec graph;
+        try {
+            work.run();
+        } catch (RuntimeException e) {
+            capturing = false;
+            try {
+                driver.destroy(driver.endCapture(stream));
+            } catch (RuntimeException ignored) {
+                // the capture is already invalid; the first error is the one to report
+            }
+            throw e;
+        }
+        capturing = false;
+        graph = driver.endCapture(stream);
+        return graph;
+    }
+
+    boolean capturing() {
+        return capturing;
+    }
+
+    void replay(CUgraphExec graph) {
+        ensureCurrent();
+        driver.launch(graph, stream);
+    }
+
+    void destroy(CUgraphExec graph) {
+        if (closed) return;
+        ensureCurrent();
+        driver.destroy(graph);
+    }
+
+    CUevent createEvent() {
+        ensureCurrent();
+        return driver.createEvent();
     }
 
     @Override
     public void close() {
         if (closed) return;
         synchronize();
-        cuModuleUnload(module);
-        cuStreamDestroy(stream);
         closed = true;
-        cuDevicePrimaryCtxRelease(device);
+        driver.close(stream);
     }
 }

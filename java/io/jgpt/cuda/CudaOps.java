@@ -1,11 +1,5 @@
 package io.jgpt.cuda;
 
-import static jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync;
-import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
-import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
-import static jcuda.driver.JCudaDriver.cuMemsetD16Async;
-import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
-
 import io.jgpt.cuda.blas.Blas;
 import io.jgpt.cuda.blas.BlasLoader;
 import io.jgpt.ops.AdamWConfig;
@@ -21,6 +15,7 @@ import java.util.Arrays;
 import java.util.function.Supplier;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUgraphExec;
 
 /**
  * The CUDA backend: every {@link Ops} method as kernels from kernels/*.cu plus cuBLAS GEMMs, all queued on
@@ -44,6 +39,7 @@ public final class CudaOps implements Ops {
     private final Blas blas;
     private final EventClock clock;
     private final Scratch scratch;
+    private final HostStaging staging;
     private final CudaTensor errors; // {code, position, value}, see kernels/common.cuh
     private Profiler profiler = Profiler.OFF;
 
@@ -58,7 +54,12 @@ public final class CudaOps implements Ops {
 
     /** With a given cuBLAS binding, opened once the device context is current (tests inject one). */
     CudaOps(int device, Supplier<Blas> openBlas, boolean tf32) {
-        ctx = new CudaContext(device);
+        this(new CudaContext(device), openBlas, tf32);
+    }
+
+    /** On a given context (tests make one on a recording fake of the driver). */
+    CudaOps(CudaContext context, Supplier<Blas> openBlas, boolean tf32) {
+        ctx = context;
         try {
             blas = openBlas.get();
             blas.setStream(ctx.stream());
@@ -69,6 +70,7 @@ public final class CudaOps implements Ops {
         }
         clock = new EventClock(ctx);
         scratch = new Scratch(ctx);
+        staging = new HostStaging(ctx);
         errors = (CudaTensor) zeros(DType.I32, 3);
     }
 
@@ -121,7 +123,7 @@ public final class CudaOps implements Ops {
     public void read(Tensor src, float[] dst) {
         CudaTensor c = hostFloats("read", src, dst.length);
         syncAndCheck();
-        cuMemcpyDtoH(Pointer.to(dst), c.ptr(), c.bytes());
+        ctx.copyToHost(Pointer.to(dst), c.ptr(), c.bytes());
     }
 
     @Override
@@ -129,23 +131,32 @@ public final class CudaOps implements Ops {
         CudaTensor c = cu(src, DType.I32, "read");
         if (dst.length != c.numel()) throw sizeMismatch("read", c, dst.length);
         syncAndCheck();
-        cuMemcpyDtoH(Pointer.to(dst), c.ptr(), c.bytes());
+        ctx.copyToHost(Pointer.to(dst), c.ptr(), c.bytes());
     }
 
-    // Host-to-device copies wait for the stream first: queued kernels may still read the old contents.
+    // Small writes (token batches, targets, the learning rate) are staged through page-locked memory and
+    // queued in stream order without waiting; large ones (weights) wait for the stream and copy directly.
     @Override
     public void write(Tensor dst, int[] src) {
         CudaTensor c = cu(dst, DType.I32, "write");
         if (src.length != c.numel()) throw sizeMismatch("write", c, src.length);
-        ctx.synchronize();
-        cuMemcpyHtoD(c.ptr(), Pointer.to(src), c.bytes());
+        notCapturing("write");
+        if (HostStaging.fits(c.bytes())) staging.copy(c.ptr(), src);
+        else ctx.copyToDevice(c.ptr(), Pointer.to(src), c.bytes());
     }
 
     @Override
     public void write(Tensor dst, float[] src) {
         CudaTensor c = hostFloats("write", dst, src.length);
-        ctx.synchronize();
-        cuMemcpyHtoD(c.ptr(), Pointer.to(src), c.bytes());
+        notCapturing("write");
+        if (HostStaging.fits(c.bytes())) staging.copy(c.ptr(), src);
+        else ctx.copyToDevice(c.ptr(), Pointer.to(src), c.bytes());
+    }
+
+    /** A graph replays what was captured, so host data copied during a capture would be stale at replay. */
+    private void notCapturing(String op) {
+        if (ctx.capturing())
+            throw new IllegalStateException(op + " during a graph capture: copy a step's inputs to the device before capturing");
     }
 
     /** A tensor whose elements travel as host floats; BF16's conversion on the host is not implemented yet. */
@@ -166,10 +177,8 @@ public final class CudaOps implements Ops {
     @Override
     public void zero(Tensor t) {
         CudaTensor c = cu(t, null, "zero");
-        ctx.ensureCurrent();
         // One store per element, as wide as the element (all-zero bits are 0 in every dtype).
-        if (c.dtype().bytes() == 2) cuMemsetD16Async(c.ptr(), (short) 0, c.numel(), ctx.stream());
-        else cuMemsetD32Async(c.ptr(), 0, c.numel(), ctx.stream());
+        ctx.driver().zeroAsync(c.ptr(), c.numel(), c.dtype().bytes(), ctx.stream());
     }
 
     @Override
@@ -177,8 +186,7 @@ public final class CudaOps implements Ops {
         CudaTensor d = cu(dst, null, "copy"), s = cu(src, dst.dtype(), "copy");
         if (d.numel() != s.numel()) throw sizeMismatch("copy", d, s.numel());
         if (d == s) return;
-        ctx.ensureCurrent();
-        cuMemcpyDtoDAsync(d.ptr(), s.ptr(), d.bytes(), ctx.stream());
+        ctx.driver().copyDeviceAsync(d.ptr(), s.ptr(), d.bytes(), ctx.stream());
     }
 
     // ---- ops ----------------------------------------------------------------------------------------
@@ -498,13 +506,33 @@ public final class CudaOps implements Ops {
         kernels.sumPartials(Launch.blocks(1, 1024, new Cost(8L * grid, grid)), result, partials, grid);
         double[] out = new double[1];
         syncAndCheck();
-        cuMemcpyDtoH(Pointer.to(out), result, 8);
+        ctx.copyToHost(Pointer.to(out), result, 8);
         return out[0];
     }
 
     @Override
     public void synchronize() {
         syncAndCheck();
+    }
+
+    @Override
+    public Graph capture(Runnable work) {
+        CUgraphExec exec = ctx.capture(work);
+        return new Graph() {
+            private boolean closed;
+
+            @Override
+            public void replay() {
+                if (closed) throw new IllegalStateException("graph was closed");
+                ctx.replay(exec);
+            }
+
+            @Override
+            public void close() {
+                if (!closed) ctx.destroy(exec);
+                closed = true;
+            }
+        };
     }
 
     // ---- profiling ----------------------------------------------------------------------------------
@@ -523,6 +551,7 @@ public final class CudaOps implements Ops {
     public void close() {
         ctx.synchronize();
         errors.close();
+        staging.close();
         scratch.close();
         clock.close();
         blas.close();
@@ -567,7 +596,7 @@ public final class CudaOps implements Ops {
     private void syncAndCheck() {
         ctx.synchronize();
         int[] e = new int[3];
-        cuMemcpyDtoH(Pointer.to(e), errors.ptr(), 12);
+        ctx.copyToHost(Pointer.to(e), errors.ptr(), 12);
         if (e[0] == 0) return;
         zero(errors);
         String what = e[0] == 1 ? "token id " : "target id ";

@@ -1,16 +1,9 @@
 package io.jgpt.cuda;
 
-import static jcuda.driver.JCudaDriver.cuEventCreate;
-import static jcuda.driver.JCudaDriver.cuEventDestroy;
-import static jcuda.driver.JCudaDriver.cuEventElapsedTime;
-import static jcuda.driver.JCudaDriver.cuEventRecord;
-import static jcuda.driver.JCudaDriver.cuEventSynchronize;
-
 import io.jgpt.profile.Profiler;
 import java.util.ArrayList;
 import java.util.List;
 import jcuda.driver.CUevent;
-import jcuda.driver.CUevent_flags;
 
 /**
  * Device time stamps: each {@link #mark()} records an event on the stream and returns its index in a pool,
@@ -29,24 +22,17 @@ final class EventClock implements Profiler.Clock, AutoCloseable {
 
     @Override
     public long mark() {
-        ctx.ensureCurrent();
-        if (next == pool.size()) {
-            CUevent e = new CUevent();
-            cuEventCreate(e, CUevent_flags.CU_EVENT_DEFAULT);
-            pool.add(e);
-        }
-        cuEventRecord(pool.get(next), ctx.stream());
+        if (next == pool.size()) pool.add(ctx.createEvent());
+        ctx.driver().record(pool.get(next), ctx.stream());
         return next++;
     }
 
     @Override
     public double microsBetween(long a, long b) {
-        ctx.ensureCurrent();
+        CudaDriver d = ctx.driver();
         CUevent end = pool.get((int) b);
-        cuEventSynchronize(end);
-        float[] ms = new float[1];
-        cuEventElapsedTime(ms, pool.get((int) a), end);
-        return ms[0] * 1000.0;
+        d.synchronize(end);
+        return d.elapsedMillis(pool.get((int) a), end) * 1000.0;
     }
 
     @Override
@@ -56,8 +42,8 @@ final class EventClock implements Profiler.Clock, AutoCloseable {
 
     @Override
     public void close() {
-        ctx.ensureCurrent();
-        for (CUevent e : pool) cuEventDestroy(e);
+        CudaDriver d = ctx.driver();
+        for (CUevent e : pool) d.destroyEvent(e);
         pool.clear();
         next = 0;
     }

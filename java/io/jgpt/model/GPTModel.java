@@ -24,6 +24,7 @@ public final class GPTModel extends Module {
     final Linear lmHead;
     private DropoutPlan plan = DropoutPlan.eval();
     private Tensor tokens;
+    private Tensor targetIds;
     private Tensor finalNormed;
     private Tensor logits;
     /** Every parameter gradient is known to be zero (see {@link #markGradientsZero}). */
@@ -65,6 +66,12 @@ public final class GPTModel extends Module {
      * until the next call of {@link #lossAndBackward} (which overwrites them with their gradient).
      */
     public Tensor forward(int[] ids, int batch, int time, DropoutPlan dropout) {
+        stageTokens(ids, batch, time);
+        return forwardStaged(dropout);
+    }
+
+    /** Checks a (batch, time) block of ids and queues it into the model's token buffer. */
+    private void stageTokens(int[] ids, int batch, int time) {
         if (time > config.contextLength()) {
             throw new IllegalArgumentException("sequence length " + time + " exceeds the model's context length " + config.contextLength());
         }
@@ -72,9 +79,36 @@ public final class GPTModel extends Module {
             throw new IllegalArgumentException("token batch has " + ids.length + " ids, expected " + batch + "x" + time);
         }
         checkIds(ids, "token");
-        plan = dropout;
         tokens = scratchInt("tokens", batch, time);
         ops.write(tokens, ids);
+    }
+
+    /**
+     * Checks a training batch's ids and targets (-100 = ignore) and queues both into the model's input buffers,
+     * so that {@link #trainStaged} then only queues kernels (what a CUDA graph can capture). Returns how many
+     * targets count.
+     */
+    public int stage(int[] ids, int[] targets, int batch, int time) {
+        stageTokens(ids, batch, time);
+        return stageTargets(targets);
+    }
+
+    /**
+     * The training work on the staged batch: forward, the mean loss times {@code gradScale} added to the step
+     * state's loss slot ({@link io.jgpt.ops.StepState#LOSS}) on the backend, and the backward pass, which
+     * accumulates the gradient of {@code gradScale * loss} (scale 1/k for k micro-batches). {@code valid} is
+     * what {@link #stage} returned. Nothing here copies between host and backend.
+     */
+    public void trainStaged(DropoutPlan dropout, float gradScale, int valid, Tensor stepState) {
+        forwardStaged(dropout);
+        Tensor losses = lossesStaged(true, gradScale / valid);
+        ops.accumulateLoss(stepState, losses, gradScale / valid);
+        backward();
+    }
+
+    private Tensor forwardStaged(DropoutPlan dropout) {
+        int batch = tokens.shape()[0], time = tokens.shape()[1];
+        plan = dropout;
         int c = config.embDim();
         Tensor embedded = scratch("embedded", batch, time, c);
         ops.embeddingForward(embedded, tokens, wte.weight.value, wpe.weight.value);
@@ -164,16 +198,6 @@ public final class GPTModel extends Module {
     }
 
     /**
-     * {@link #lossAndBackward(int[], float)} without the loss coming back to the host: {@code gradScale *
-     * loss} is added to the step state's loss slot on the backend ({@link io.jgpt.ops.StepState#LOSS}).
-     */
-    public void lossAndBackward(int[] targets, float gradScale, Tensor stepState) {
-        Losses l = crossEntropy(targets, true, gradScale);
-        ops.accumulateLoss(stepState, l.perPosition(), gradScale / l.valid());
-        backward();
-    }
-
-    /**
      * Records that every parameter gradient is now zero (the optimizer zeroed them while consuming them), so
      * the next {@link #zeroGradIfDirty} need not write them again. {@link #lossAndBackward} clears the mark;
      * whoever writes gradients any other way must not leave it set.
@@ -198,18 +222,30 @@ public final class GPTModel extends Module {
     }
 
     private Losses crossEntropy(int[] targets, boolean withGrad, float gradScale) {
-        if (withGrad) gradientsZero = false;
-        int[] s = logits.shape();
+        int valid = stageTargets(targets);
+        return new Losses(lossesStaged(withGrad, gradScale / valid), valid);
+    }
+
+    /** Checks targets against the staged tokens' shape and queues them; returns how many count. */
+    private int stageTargets(int[] targets) {
+        int[] s = tokens.shape();
         if (targets.length != s[0] * s[1]) {
             throw new IllegalArgumentException("targets have " + targets.length + " ids, expected " + s[0] * s[1]);
         }
         int valid = checkIds(targets, "target");
         if (valid == 0) throw new IllegalArgumentException("every target is the ignore index -100; there is no loss to compute");
-        Tensor targetT = scratchInt("targets", s[0], s[1]);
-        ops.write(targetT, targets);
+        targetIds = scratchInt("targets", s[0], s[1]);
+        ops.write(targetIds, targets);
+        return valid;
+    }
+
+    /** Per-position losses of the last forward pass against the staged targets (and dlogits in place). */
+    private Tensor lossesStaged(boolean withGrad, float dlossScale) {
+        if (withGrad) gradientsZero = false;
+        int[] s = logits.shape();
         Tensor losses = scratch("losses", s[0], s[1]);
-        ops.crossEntropy(losses, withGrad ? logits : null, logits, targetT, gradScale / valid);
-        return new Losses(losses, valid);
+        ops.crossEntropy(losses, withGrad ? logits : null, logits, targetIds, dlossScale);
+        return losses;
     }
 
     /** Checks ids are in the vocabulary (targets may also be -100); returns how many are not ignored. */

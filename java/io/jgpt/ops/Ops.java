@@ -172,6 +172,25 @@ public interface Ops extends AutoCloseable {
     /** Blocks until queued work is finished (a no-op on the CPU). */
     default void synchronize() {}
 
+    /** Recorded work of one backend that replays without the host issuing it again (a CUDA graph). */
+    interface Graph extends AutoCloseable {
+        /** Queues the recorded work once more, with whatever the device memory it reads holds now. */
+        void replay();
+
+        @Override
+        void close();
+    }
+
+    /**
+     * Records the work {@code work} queues, without running it, as a {@link Graph}; null where the backend has
+     * no graphs (the CPU runs every step as it is issued). Inside, nothing may wait for the backend, allocate
+     * or copy from the host: every value the work reads must already be in device memory, so a replay reads
+     * the values of its own step.
+     */
+    default Graph capture(Runnable work) {
+        return null;
+    }
+
     // ---- profiling ----------------------------------------------------------------------------------
 
     /** The clock this backend's profiler spans are measured with (host time or device events). */

@@ -52,6 +52,7 @@ public final class Trainer {
     private final LossPlot plot = new LossPlot();
     private volatile boolean stopRequested;
     private Profiler profiler = Profiler.OFF;
+    private boolean graphs = true;
 
     /**
      * @param valEval  validation loader, or null when there is no validation part
@@ -74,13 +75,17 @@ public final class Trainer {
         profiler = p;
     }
 
+    /** Whether steps may be recorded and replayed as graphs where the backend has them (see {@link TrainingStep}). */
+    public void graphs(boolean enabled) {
+        graphs = enabled;
+    }
+
     /** Asks the loop to save a checkpoint and stop after the current step (Ctrl-C). */
     public void requestStop() {
         stopRequested = true;
     }
 
     public Outcome run(TrainerState resumeFrom) {
-        TrainingStep step = new TrainingStep(model, optimizer, s.clip());
         long first = 0;
         long tokensSeen = 0;
         if (resumeFrom != null) {
@@ -96,7 +101,8 @@ public final class Trainer {
         Path checkpoint = null;
         long started = System.nanoTime();
         long tokensAtStart = tokensSeen;
-        try (MetricsLog metrics = new MetricsLog(out, resumeFrom != null); ProgressBar bar = progressBar(first)) {
+        try (TrainingStep step = new TrainingStep(model, optimizer, s.clip(), graphs && profiler == Profiler.OFF);
+             MetricsLog metrics = new MetricsLog(out, resumeFrom != null); ProgressBar bar = progressBar(first)) {
             if (resumeFrom == null) {
                 firstLoss = Evaluation.run(model, trainEval, s.evalBatches()).loss();
                 double firstVal = valEval == null ? Double.NaN : Evaluation.run(model, valEval, s.evalBatches()).loss();

@@ -2,6 +2,7 @@ package io.jgpt.train;
 
 import io.jgpt.model.DropoutPlan;
 import io.jgpt.model.GPTModel;
+import io.jgpt.ops.Ops;
 import io.jgpt.ops.StepState;
 import java.util.List;
 
@@ -10,8 +11,13 @@ import java.util.List;
  * optimizer's decision and update on the backend: the global gradient norm, clipping folded into the update,
  * and a non-finite loss or norm skipping the update so a NaN never reaches the weights. Nothing here waits
  * for the device; {@link #result()} reads the step's scalars back when the caller logs.
+ *
+ * <p>On a backend with graphs (CUDA) a step of one micro-batch without dropout is recorded once per batch
+ * shape — after one eager step of that shape has allocated every buffer — and replayed from then on: the
+ * host only copies the batch and the learning rate into device memory the graph reads, then launches it.
+ * Other steps (accumulation, dropout, whose masks change every step) run eagerly.
  */
-public final class TrainingStep {
+public final class TrainingStep implements AutoCloseable {
 
     /**
      * @param skipped   true when the loss or the gradient norm was not finite and the weights were left alone
@@ -19,15 +25,31 @@ public final class TrainingStep {
      */
     public record Result(float loss, double gradNorm, boolean skipped, int badInARow) {}
 
+    /** What a recorded step is specific to. */
+    private record Shape(int batch, int time, int validTargets) {}
+
     private final GPTModel model;
     private final AdamW optimizer;
     private final double clipNorm;
+    private final boolean graphs;
+    private Shape eagerShape;
+    private Shape graphShape;
+    private Ops.Graph graph;
 
-    /** @param clipNorm maximum global gradient norm; 0 or less disables clipping (the norm is still measured) */
+    /** Replays recorded steps where the backend can (see the class comment); see the 4-argument constructor. */
     public TrainingStep(GPTModel model, AdamW optimizer, double clipNorm) {
+        this(model, optimizer, clipNorm, true);
+    }
+
+    /**
+     * @param clipNorm maximum global gradient norm; 0 or less disables clipping (the norm is still measured)
+     * @param graphs   record and replay steps on a backend with graphs; false runs every step eagerly
+     */
+    public TrainingStep(GPTModel model, AdamW optimizer, double clipNorm, boolean graphs) {
         this.model = model;
         this.optimizer = optimizer;
         this.clipNorm = clipNorm;
+        this.graphs = graphs;
         if (optimizer.arena() != model.parameterArena())
             throw new IllegalArgumentException("the optimizer was made for another model's parameters");
     }
@@ -41,20 +63,63 @@ public final class TrainingStep {
         model.zeroGradIfDirty();
         optimizer.begin(lr);
         float dropRate = model.config().dropRate();
-        for (int i = 0; i < microBatches.size(); i++) {
-            Batch b = microBatches.get(i);
-            // Each micro-batch of a step gets its own masks: index them as sub-steps.
-            DropoutPlan plan = new DropoutPlan(dropRate, seed, step * microBatches.size() + i, model.dropoutSites());
-            model.forward(b.inputs(), b.batch(), b.time(), plan);
-            model.lossAndBackward(b.targets(), 1f / microBatches.size(), optimizer.state());
+        int k = microBatches.size();
+        if (graphs && k == 1 && dropRate == 0f) {
+            Batch b = microBatches.getFirst();
+            int valid = model.stage(b.inputs(), b.targets(), b.batch(), b.time());
+            replayOrRecord(new Shape(b.batch(), b.time(), valid), DropoutPlan.eval());
+        } else {
+            for (int i = 0; i < k; i++) {
+                Batch b = microBatches.get(i);
+                // Each micro-batch of a step gets its own masks: index them as sub-steps.
+                DropoutPlan plan = new DropoutPlan(dropRate, seed, step * k + i, model.dropoutSites());
+                int valid = model.stage(b.inputs(), b.targets(), b.batch(), b.time());
+                model.trainStaged(plan, 1f / k, valid, optimizer.state());
+            }
+            optimizer.update(clipNorm, true);
         }
-        optimizer.update(clipNorm, true);
         model.markGradientsZero();
+    }
+
+    /** The device work of a one-batch step whose batch and learning rate are already in device memory. */
+    private void deviceWork(DropoutPlan plan, int valid) {
+        model.trainStaged(plan, 1f, valid, optimizer.state());
+        optimizer.update(clipNorm, true);
+    }
+
+    private void replayOrRecord(Shape shape, DropoutPlan plan) {
+        if (graph != null && shape.equals(graphShape)) {
+            graph.replay();
+            return;
+        }
+        if (!shape.equals(eagerShape)) {
+            // The first step of a shape runs eagerly: it allocates the activations and work buffers the graph
+            // will read, and lets cuBLAS set itself up, none of which may happen inside a capture.
+            eagerShape = shape;
+            deviceWork(plan, shape.validTargets());
+            return;
+        }
+        close();
+        graph = model.ops().capture(() -> deviceWork(plan, shape.validTargets()));
+        if (graph == null) { // a backend without graphs: stay eager
+            deviceWork(plan, shape.validTargets());
+            return;
+        }
+        graphShape = shape;
+        graph.replay();
     }
 
     /** The last step's mean loss, gradient norm and skip decision (waits for the device). */
     public Result result() {
         StepState.Snapshot s = optimizer.lastStep();
         return new Result(s.loss(), s.gradNorm(), s.skipped(), s.badInARow());
+    }
+
+    /** Releases the recorded step, if any. */
+    @Override
+    public void close() {
+        if (graph != null) graph.close();
+        graph = null;
+        graphShape = null;
     }
 }

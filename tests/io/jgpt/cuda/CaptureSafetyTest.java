@@ -1,0 +1,119 @@
+package io.jgpt.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.jgpt.model.GPTConfig;
+import io.jgpt.model.GPTModel;
+import io.jgpt.ops.Ops;
+import io.jgpt.tensor.Tensor;
+import io.jgpt.tensor.Tensor.DType;
+import io.jgpt.train.AdamW;
+import io.jgpt.train.Batch;
+import io.jgpt.train.TrainingStep;
+import java.util.Collections;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The CUDA backend's training step on a recording fake of the driver (no GPU): after one eager step per
+ * shape, a step is one replay of a captured graph, and neither the capture nor the steps around it wait for
+ * the device, allocate, or copy anything but the batch and the learning rate (through pinned staging).
+ * The fake fails any synchronisation, allocation or host copy inside a capture region.
+ */
+class CaptureSafetyTest {
+
+    private static final GPTConfig CFG = new GPTConfig(17, 16, 16, 2, 2, 0f, true, true);
+
+    private static CudaOps fakeBackend(RecordingDriver driver) {
+        return new CudaOps(new CudaContext(driver, 0, new byte[0]), NoBlas::new, false);
+    }
+
+    private static Batch batch(int b, int t) {
+        int[] in = new int[b * t], out = new int[b * t];
+        for (int i = 0; i < in.length; i++) {
+            in[i] = (i * 5) % 17;
+            out[i] = ((i + 1) * 5) % 17;
+        }
+        return new Batch(in, out, b, t);
+    }
+
+    @Test
+    void stepsAfterTheFirstReplayOneGraphWithoutWaitingForTheDevice() {
+        RecordingDriver driver = new RecordingDriver();
+        try (CudaOps ops = fakeBackend(driver)) {
+            GPTModel m = new GPTModel(CFG, ops, 1);
+            AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
+            try (TrainingStep step = new TrainingStep(m, opt, 1.0)) {
+                step.run(List.of(batch(2, 8)), 1e-3f, 0, 1); // eager: allocates activations and work buffers
+                driver.resetCounts();
+                for (int s = 1; s <= 3; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 1);
+                assertEquals(1, driver.captures, "one capture for the shape");
+                assertEquals(3, driver.graphLaunches, "the capturing step replays too");
+                assertEquals(List.of(), driver.launched, "every kernel of a step is in the graph");
+                assertEquals(0, driver.hostWaits, "no synchronisation or synchronous copy in a step");
+                assertEquals(0, driver.allocations);
+                assertEquals(3 * 3, driver.asyncHostCopies, "tokens, targets and the learning rate per step");
+                // One launch each for the whole optimizer step, however many parameters there are.
+                for (String k : List.of("loss_accumulate", "chunk_sum_squares", "step_decision", "adamw_arena"))
+                    assertEquals(1, Collections.frequency(driver.captured, k), k + " in " + driver.captured);
+                assertTrue(driver.captured.contains("embedding_forward"), "the forward pass is captured");
+                assertNotNull(step.result()); // reading back waits, outside the step
+                assertTrue(driver.hostWaits > 0);
+            }
+        }
+    }
+
+    @Test
+    void eagerStepsDoNotWaitEither() {
+        RecordingDriver driver = new RecordingDriver();
+        try (CudaOps ops = fakeBackend(driver)) {
+            GPTModel m = new GPTModel(CFG, ops, 1);
+            AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
+            TrainingStep step = new TrainingStep(m, opt, 1.0, false); // --no-graph
+            step.run(List.of(batch(2, 8)), 1e-3f, 0, 1);
+            driver.resetCounts();
+            for (int s = 1; s <= 3; s++) step.run(List.of(batch(2, 8), batch(2, 8)), 1e-3f, s, 1); // accumulating
+            assertEquals(0, driver.captures);
+            assertEquals(0, driver.hostWaits);
+            assertEquals(0, driver.allocations);
+            assertEquals(3, Collections.frequency(driver.launched, "adamw_arena"), "one optimizer launch per step");
+            assertEquals(6, Collections.frequency(driver.launched, "loss_accumulate"), "one per micro-batch");
+        }
+    }
+
+    @Test
+    void aNewShapeRunsEagerlyOnceAndIsRecordedAgain() {
+        RecordingDriver driver = new RecordingDriver();
+        try (CudaOps ops = fakeBackend(driver)) {
+            GPTModel m = new GPTModel(CFG, ops, 1);
+            AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
+            try (TrainingStep step = new TrainingStep(m, opt, 1.0)) {
+                for (int s = 0; s < 2; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 1);
+                for (int s = 2; s < 5; s++) step.run(List.of(batch(1, 16)), 1e-3f, s, 1);
+                assertEquals(2, driver.captures);
+            }
+        }
+    }
+
+    /** The fake really catches what a capture must not contain, and a failed capture leaves no capture open. */
+    @Test
+    void unsafeCallsInsideACaptureFail() {
+        RecordingDriver driver = new RecordingDriver();
+        try (CudaOps ops = fakeBackend(driver)) {
+            Tensor t = ops.zeros(DType.F32, 4);
+            assertThrows(RecordingDriver.CaptureViolation.class, () -> ops.capture(ops::synchronize));
+            assertThrows(RecordingDriver.CaptureViolation.class, () -> ops.capture(() -> ops.zeros(DType.F32, 8)));
+            assertThrows(RecordingDriver.CaptureViolation.class, () -> ops.capture(() -> ops.download(t)));
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> ops.capture(() -> ops.write(t, new float[4])));
+            assertTrue(e.getMessage().contains("during a graph capture"), e.getMessage());
+            try (Ops.Graph g = ops.capture(() -> ops.zero(t))) {
+                g.replay();
+            }
+            assertEquals(List.of("memset"), driver.captured);
+        }
+    }
+}

@@ -1,0 +1,194 @@
+package io.jgpt.cuda;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUgraphExec;
+import jcuda.driver.CUstream;
+
+/**
+ * A stand-in for the CUDA driver that runs nothing: it hands out fresh handles, records what the backend
+ * asks for, and fails — with a {@link CaptureViolation} — any call that is not allowed inside a stream
+ * capture while one is open: waiting for the stream or an event, allocating or freeing, or copying from or
+ * to the host. Device reads return zeros. It lets the backend's control flow be checked without a GPU.
+ */
+final class RecordingDriver implements CudaDriver {
+
+    /** A call a captured graph could not contain. */
+    static final class CaptureViolation extends RuntimeException {
+        CaptureViolation(String call) {
+            super(call + " inside a stream capture");
+        }
+    }
+
+    private final Map<CUfunction, String> names = new IdentityHashMap<>();
+    private boolean capturing;
+    /** Kernels launched while capturing, in order (the last capture's). */
+    final List<String> captured = new ArrayList<>();
+    /** Every kernel launched outside a capture, in order. */
+    final List<String> launched = new ArrayList<>();
+    int captures;
+    int graphLaunches;
+    /** Host waits and synchronous copies outside captures: what a step must not need. */
+    int hostWaits;
+    int allocations;
+    int asyncHostCopies;
+
+    private void forbiddenWhileCapturing(String call) {
+        if (capturing) throw new CaptureViolation(call);
+    }
+
+    void resetCounts() {
+        launched.clear();
+        hostWaits = 0;
+        allocations = 0;
+        asyncHostCopies = 0;
+        graphLaunches = 0;
+    }
+
+    @Override
+    public CUstream open(int device) {
+        return new CUstream();
+    }
+
+    @Override
+    public void makeCurrent() {}
+
+    @Override
+    public void loadModule(byte[] image) {}
+
+    @Override
+    public CUfunction function(String name) {
+        CUfunction f = new CUfunction();
+        names.put(f, name);
+        return f;
+    }
+
+    @Override
+    public CUdeviceptr alloc(long bytes) {
+        forbiddenWhileCapturing("cuMemAlloc");
+        allocations++;
+        return new CUdeviceptr();
+    }
+
+    @Override
+    public void free(CUdeviceptr p) {
+        forbiddenWhileCapturing("cuMemFree");
+    }
+
+    @Override
+    public long[] memoryInfo() {
+        return new long[] {1L << 30, 1L << 30};
+    }
+
+    @Override
+    public Pointer allocHost(long bytes) {
+        forbiddenWhileCapturing("cuMemAllocHost");
+        return Pointer.to(ByteBuffer.allocateDirect(Math.toIntExact(bytes)));
+    }
+
+    @Override
+    public void freeHost(Pointer p) {
+        forbiddenWhileCapturing("cuMemFreeHost");
+    }
+
+    @Override
+    public void synchronize(CUstream s) {
+        forbiddenWhileCapturing("cuStreamSynchronize");
+        hostWaits++;
+    }
+
+    @Override
+    public void copyToHost(Pointer dst, CUdeviceptr src, long bytes) {
+        forbiddenWhileCapturing("cuMemcpyDtoH");
+        hostWaits++;
+    }
+
+    @Override
+    public void copyToDevice(CUdeviceptr dst, Pointer src, long bytes) {
+        forbiddenWhileCapturing("cuMemcpyHtoD");
+        hostWaits++;
+    }
+
+    @Override
+    public void copyToDeviceAsync(CUdeviceptr dst, Pointer src, long bytes, CUstream s) {
+        forbiddenWhileCapturing("cuMemcpyHtoDAsync");
+        asyncHostCopies++;
+    }
+
+    @Override
+    public void copyDeviceAsync(CUdeviceptr dst, CUdeviceptr src, long bytes, CUstream s) {
+        (capturing ? captured : launched).add("memcpyDtoD");
+    }
+
+    @Override
+    public void zeroAsync(CUdeviceptr p, long count, int elementBytes, CUstream s) {
+        (capturing ? captured : launched).add("memset");
+    }
+
+    @Override
+    public void launch(CUfunction f, Launch l, Pointer params, CUstream s) {
+        (capturing ? captured : launched).add(names.get(f));
+    }
+
+    @Override
+    public CUevent createEvent() {
+        forbiddenWhileCapturing("cuEventCreate");
+        return new CUevent();
+    }
+
+    @Override
+    public void destroyEvent(CUevent e) {}
+
+    @Override
+    public void record(CUevent e, CUstream s) {}
+
+    @Override
+    public void synchronize(CUevent e) {
+        forbiddenWhileCapturing("cuEventSynchronize");
+        hostWaits++;
+    }
+
+    @Override
+    public boolean passed(CUevent e) {
+        return true;
+    }
+
+    @Override
+    public float elapsedMillis(CUevent from, CUevent to) {
+        return 0f;
+    }
+
+    @Override
+    public void beginCapture(CUstream s) {
+        if (capturing) throw new IllegalStateException("nested capture");
+        capturing = true;
+        captured.clear();
+        captures++;
+    }
+
+    @Override
+    public CUgraphExec endCapture(CUstream s) {
+        if (!capturing) throw new IllegalStateException("not capturing");
+        capturing = false;
+        return new CUgraphExec();
+    }
+
+    @Override
+    public void launch(CUgraphExec graph, CUstream s) {
+        forbiddenWhileCapturing("cuGraphLaunch");
+        graphLaunches++;
+    }
+
+    @Override
+    public void destroy(CUgraphExec graph) {}
+
+    @Override
+    public void close(CUstream s) {}
+}
