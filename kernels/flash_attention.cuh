@@ -1,5 +1,5 @@
 // Tile geometry and index maps shared by the flash-attention kernels (flash_attention_forward.cu,
-// flash_attention_backward.cu). Everything here is __host__ __device__ so that host-compiled unit tests
+// flash_attention_backward.cu; the bf16 tensor-core forward's own pieces are in flash_attention_mma.cuh). Everything here is __host__ __device__ so that host-compiled unit tests
 // (tests/native/flash_attention_test.cu) and the Java emulation (FlashAttentionEmulation, which reads these
 // constants from this file) check exactly what the kernels use.
 #ifndef JGPT_FLASH_ATTENTION_CUH

@@ -2,13 +2,15 @@
 // the CUDA runtime statically, so the GPU machine needs only its driver) and run by gpu-check.sh:
 //
 //   flash-attention-check check   small shapes (ragged T, every thread group, dropout on and off) against a
-//                                 double-precision host reference; exit 1 past the bounds. Short enough to
-//                                 run under compute-sanitizer --tool memcheck / racecheck.
-//   flash-attention-check time    forward and backward at B=64, NH=12, T=1024, hs=64 (GPT-2 small at full
-//                                 context), one JSON line each with milliseconds and causal TFLOP/s.
+//                                 double-precision host reference, fp32 forward and backward and the bf16
+//                                 tensor-core forward; exit 1 past the bounds. Short enough to run under
+//                                 compute-sanitizer --tool memcheck / racecheck.
+//   flash-attention-check time    fp32 forward and backward and bf16 forward at B=64, NH=12, T=1024, hs=64
+//                                 (GPT-2 small at full context), one JSON line each with ms and causal TFLOP/s.
 //
 // It launches exactly the kernels and geometry CudaOps does (grid, 128-thread blocks, dynamic shared memory
 // from flash_attention.cuh), so what the sanitizer sees is what training runs.
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -90,6 +92,15 @@ static void forward(const Shape& s, const Device& d, const Drop& drop) {
     CHECK(cudaGetLastError());
 }
 
+// The bf16 forward on bf16 copies of qkv and out (qkv16 holds B*T*3C, out16 B*T*C bf16 elements).
+static void forward_bf16(const Shape& s, __nv_bfloat16* out16, float* lse, const __nv_bfloat16* qkv16, const Drop& drop) {
+    int grid = s.B * s.NH * flash_ceil_div(s.T, FLASH_MMA_ROWS);
+    flash_attention_forward_bf16<<<grid, 32 * FLASH_MMA_WARPS>>>(out16, lse, qkv16, s.B, s.T, s.NH, s.hs,
+                                                              (float)(1.0 / std::sqrt((double)s.hs)), drop.key,
+                                                              drop.threshold, drop.scale);
+    CHECK(cudaGetLastError());
+}
+
 static void backward(const Shape& s, const Device& d, const Drop& drop) {
     int g = flash_group(s.hs);
     float scale = (float)(1.0 / std::sqrt((double)s.hs));
@@ -165,6 +176,38 @@ static std::vector<float> random_vector(size_t n, std::mt19937& rng) {
     return v;
 }
 
+// The bf16 forward on bf16-rounded inputs against the double reference on the same values. Bounds relative to the
+// largest reference value: out 2e-2 (probabilities and out rounded to bf16, 2^-9 each, device expf), lse 1e-4.
+static bool check_bf16(const Shape& s, const Drop& drop, const std::vector<float>& qkv, const std::vector<float>& dout) {
+    std::vector<__nv_bfloat16> q16(s.qkv());
+    std::vector<float> rounded(s.qkv());
+    for (size_t i = 0; i < q16.size(); i++) {
+        q16[i] = __float2bfloat16(qkv[i]);
+        rounded[i] = __bfloat162float(q16[i]);
+    }
+    __nv_bfloat16 *dq16, *dout16;
+    float* dlse;
+    CHECK(cudaMalloc(&dq16, 2 * s.qkv()));
+    CHECK(cudaMalloc(&dout16, 2 * s.btc()));
+    CHECK(cudaMalloc(&dlse, 4 * s.rows()));
+    CHECK(cudaMemcpy(dq16, q16.data(), 2 * s.qkv(), cudaMemcpyHostToDevice));
+    forward_bf16(s, dout16, dlse, dq16, drop);
+    CHECK(cudaDeviceSynchronize());
+    std::vector<__nv_bfloat16> o16(s.btc());
+    std::vector<float> out(s.btc()), lse(s.rows());
+    CHECK(cudaMemcpy(o16.data(), dout16, 2 * s.btc(), cudaMemcpyDeviceToHost));
+    CHECK(cudaMemcpy(lse.data(), dlse, 4 * s.rows(), cudaMemcpyDeviceToHost));
+    cudaFree(dq16); cudaFree(dout16); cudaFree(dlse);
+    for (size_t i = 0; i < out.size(); i++) out[i] = __bfloat162float(o16[i]);
+    std::vector<double> rOut, rLse, rDqkv;
+    reference(s, drop, rounded, dout, rOut, rLse, rDqkv);
+    double eo = relative_error(out, rOut), el = relative_error(lse, rLse);
+    bool ok = eo <= 2e-2 && el <= 1e-4;
+    std::printf("{\"check\": \"bf16 forward B=%d T=%d NH=%d hs=%d p=%.2f\", \"out\": %.3g, \"lse\": %.3g, \"ok\": %s}\n",
+                s.B, s.T, s.NH, s.hs, s.p, eo, el, ok ? "true" : "false");
+    return ok;
+}
+
 static int check() {
     // Ragged T against the 32-key tiles and 32/64/128-row blocks; hs 19, 64, 100 use thread groups 1, 2, 4.
     const Shape shapes[] = {{2, 1, 2, 64, 0.0f}, {2, 77, 3, 64, 0.1f}, {1, 33, 2, 19, 0.0f}, {1, 65, 2, 100, 0.2f},
@@ -192,8 +235,9 @@ static int check() {
         double eo = relative_error(out, rOut), el = relative_error(lse, rLse), eg = relative_error(dqkv, rDqkv);
         bool ok = eo <= forwardBound && el <= forwardBound && eg <= backwardBound;
         failures += !ok;
-        std::printf("{\"check\": \"B=%d T=%d NH=%d hs=%d p=%.2f\", \"out\": %.3g, \"lse\": %.3g, \"dqkv\": %.3g, "
+        std::printf("{\"check\": \"fp32 B=%d T=%d NH=%d hs=%d p=%.2f\", \"out\": %.3g, \"lse\": %.3g, \"dqkv\": %.3g, "
                     "\"ok\": %s}\n", s.B, s.T, s.NH, s.hs, s.p, eo, el, eg, ok ? "true" : "false");
+        if (s.hs <= FLASH_MMA_HEAD) failures += !check_bf16(s, drop, qkv, dout);
     }
     return failures == 0 ? 0 : 1;
 }
@@ -226,6 +270,25 @@ static int time_kernels() {
         std::printf("{\"impl\": \"jgpt flash fp32\", \"pass\": \"%s\", \"shape\": \"64x12x1024x64\", \"ms\": %.4f, "
                     "\"tflops\": %.2f}\n", pass == 0 ? "forward" : "backward", ms, flops / (ms * 1e-3) / 1e12);
     }
+    // The bf16 forward on a bf16 copy of the same inputs (there is no bf16 backward yet).
+    std::vector<__nv_bfloat16> q16(s.qkv());
+    for (size_t i = 0; i < q16.size(); i++) q16[i] = __float2bfloat16(qkv[i]);
+    __nv_bfloat16 *dq16, *dout16;
+    CHECK(cudaMalloc(&dq16, 2 * s.qkv()));
+    CHECK(cudaMalloc(&dout16, 2 * s.btc()));
+    CHECK(cudaMemcpy(dq16, q16.data(), 2 * s.qkv(), cudaMemcpyHostToDevice));
+    for (int i = 0; i < warmup; i++) forward_bf16(s, dout16, d.lse, dq16, drop);
+    CHECK(cudaEventRecord(start));
+    for (int i = 0; i < iterations; i++) forward_bf16(s, dout16, d.lse, dq16, drop);
+    CHECK(cudaEventRecord(stop));
+    CHECK(cudaEventSynchronize(stop));
+    float ms = 0;
+    CHECK(cudaEventElapsedTime(&ms, start, stop));
+    ms /= iterations;
+    std::printf("{\"impl\": \"jgpt flash bf16 (mma.sync)\", \"pass\": \"forward\", \"shape\": \"64x12x1024x64\", "
+                "\"ms\": %.4f, \"tflops\": %.2f}\n", ms, forwardFlops / (ms * 1e-3) / 1e12);
+    cudaFree(dq16);
+    cudaFree(dout16);
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "flash_attention.cuh"
+#include "flash_attention_mma.cuh"
 
 static int failures = 0;
 
@@ -93,6 +94,76 @@ static void indexMaps() {
     EXPECT(flash_reversed_tile(0, 4) == 3 && flash_reversed_tile(3, 4) == 0, "reversed tiles");
 }
 
+// The m16n8k16 fragment maps against the PTX ISA's layout figures for .bf16 A, B and f32 C/D ("Matrix Fragments
+// for mma.m16n8k16 with floating point type"): element coordinates of lanes 0, 5 and 31 as the figures show
+// them, every matrix element held by exactly one (lane, element), and register pairs on neighbouring elements.
+struct Cell { int row, col; };
+
+static void fragmentsMatchTheIsaFigures() {
+    const int lanes[] = {0, 5, 31};
+    const Cell a[3][8] = {{{0, 0}, {0, 1}, {8, 0}, {8, 1}, {0, 8}, {0, 9}, {8, 8}, {8, 9}},
+                          {{1, 2}, {1, 3}, {9, 2}, {9, 3}, {1, 10}, {1, 11}, {9, 10}, {9, 11}},
+                          {{7, 6}, {7, 7}, {15, 6}, {15, 7}, {7, 14}, {7, 15}, {15, 14}, {15, 15}}};
+    const Cell b[3][4] = {{{0, 0}, {1, 0}, {8, 0}, {9, 0}}, {{2, 1}, {3, 1}, {10, 1}, {11, 1}},
+                          {{6, 7}, {7, 7}, {14, 7}, {15, 7}}};
+    const Cell c[3][4] = {{{0, 0}, {0, 1}, {8, 0}, {8, 1}}, {{1, 2}, {1, 3}, {9, 2}, {9, 3}},
+                          {{7, 6}, {7, 7}, {15, 6}, {15, 7}}};
+    for (int k = 0; k < 3; k++) {
+        int lane = lanes[k];
+        for (int i = 0; i < 8; i++)
+            EXPECT(mma_a_row(lane, i) == a[k][i].row && mma_a_col(lane, i) == a[k][i].col, "A lane %d a%d", lane, i);
+        for (int i = 0; i < 4; i++) {
+            EXPECT(mma_b_row(lane, i) == b[k][i].row && mma_b_col(lane, i) == b[k][i].col, "B lane %d b%d", lane, i);
+            EXPECT(mma_c_row(lane, i) == c[k][i].row && mma_c_col(lane, i) == c[k][i].col, "C lane %d c%d", lane, i);
+        }
+    }
+    std::set<int> as, bs, cs;
+    for (int lane = 0; lane < 32; lane++) {
+        for (int i = 0; i < 8; i++) as.insert(mma_a_row(lane, i) * 16 + mma_a_col(lane, i));
+        for (int i = 0; i < 4; i++) {
+            bs.insert(mma_b_row(lane, i) * 8 + mma_b_col(lane, i));
+            cs.insert(mma_c_row(lane, i) * 8 + mma_c_col(lane, i));
+        }
+        // A register r holds (a_2r, a_2r+1): one row, neighbouring columns, lower column in the low half.
+        for (int r = 0; r < 4; r++)
+            EXPECT(mma_a_row(lane, 2 * r) == mma_a_row(lane, 2 * r + 1)
+                   && mma_a_col(lane, 2 * r) + 1 == mma_a_col(lane, 2 * r + 1), "A register %d of lane %d", r, lane);
+        // B register r holds (b_2r, b_2r+1): one column, neighbouring k.
+        for (int r = 0; r < 2; r++)
+            EXPECT(mma_b_col(lane, 2 * r) == mma_b_col(lane, 2 * r + 1)
+                   && mma_b_row(lane, 2 * r) + 1 == mma_b_row(lane, 2 * r + 1), "B register %d of lane %d", r, lane);
+    }
+    EXPECT(as.size() == 256 && bs.size() == 128 && cs.size() == 128, "fragments cover %zu, %zu, %zu elements",
+           as.size(), bs.size(), cs.size());
+}
+
+// The bf16 kernel feeds score accumulators straight into the second product's A operand: for every lane, k-step
+// and element, the A element's (row, column) is the one the chosen accumulator holds.
+static void scoresBecomeTheNextAOperand() {
+    for (int lane = 0; lane < 32; lane++)
+        for (int step = 0; step < FLASH_MMA_KEY_TILE / 16; step++)
+            for (int i = 0; i < 8; i++) {
+                int tile = mma_c_tile_for_a(step, i), e = mma_c_index_for_a(i);
+                EXPECT(mma_c_row(lane, e) == mma_a_row(lane, i)
+                       && 8 * tile + mma_c_col(lane, e) == 16 * step + mma_a_col(lane, i),
+                       "lane %d step %d a%d", lane, step, i);
+            }
+}
+
+// Shared tiles of FLASH_MMA_STRIDE bf16 per row: the 8 rows (groupIDs) a fragment load touches at one column
+// fall on 8 distinct 4-bank groups, so with the 4 threads of a group the warp reads 32 distinct banks.
+static void fragmentLoadsAreConflictFree() {
+    for (int col = 0; col < FLASH_MMA_HEAD; col += 16) {
+        std::set<int> banks;
+        for (int lane = 0; lane < 32; lane++) {
+            int element = mma_b_col(lane, 0) * FLASH_MMA_STRIDE + col + mma_b_row(lane, 0);
+            banks.insert((element * 2 / 4) % 32);
+        }
+        EXPECT(banks.size() == 32, "column %d: %zu banks", col, banks.size());
+    }
+    EXPECT(FLASH_MMA_STRIDE % 8 == 0, "rows must stay 16-byte aligned for the uint4 tile loads");
+}
+
 int main() {
     for (int hs : {1, 19, 32, 33, 64, 65, 100, 128, 129}) {
         int G = flash_group(hs);
@@ -104,6 +175,9 @@ int main() {
     channelInterleave();
     tileSchedules();
     indexMaps();
+    fragmentsMatchTheIsaFigures();
+    scoresBecomeTheNextAOperand();
+    fragmentLoadsAreConflictFree();
     std::printf(failures ? "%d failures\n" : "all host checks passed\n", failures);
     return failures ? 1 : 0;
 }

@@ -329,28 +329,35 @@ public final class CudaOps implements Ops {
         if (nHead <= 0 || C3 % (3 * nHead) != 0)
             throw new IllegalArgumentException(op + ": qkv width " + C3 + " is not 3 * nHead(" + nHead + ") * hs");
         int C = C3 / 3;
-        checkDType(qkv, DType.F32, op + " qkv");
+        if (qkv.dtype() != DType.F32 && qkv.dtype() != DType.BF16)
+            throw new IllegalArgumentException(op + ": qkv must be F32 or BF16, got " + qkv);
         check(lse, DType.F32, op + " lse", B, nHead, T);
         return new Heads(B, T, C, nHead, C / nHead);
     }
 
     // Fused flash attention (kernels/flash_attention_*.cu): q, k, v read straight from qkv, out written as
-    // (B,T,C), nothing of size T*T in memory; see FlashGeometry for the launch shape.
+    // (B,T,C), nothing of size T*T in memory; see FlashGeometry for the launch shapes.
     @Override
     public void attentionForward(Tensor out, Tensor lse, Tensor qkv, int nHead, Dropout dropout) {
         Heads h = heads("attentionForward", qkv, lse, nHead);
-        check(out, DType.F32, "attentionForward out", h.B, h.T, h.C);
-        FlashGeometry f = FlashGeometry.of("attentionForward", h.B, h.T, h.NH, h.hs);
+        check(out, qkv.dtype(), "attentionForward out", h.B, h.T, h.C);
         // Per visible pair: a q.k dot and a p*v update (4 hs flops) plus the softmax's exp, max and sum.
-        Cost cost = new Cost(4 * (3 * h.btc() + h.rows()), 4.0 * h.pairs() * h.hs + 4.0 * h.pairs());
-        kernels.flashAttentionForward(qkv.dtype(), f.launch(cost, f.forwardShared()), ptr(out), ptr(lse), ptr(qkv),
-                h.B, h.T, h.NH, h.hs, h.scale(), dropout.key(), dropout.threshold(), dropout.scale());
+        int element = qkv.dtype().bytes();
+        Cost cost = new Cost(element * 4 * h.btc() + 4 * h.rows(), 4.0 * h.pairs() * h.hs + 4.0 * h.pairs());
+        // bf16 storage runs on tensor cores (one geometry, hs <= 64); fp32 on CUDA cores.
+        Launch launch = qkv.dtype() == DType.BF16 ? FlashGeometry.bf16Forward("attentionForward", h.B, h.T, h.NH, h.hs, cost)
+                : FlashGeometry.of("attentionForward", h.B, h.T, h.NH, h.hs).forwardLaunch(cost);
+        kernels.flashAttentionForward(qkv.dtype(), launch, ptr(out), ptr(lse), ptr(qkv), h.B, h.T, h.NH, h.hs,
+                h.scale(), dropout.key(), dropout.threshold(), dropout.scale());
     }
 
     @Override
     public void attentionBackward(Tensor dqkv, Tensor dout, Tensor qkv, Tensor out, Tensor lse, int nHead,
                                   Dropout dropout) {
         Heads h = heads("attentionBackward", qkv, lse, nHead);
+        if (qkv.dtype() != DType.F32)
+            throw new IllegalArgumentException("attentionBackward: " + qkv.dtype() + " qkv: the flash backward has only "
+                    + "an fp32 variant so far");
         check(dqkv, DType.F32, "attentionBackward dqkv", qkv.shape());
         check(dout, DType.F32, "attentionBackward dout", h.B, h.T, h.C);
         check(out, DType.F32, "attentionBackward out", h.B, h.T, h.C);
@@ -362,10 +369,10 @@ public final class CudaOps implements Ops {
         // and updates dq (6 hs flops).
         long io = 4 * (2 * h.btc() + 2 * h.btc() + 2 * h.rows());
         kernels.flashAttentionBackwardDkdv(qkv.dtype(),
-                f.launch(new Cost(io, 8.0 * h.pairs() * h.hs + 6.0 * h.pairs()), f.dkdvShared()), ptr(dqkv), ptr(dout), ptr(qkv), ptr(lse), delta, h.B, h.T, h.NH, h.hs, h.scale(),
+                f.dkdvLaunch(new Cost(io, 8.0 * h.pairs() * h.hs + 6.0 * h.pairs())), ptr(dqkv), ptr(dout), ptr(qkv), ptr(lse), delta, h.B, h.T, h.NH, h.hs, h.scale(),
                 dropout.key(), dropout.threshold(), dropout.scale());
         kernels.flashAttentionBackwardDq(qkv.dtype(),
-                f.launch(new Cost(io, 6.0 * h.pairs() * h.hs + 6.0 * h.pairs()), f.forwardShared()), ptr(dqkv), ptr(dout), ptr(qkv), ptr(lse), delta, h.B, h.T, h.NH, h.hs, h.scale(),
+                f.forwardLaunch(new Cost(io, 6.0 * h.pairs() * h.hs + 6.0 * h.pairs())), ptr(dqkv), ptr(dout), ptr(qkv), ptr(lse), delta, h.B, h.T, h.NH, h.hs, h.scale(),
                 dropout.key(), dropout.threshold(), dropout.scale());
     }
 

@@ -23,9 +23,29 @@ record FlashGeometry(int blocks, int rows, int group, int forwardShared, int dkd
     static final int KEY_TILE = 32;
     static final int QUERY_TILE = 32;
 
-    /** A launch of {@link #blocks} blocks of {@link #THREADS} threads with {@code sharedBytes} of dynamic shared memory. */
-    Launch launch(Cost cost, int sharedBytes) {
-        return Launch.blocks(blocks, THREADS, cost).withShared(sharedBytes);
+    /** The forward and dq kernels' launch: {@link #blocks} blocks of {@link #THREADS}, a k and a v tile shared. */
+    Launch forwardLaunch(Cost cost) {
+        return Launch.blocks(blocks, THREADS, cost).withShared(forwardShared);
+    }
+
+    /** The dk/dv kernel's launch. */
+    Launch dkdvLaunch(Cost cost) {
+        return Launch.blocks(blocks, THREADS, cost).withShared(dkdvShared);
+    }
+
+    /** Rows per block and the largest head of the bf16 tensor-core forward (kernels/flash_attention_mma.cuh). */
+    static final int MMA_ROWS = 64;
+    static final int MMA_HEAD = 64;
+
+    /** The bf16 forward's launch: 4 warps of 16 query rows per block, static shared memory; hs <= 64. */
+    static Launch bf16Forward(String op, int B, int T, int NH, int hs, Cost cost) {
+        if (hs > MMA_HEAD)
+            throw new IllegalArgumentException(op + ": head size " + hs + " is larger than the bf16 attention kernel's "
+                    + MMA_HEAD + " (use fp32, or more heads)");
+        long blocks = (long) B * NH * Math.ceilDiv(T, MMA_ROWS);
+        if (blocks > Integer.MAX_VALUE)
+            throw new IllegalArgumentException(op + ": " + blocks + " blocks exceed the grid limit");
+        return Launch.blocks((int) blocks, THREADS, cost);
     }
 
     /** Threads per row for head size hs (1, 2 or 4), or 0 past {@link #MAX_HEAD_SIZE}. */

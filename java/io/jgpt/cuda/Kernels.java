@@ -161,6 +161,7 @@ final class Kernels {
                 int T, int NH, int hs, float scale, long key, int threshold, float dropScale) {
         String kernel = switch (storage) {
             case F32 -> "flash_attention_forward_f32";
+            case BF16 -> "flash_attention_forward_bf16";
             default -> throw noInstantiation("flash_attention_forward", storage);
         };
         launcher.launch(kernel, launch, new KernelArgs(11).ptr(out).ptr(lse).ptr(qkv).i32(B).i32(T).i32(NH).i32(hs)

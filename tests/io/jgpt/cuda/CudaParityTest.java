@@ -165,6 +165,58 @@ class CudaParityTest {
         assertClose("attention dqkv", dqkv, REDUCTION);
     }
 
+    /**
+     * The bf16 tensor-core forward (bf16 qkv and out, written and read as raw bits here, beside the seam) against
+     * the fp32 CPU op on the same bf16-rounded inputs. Bounds relative to the largest CPU value: out 2e-2 (the
+     * probabilities and out are rounded to bf16, 2^-9 relative each), lse 1e-4 (fp32 sums of exact bf16 products).
+     */
+    @ParameterizedTest(name = "bf16 T={0} hs={1} dropout={2}")
+    @CsvSource({"1,64,0", "77,64,0.1", "130,48,0", "1024,64,0.1"})
+    void attentionForwardBf16(int t, int hs, float p) {
+        requireCpu();
+        Random r = new Random(40 + t);
+        int b = 2, nh = 3, c = nh * hs;
+        Dropout dropout = Dropout.of(p, 43, t);
+        float[] x = new float[b * t * 3 * c];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        io.jgpt.tensor.Bf16.round(x);
+        Tensor cpuOut = cpu.zeros(DType.F32, b, t, c), cpuLse = cpu.zeros(DType.F32, b, nh, t);
+        cpu.attentionForward(cpuOut, cpuLse, cpu.upload(DType.F32, x, b, t, 3 * c), nh, dropout);
+
+        short[] bits = new short[x.length];
+        for (int i = 0; i < x.length; i++) bits[i] = io.jgpt.tensor.Bf16.fromFloat(x[i]);
+        CudaTensor qkv = (CudaTensor) gpu.zeros(DType.BF16, b, t, 3 * c), out = (CudaTensor) gpu.zeros(DType.BF16, b, t, c);
+        Tensor lse = gpu.zeros(DType.F32, b, nh, t);
+        gpu.synchronize();
+        jcuda.driver.JCudaDriver.cuMemcpyHtoD(qkv.ptr(), jcuda.Pointer.to(bits), 2L * bits.length);
+        gpu.attentionForward(out, lse, qkv, nh, dropout);
+        gpu.synchronize();
+        short[] outBits = new short[b * t * c];
+        jcuda.driver.JCudaDriver.cuMemcpyDtoH(jcuda.Pointer.to(outBits), out.ptr(), 2L * outBits.length);
+        float[] gpuOut = new float[outBits.length];
+        for (int i = 0; i < gpuOut.length; i++) gpuOut[i] = io.jgpt.tensor.Bf16.toFloat(outBits[i]);
+        assertRelative("bf16 attention out", cpu.download(cpuOut), gpuOut, 2e-2);
+        assertRelative("bf16 attention lse", cpu.download(cpuLse), gpu.download(lse), 1e-4);
+    }
+
+    /** max |actual - expected| / max |expected| within tol. */
+    private static void assertRelative(String what, float[] expected, float[] actual, double tol) {
+        assertEquals(expected.length, actual.length, what + " size");
+        double maxRef = 0, maxErr = 0;
+        int worst = 0;
+        for (int i = 0; i < expected.length; i++) {
+            maxRef = Math.max(maxRef, Math.abs(expected[i]));
+            double err = Math.abs((double) actual[i] - expected[i]);
+            if (!(err <= maxErr)) { // NaN counts as the worst error
+                maxErr = err;
+                worst = i;
+            }
+        }
+        double rel = maxErr / Math.max(maxRef, 1e-30);
+        assertTrue(rel <= tol, String.format("%s: relative error %.3g > %.1g (index %d: cpu %s, gpu %s)", what,
+                rel, tol, worst, expected[worst], actual[worst]));
+    }
+
     @Test
     void attentionRejectsHeadsLargerThanTheKernels() {
         var e = assertThrows(IllegalArgumentException.class, () -> gpu.attentionForward(gpu.zeros(DType.F32, 1, 4, 130),
@@ -359,20 +411,6 @@ class CudaParityTest {
     }
 
     private static void assertClose(Ops g, String what, P p, double tol) {
-        float[] expected = cpu.download(p.c), actual = g.download(p.g);
-        assertEquals(expected.length, actual.length, what + " size");
-        double maxRef = 0, maxErr = 0;
-        int worst = 0;
-        for (int i = 0; i < expected.length; i++) {
-            maxRef = Math.max(maxRef, Math.abs(expected[i]));
-            double err = Math.abs((double) actual[i] - expected[i]);
-            if (!(err <= maxErr)) { // NaN counts as the worst error
-                maxErr = err;
-                worst = i;
-            }
-        }
-        double rel = maxErr / Math.max(maxRef, 1e-30);
-        assertTrue(rel <= tol, String.format("%s: relative error %.3g > %.1g (index %d: cpu %s, gpu %s)", what,
-                rel, tol, worst, expected[worst], actual[worst]));
+        assertRelative(what, cpu.download(p.c), g.download(p.g), tol);
     }
 }

@@ -1,6 +1,7 @@
 package io.jgpt.cuda;
 
 import io.jgpt.ops.Dropout;
+import io.jgpt.tensor.Bf16;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -21,6 +22,24 @@ import java.util.regex.Pattern;
  * pair.
  */
 final class FlashAttentionEmulation {
+
+    /** The bf16 tensor-core forward's constants, as #defined in kernels/flash_attention_mma.cuh. */
+    record MmaTiling(int warps, int keyTile, int head) {
+        static MmaTiling fromHeader() {
+            try {
+                String h = Files.readString(MMA_HEADER);
+                return new MmaTiling(define(h, "FLASH_MMA_WARPS"), define(h, "FLASH_MMA_KEY_TILE"), define(h, "FLASH_MMA_HEAD"));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        int rows() {
+            return 16 * warps;
+        }
+    }
+
+    static final Path MMA_HEADER = Path.of("kernels/flash_attention_mma.cuh");
 
     /** The kernels' constants, as #defined in the header. */
     record Tiling(int threads, int dimsPerThread, int keyTile, int queryTile, int maxGroup) {
@@ -53,7 +72,7 @@ final class FlashAttentionEmulation {
     private final int B, T, NH, hs, G, rows, chunks;
     private final float scale;
     private final Dropout dropout;
-    /** visits[kernel][(bh*T + t)*T + j]: 0 forward, 1 dk/dv, 2 dq. */
+    /** visits[kernel][(bh*T + t)*T + j]: 0 forward, 1 dk/dv, 2 dq, 3 bf16 forward. */
     final int[][] visits;
     /** Pairs that a kernel's schedule put in a tile it treats as interior (no per-element test) yet are masked. */
     int interiorMasked;
@@ -65,12 +84,11 @@ final class FlashAttentionEmulation {
         this.NH = NH;
         this.hs = hs;
         this.dropout = dropout;
-        G = tiling.group(hs);
-        if (G == 0) throw new IllegalArgumentException("head size " + hs + " too large");
+        G = Math.max(1, tiling.group(hs));
         rows = tiling.threads() / G;
         chunks = tiling.dimsPerThread() / 4;
         scale = (float) (1.0 / Math.sqrt(hs));
-        visits = new int[3][B * NH * T * T];
+        visits = new int[4][B * NH * T * T];
     }
 
     int rows() {
@@ -218,6 +236,68 @@ final class FlashAttentionEmulation {
                                 if (d < hs) out[(b * T + t) * NH * hs + h * hs + d] = acc[g][4 * i + c] * inv;
                             }
                     lse[bh * T + t] = m + (float) Math.log(l);
+                }
+            }
+        }
+    }
+
+    // ---- flash_attention_forward_bf16 ------------------------------------------------------------------
+
+    /**
+     * The tensor-core forward on bf16 inputs (qkv must hold bf16 values): warps of 16 query rows, 64-key tiles, each
+     * row's sum kept as 4 per-lane shares (lane 4g + q holds columns 8n + 2q + {0, 1}) combined by the quad butterfly
+     * at the end, probabilities times dropout rounded to bf16 before the second product, out rounded to bf16. The
+     * tensor cores' order of summation inside one mma is not specified; here products are added in k order.
+     */
+    void forwardBf16(MmaTiling mt, float[] qkv, float[] out, float[] lse) {
+        int rowsPerBlock = mt.rows(), KT = mt.keyTile(), C = NH * hs;
+        if (hs > mt.head()) throw new IllegalArgumentException("head size " + hs + " > " + mt.head());
+        int tiles = Math.ceilDiv(T, rowsPerBlock);
+        for (int bh = 0; bh < B * NH; bh++) {
+            int b = bh / NH, h = bh % NH;
+            for (int tile = 0; tile < tiles; tile++) {
+                int row0 = tile * rowsPerBlock;
+                for (int warp = 0; warp < mt.warps(); warp++) {
+                    int wrow0 = row0 + 16 * warp;
+                    for (int t = wrow0; t < Math.min(T, wrow0 + 16); t++) {
+                        float m = Float.NEGATIVE_INFINITY;
+                        float[] share = new float[4]; // the quad's lanes' shares of l
+                        float[] o = new float[mt.head()];
+                        for (int kt = 0; kt < keyTiles(row0, rowsPerBlock, T, KT); kt++) {
+                            int key0 = kt * KT;
+                            boolean edge = needsMask(wrow0, 16, key0, KT, T);
+                            float[] s = new float[KT];
+                            float tileMax = Float.NEGATIVE_INFINITY;
+                            for (int j = 0; j < KT; j++) {
+                                int key = key0 + j;
+                                float acc = 0f;
+                                for (int d = 0; d < mt.head(); d++)
+                                    acc = Math.fma(qkv(qkv, b, t, 0, h, d), qkv(qkv, b, key, 1, h, d), acc);
+                                s[j] = acc * scale;
+                                count(3, bh, t, key, edge);
+                                if (edge && !visible(t, key, T)) s[j] = Float.NEGATIVE_INFINITY;
+                                tileMax = Math.max(tileMax, s[j]);
+                            }
+                            float mNew = Math.max(m, tileMax), correction = (float) Math.exp(m - mNew);
+                            for (int q = 0; q < 4; q++) share[q] *= correction;
+                            for (int d = 0; d < o.length; d++) o[d] *= correction;
+                            float[] w = new float[KT];
+                            for (int n = 0; n < KT / 8; n++)
+                                for (int q = 0; q < 4; q++)
+                                    for (int e = 0; e < 2; e++) {
+                                        int j = 8 * n + 2 * q + e;
+                                        float p = (float) Math.exp(s[j] - mNew);
+                                        share[q] += p;
+                                        w[j] = Bf16.round(p * factor(bh, t, key0 + j));
+                                    }
+                            for (int j = 0; j < KT; j++)
+                                for (int d = 0; d < o.length; d++) o[d] = Math.fma(w[j], qkv(qkv, b, key0 + j, 2, h, d), o[d]);
+                            m = mNew;
+                        }
+                        float l = butterfly(share)[0];
+                        lse[bh * T + t] = m + (float) Math.log(l);
+                        for (int d = 0; d < hs; d++) out[(b * T + t) * C + h * hs + d] = Bf16.round(o[d] / l);
+                    }
                 }
             }
         }

@@ -64,6 +64,30 @@ class FlashAttentionEmulationTest {
         }
     }
 
+    /**
+     * The bf16 tensor-core forward's tiling on bf16 inputs against the double reference on the same (rounded)
+     * inputs. Bounds: lse 1e-5 (fp32 sums of exact bf16 products); out 1e-2 of max |out| (the probabilities are
+     * rounded to bf16, 2^-9 relative, before the second product, and out itself to bf16, 2^-9 of its magnitude).
+     */
+    @ParameterizedTest(name = "bf16 T={0} hs={1} dropout={2}")
+    @CsvSource({"1,64,0", "17,64,0.2", "64,64,0", "65,19,0.1", "130,64,0", "200,48,0.2"})
+    void bf16ForwardMatchesDoubleReference(int t, int hs, float p) {
+        Random r = new Random(77L * t + hs);
+        int b = 2, nh = 2, c = nh * hs;
+        Dropout dropout = Dropout.of(p, 78, t);
+        float[] qkv = rand(r, b * t * 3 * c), out = new float[b * t * c], lse = new float[b * nh * t];
+        io.jgpt.tensor.Bf16.round(qkv);
+        var emu = new FlashAttentionEmulation(TILING, b, t, nh, hs, dropout);
+        emu.forwardBf16(FlashAttentionEmulation.MmaTiling.fromHeader(), qkv, out, lse);
+        Reference ref = Reference.forward(toDouble(qkv), b, t, nh, hs, dropout);
+        assertClose("bf16 out", out, ref.out, 1e-2);
+        assertClose("bf16 lse", lse, ref.lse, 1e-5);
+        assertEquals(0, emu.interiorMasked, "masked pairs in tiles treated as interior");
+        for (int bh = 0; bh < b * nh; bh++)
+            for (int i = 0; i < t; i++)
+                for (int j = 0; j <= i; j++) assertEquals(1, emu.visits[3][(bh * t + i) * t + j], "pair visits");
+    }
+
     /** The double reference's analytic backward against its own central differences, so it can be trusted. */
     @Test
     void referenceBackwardMatchesFiniteDifferences() {
@@ -93,6 +117,10 @@ class FlashAttentionEmulationTest {
         assertEquals(FlashGeometry.KEY_TILE, TILING.keyTile());
         assertEquals(FlashGeometry.QUERY_TILE, TILING.queryTile());
         assertEquals(FlashGeometry.MAX_HEAD_SIZE, TILING.dimsPerThread() * TILING.maxGroup());
+        var mma = FlashAttentionEmulation.MmaTiling.fromHeader();
+        assertEquals(FlashGeometry.MMA_ROWS, mma.rows());
+        assertEquals(FlashGeometry.MMA_HEAD, mma.head());
+        assertEquals(FlashGeometry.THREADS, 32 * mma.warps());
     }
 
     // ---- double-precision materialised attention ---------------------------------------------------------
