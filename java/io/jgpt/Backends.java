@@ -1,9 +1,11 @@
 package io.jgpt;
 
+import io.jgpt.cpu.Bf16Storage;
 import io.jgpt.cpu.CpuOps;
 import io.jgpt.cuda.CudaDevice;
 import io.jgpt.cuda.CudaOps;
 import io.jgpt.ops.Ops;
+import io.jgpt.ops.Precision;
 import java.util.Locale;
 
 /** Opens the backend a --device flag names. */
@@ -14,13 +16,17 @@ public final class Backends {
      * @param device "cpu", "cuda" or "cuda:N"
      * @param threads CPU worker threads (the CPU backend only)
      * @param blas cuBLAS binding for CUDA: "auto", "jcublas" or "ffm"
-     * @param tf32 TF32 tensor-core GEMMs on CUDA
+     * @param precision fp32 or bf16 (the bf16-storage emulation) on the CPU; fp32 or tf32 on CUDA
      */
-    public static Ops open(String device, int threads, String blas, boolean tf32) {
+    public static Ops open(String device, int threads, String blas, Precision precision) {
         String d = device.toLowerCase(Locale.ROOT);
         if (d.equals("cpu")) {
             if (threads < 1) throw new JgptException("--threads must be at least 1, got " + threads);
-            return new CpuOps(threads);
+            return switch (precision) {
+                case FP32 -> new CpuOps(threads);
+                case BF16 -> new Bf16Storage(new CpuOps(threads));
+                case TF32 -> throw new JgptException("--precision tf32 is a GPU tensor-core mode; on the CPU use fp32 or bf16");
+            };
         }
         if (d.equals("cuda") || d.startsWith("cuda:")) {
             int index = 0;
@@ -33,7 +39,11 @@ public final class Backends {
             }
             CudaDevice.Probe probe = CudaOps.available();
             if (!probe.available()) throw new JgptException("--device " + device + " is not usable: " + probe.message());
-            return new CudaOps(index, blas, tf32);
+            if (precision == Precision.BF16) {
+                throw new JgptException("--precision bf16 is not available on CUDA yet (its kernels are still being "
+                        + "built); use --precision tf32 or fp32 with --device " + device);
+            }
+            return new CudaOps(index, blas, precision == Precision.TF32);
         }
         throw new JgptException("unknown device '" + device + "' (expected cpu, cuda or cuda:N)");
     }

@@ -14,6 +14,7 @@ import io.jgpt.generate.TextStream;
 import io.jgpt.model.GPTConfig;
 import io.jgpt.model.GPTModel;
 import io.jgpt.ops.Ops;
+import io.jgpt.ops.Precision;
 import io.jgpt.tokenizer.Gpt2Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,45 +40,53 @@ import java.util.function.UnaryOperator;
 public final class LanguageModel implements AutoCloseable {
 
     /** How to load: every field has a default ({@link #defaults()}); change them with the withers. */
-    public record Options(String device, int threads, Weights weights, boolean cache, int batch, long seed) {
+    public record Options(String device, int threads, Weights weights, boolean cache, int batch, long seed,
+                          Precision precision) {
         public Options {
             Objects.requireNonNull(device, "device");
+            Objects.requireNonNull(precision, "precision");
             if (threads < 1) throw new IllegalArgumentException("threads must be at least 1, got " + threads);
             if (batch < 1) throw new IllegalArgumentException("batch must be at least 1, got " + batch);
         }
 
         /** CPU, every core, the checkpoint's weight type, KV cache on, one sequence at a time, seed 1337. */
         public static Options defaults() {
-            return new Options("cpu", Runtime.getRuntime().availableProcessors(), Weights.AS_STORED, true, 1, 1337);
+            return new Options("cpu", Runtime.getRuntime().availableProcessors(), Weights.AS_STORED, true, 1, 1337,
+                    Precision.FP32);
         }
 
         /** "cpu", "cuda" or "cuda:N". */
         public Options device(String device) {
-            return new Options(device, threads, weights, cache, batch, seed);
+            return new Options(device, threads, weights, cache, batch, seed, precision);
         }
 
         public Options threads(int threads) {
-            return new Options(device, threads, weights, cache, batch, seed);
+            return new Options(device, threads, weights, cache, batch, seed, precision);
         }
 
         /** The weights' element type on the CPU decoder. */
         public Options weights(Weights weights) {
-            return new Options(device, threads, weights, cache, batch, seed);
+            return new Options(device, threads, weights, cache, batch, seed, precision);
         }
 
         /** false: recompute the whole window every token (the book's loop), the reference. */
         public Options cache(boolean cache) {
-            return new Options(device, threads, weights, cache, batch, seed);
+            return new Options(device, threads, weights, cache, batch, seed, precision);
         }
 
         /** How many prompts {@link #generateAll} decodes together. */
         public Options batch(int batch) {
-            return new Options(device, threads, weights, cache, batch, seed);
+            return new Options(device, threads, weights, cache, batch, seed, precision);
+        }
+
+        /** The model path's backend precision (the CPU decoder's is {@link #weights}). */
+        public Options precision(Precision precision) {
+            return new Options(device, threads, weights, cache, batch, seed, precision);
         }
 
         /** Initialises a preset's random weights. */
         public Options seed(long seed) {
-            return new Options(device, threads, weights, cache, batch, seed);
+            return new Options(device, threads, weights, cache, batch, seed, precision);
         }
     }
 
@@ -118,6 +127,10 @@ public final class LanguageModel implements AutoCloseable {
     private LanguageModel(String spec, Options options, UnaryOperator<GPTConfig> overrides) {
         this.options = options;
         if (options.device().equalsIgnoreCase("cpu") && options.cache()) {
+            if (options.precision() != Precision.FP32) {
+                throw new IllegalArgumentException("--precision " + options.precision().flag() + " applies to the "
+                        + "model path (--no-cache or --device cuda); the CPU decoder's weight type is --weights");
+            }
             ops = null;
             model = null;
             weights = DecoderSource.open(spec, type(options.weights()), options.seed(), overrides);
@@ -126,7 +139,7 @@ public final class LanguageModel implements AutoCloseable {
             if (options.weights() == Weights.BF16) {
                 throw new IllegalArgumentException("--weights bf16 needs the CPU decoder (--device cpu, with the cache)");
             }
-            ops = Backends.open(options.device(), options.threads(), "auto", false);
+            ops = Backends.open(options.device(), options.threads(), "auto", options.precision());
             try {
                 model = ModelSource.open(spec, ops, options.seed(), c -> overrides.apply(c).withDropRate(0f));
             } catch (RuntimeException e) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jgpt.model.GPTConfig;
 import io.jgpt.model.GPTModel;
 import io.jgpt.ops.Ops;
+import io.jgpt.ops.Precision;
 import io.jgpt.profile.ProfileReport;
 import io.jgpt.profile.Profiler;
 import io.jgpt.train.AdamW;
@@ -120,9 +121,10 @@ public final class BenchCommand implements Callable<Integer> {
         double msPerStep = seconds * 1e3 / steps;
         double tokensPerS = (double) batch * time * steps / seconds;
         double tflops = FlopCount.perToken(cfg, time) * tokensPerS / 1e12;
-        Double peak = peakTflops != null ? peakTflops : ops.name().startsWith("cuda") ? (device.tf32 ? 495.0 : 67.0) : null;
+        Double peak = peakTflops != null ? peakTflops : ops.name().startsWith("cuda") ? (device.precision() == Precision.TF32 ? 495.0 : 67.0) : null;
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("device", ops.name());
+        out.put("precision", device.precision().flag());
         out.put("model", model.preset);
         out.put("params", cfg.parameterCount());
         out.put("batch", batch);
@@ -138,15 +140,15 @@ public final class BenchCommand implements Callable<Integer> {
         out.put("last_loss", loss);
         ProfileReport profileReport = null;
         if (profile) {
-            profileReport = ProfileOutput.report(profiler, ops, device.tf32, trace);
+            profileReport = ProfileOutput.report(profiler, ops, device.precision() == Precision.TF32, trace);
             out.put("profile_markdown", profileReport.toMarkdown());
             out.put("trace", trace.toString());
         }
         if (json) {
             System.out.println(new ObjectMapper().writeValueAsString(out));
         } else {
-            System.out.printf("%s %s (%,d params) batch %d x %d, %d steps after %d warm-up: %.1f ms/step, %,.0f tokens/s, %.2f TFLOP/s%s%n",
-                    ops.name(), model.preset, cfg.parameterCount(), batch, time, steps, warmed, msPerStep, tokensPerS, tflops,
+            System.out.printf("%s %s %s (%,d params) batch %d x %d, %d steps after %d warm-up: %.1f ms/step, %,.0f tokens/s, %.2f TFLOP/s%s%n",
+                    ops.name(), device.precision().flag(), model.preset, cfg.parameterCount(), batch, time, steps, warmed, msPerStep, tokensPerS, tflops,
                     peak == null ? "" : String.format(", MFU %.1f%%", 100 * tflops / peak));
             if (profileReport != null) ProfileOutput.print(profileReport, trace);
         }

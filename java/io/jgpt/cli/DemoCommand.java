@@ -26,6 +26,9 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda; default ${DEFAULT-VALUE}.")
     String device;
 
+    @Option(names = "--precision", defaultValue = "fp32", description = "fp32 or bf16 (see train --help); default ${DEFAULT-VALUE}.")
+    String precision;
+
     static final String PROMPT = "One morning the wind was cold, and";
 
     @Override
@@ -41,7 +44,7 @@ public final class DemoCommand implements Callable<Integer> {
                 "--n-embd", "128", "--context", "64", "--dropout", "0.1", "--batch", "8", "--steps", Integer.toString(steps),
                 "--lr", "2e-3", "--warmup", "20", "--min-lr", "2e-4", "--clip", "1.0", "--weight-decay", "0.1",
                 "--eval-every", "50", "--eval-batches", "10", "--sample-prompt", PROMPT, "--out", out.toString(),
-                "--device", device);
+                "--device", device, "--precision", precision);
         if (rc == 0) {
             System.out.printf("%nloss plot: %s%ngenerate from the model with:%n  ./jgpt generate --model %s --prompt \"%s\" --max-new-tokens 40%n",
                     out.resolve("loss.png"), out, PROMPT);

@@ -1,10 +1,12 @@
 package io.jgpt.cli;
 
 import io.jgpt.Backends;
+import io.jgpt.JgptException;
 import io.jgpt.ops.Ops;
+import io.jgpt.ops.Precision;
 import picocli.CommandLine.Option;
 
-/** Which backend runs the model: --device, --threads, --blas, --tf32. */
+/** Which backend runs the model and in what precision: --device, --threads, --blas, --precision (--tf32). */
 public final class DeviceOptions {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda[:index]; default ${DEFAULT-VALUE}.")
     String device;
@@ -15,14 +17,30 @@ public final class DeviceOptions {
     @Option(names = "--blas", defaultValue = "auto", description = "cuBLAS binding: auto, jcublas or ffm; default ${DEFAULT-VALUE}.")
     String blas;
 
-    @Option(names = "--tf32", description = "Use TF32 tensor cores for fp32 GEMMs on the GPU.")
+    @Option(names = "--precision", description = "fp32, tf32 (GPU: TF32 tensor-core GEMMs) or bf16 (fp32 master weights, "
+            + "bf16 activations; on the CPU an emulation that rounds where the GPU stores bf16); default fp32.")
+    String precision;
+
+    @Option(names = "--tf32", description = "Same as --precision tf32.")
     boolean tf32;
+
+    /** The precision the flags ask for (--tf32 is --precision tf32; the two must agree). */
+    public Precision precision() {
+        Precision p;
+        try {
+            p = precision == null ? (tf32 ? Precision.TF32 : Precision.FP32) : Precision.parse(precision);
+        } catch (IllegalArgumentException e) {
+            throw new JgptException(e.getMessage());
+        }
+        if (tf32 && p != Precision.TF32) throw new JgptException("--tf32 contradicts --precision " + precision);
+        return p;
+    }
 
     public int threads() {
         return threads != null ? threads : Runtime.getRuntime().availableProcessors();
     }
 
     public Ops open() {
-        return Backends.open(device, threads(), blas, tf32);
+        return Backends.open(device, threads(), blas, precision());
     }
 }

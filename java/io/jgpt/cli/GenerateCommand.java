@@ -72,7 +72,7 @@ public final class GenerateCommand implements Callable<Integer> {
         List<String> prompts = input.prompts != null ? PromptFile.read(input.prompts) : List.of(input.prompt);
         if (input.prompt != null && input.prompt.isEmpty()) throw new JgptException("--prompt must not be empty");
         LanguageModel.Options options = LanguageModel.Options.defaults()
-                .device(device.device).threads(device.threads()).weights(weightType()).cache(!noCache)
+                .device(device.device).threads(device.threads()).precision(device.precision()).weights(weightType()).cache(!noCache)
                 .batch(Math.min(batch, prompts.size())).seed(seed);
         Sampling sampling = new Sampling(maxNewTokens, temperature, topK != null ? topK : 0, topP, seed);
         PrintStream out = System.out;

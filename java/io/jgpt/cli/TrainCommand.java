@@ -12,6 +12,7 @@ import io.jgpt.data.TrainValSplit;
 import io.jgpt.model.GPTConfig;
 import io.jgpt.model.GPTModel;
 import io.jgpt.ops.Ops;
+import io.jgpt.ops.Precision;
 import io.jgpt.profile.Profiler;
 import io.jgpt.train.AdamW;
 import io.jgpt.train.LrSchedule;
@@ -156,7 +157,7 @@ public final class TrainCommand implements Callable<Integer> {
             trainer.profile(profiler);
             trainer.graphs(!noGraph && !profile);
             Trainer.Outcome outcome = runStoppable(trainer, state);
-            if (profile) ProfileOutput.print(profiler, ops, device.tf32, out.resolve("trace.json"));
+            if (profile) ProfileOutput.print(profiler, ops, device.precision() == Precision.TF32, out.resolve("trace.json"));
             System.out.printf("trained %d steps; train loss %.3f, val loss %.3f%ncheckpoint: %s%n", outcome.steps(),
                     outcome.trainLoss(), outcome.valLoss(), outcome.checkpoint());
             return 0;

@@ -183,7 +183,16 @@ public final class CudaOps implements Ops {
 
     @Override
     public void copy(Tensor dst, Tensor src) {
-        CudaTensor d = cu(dst, null, "copy"), s = cu(src, dst.dtype(), "copy");
+        CudaTensor d = cu(dst, null, "copy");
+        if (d.dtype() == DType.BF16 && src.dtype() == DType.F32) {
+            // Narrowing (the bf16 copy of fp32 weights), rounded to nearest even on the device.
+            CudaTensor s = cu(src, DType.F32, "copy");
+            if (d.numel() != s.numel()) throw sizeMismatch("copy", d, s.numel());
+            long n = d.numel();
+            kernels.bf16Narrow(Launch.elementwise(n, new Cost(6 * n, 0)), d.ptr(), s.ptr(), n);
+            return;
+        }
+        CudaTensor s = cu(src, dst.dtype(), "copy");
         if (d.numel() != s.numel()) throw sizeMismatch("copy", d, s.numel());
         if (d == s) return;
         ctx.driver().copyDeviceAsync(d.ptr(), s.ptr(), d.bytes(), ctx.stream());

@@ -42,6 +42,13 @@ final class Kernels {
     }
 
     /**
+     * kernels/bf16.cu: {@code bf16_narrow(__nv_bfloat16* out, const float* in, size_t n)}
+     */
+    void bf16Narrow(Launch launch, CUdeviceptr out, CUdeviceptr in, long n) {
+        launcher.launch("bf16_narrow", launch, new KernelArgs(3).ptr(out).ptr(in).i64(n));
+    }
+
+    /**
      * kernels/bias.cu: {@code bias_add(float* out, const float* bias, int N, int OC)}
      */
     void biasAdd(Launch launch, CUdeviceptr out, CUdeviceptr bias, int N, int OC) {

@@ -65,6 +65,11 @@ public interface Ops extends AutoCloseable {
 
     void zero(Tensor t);
 
+    /**
+     * dst = src, same element count. Same dtype, or narrowing an F32 src into a BF16 dst (round to nearest
+     * even, {@link io.jgpt.tensor.Bf16}: how the bf16 copies of fp32 weights are made) where the backend
+     * stores BF16.
+     */
     void copy(Tensor dst, Tensor src);
 
     // ---- ops ----------------------------------------------------------------------------------------

@@ -133,6 +133,9 @@ class UserErrorsTest {
                 row("version", List.of("eval", "--model", file("bad-version-llmc.bin", ints(20240326, 9)).toString(), "--data", text.toString())),
                 // flags
                 row("--context 99 exceeds", List.of("eval", "--model", cp, "--data", text.toString(), "--context", "99")),
+                row("--precision must be fp32, tf32 or bf16, got 'fp8'", train("--precision", "fp8")),
+                row("--precision tf32 is a GPU tensor-core mode", train("--precision", "tf32")),
+                row("--tf32 contradicts --precision bf16", Stream.concat(train("--precision", "bf16").stream(), Stream.of("--tf32")).toList()),
                 row("--batch must be positive", train("--batch", "0")),
                 row("--steps must be positive", train("--steps", "0")),
                 row("--epochs must be positive", trainEpochs("0")),
