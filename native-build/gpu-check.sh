@@ -93,7 +93,7 @@ fi
 # ---- GPU stages -----------------------------------------------------------------------------------
 stage junit-gpu 130 "$java" "${jvm_flags[@]}" -jar .gpu/junit-console.jar execute \
   --class-path .gpu/jgpt.jar:.gpu/test-classes --select-package io.jgpt --include-tag gpu \
-  --reports-dir "$work/junit" --details=tree --disable-banner
+  --exclude-classname '.*Bf16ExhaustiveGpuTest' --reports-dir "$work/junit" --details=tree --disable-banner
 cp "$work/junit/TEST-junit-jupiter.xml" "$OUT/junit.xml" 2>/dev/null || true
 
 # Flash attention: the kernels in a standalone binary (built by package-gpu-check.sh) against a double reference
@@ -138,5 +138,13 @@ stage jgpt-bench-tf32 70 bash -c 'cd "$0" && { "$@" > stdout 2> stderr; rc=$?; c
   "$work/bench-tf32" "$java" "${jvm_flags[@]}" -jar "$root/.gpu/jgpt.jar" bench --device cuda --tf32 \
   --model gpt2-small --context 1024 --batch 4 --steps 10 --json
 
+
+# bf16: the device's fp32 -> bf16 rounding against io.jgpt.tensor.Bf16 over all 2^32 float bit patterns (its
+# own stage: about half a minute), then bf16 / TF32 / fp32 at batch 4, 16 and 32 beside PyTorch (matrix.jsonl).
+stage bf16-exhaustive 90 "$java" "${jvm_flags[@]}" -jar .gpu/junit-console.jar execute \
+  --class-path .gpu/jgpt.jar:.gpu/test-classes --select-class io.jgpt.cuda.Bf16ExhaustiveGpuTest \
+  --reports-dir "$work/junit-bf16" --details=tree --disable-banner
+stage bench-matrix 240 native-build/bench_matrix_gpu.sh "$work/matrix.jsonl" "$java" "${jvm_flags[@]}"
+cp "$work/matrix.jsonl" "$OUT/matrix.jsonl" 2>/dev/null || true
 
 report

@@ -104,6 +104,34 @@ def flash_table():
     return "\n".join(md)
 
 
+def matrix_table():
+    """jgpt vs PyTorch per batch and precision from matrix.jsonl (bench_matrix_gpu.sh)."""
+    jgpt, torch_runs = {}, {}
+    for line in read("matrix.jsonl").splitlines():
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        if r.get("engine") == "torch":
+            torch_runs[(r.get("batch"), r.get("mode"))] = r
+        else:
+            jgpt[(r.get("batch"), r.get("precision"))] = r
+    if not jgpt and not torch_runs:
+        return "(no results; see stages.log)"
+    md = ["| batch | precision | jgpt tokens/s | PyTorch tokens/s | jgpt / PyTorch | jgpt / jgpt TF32 |",
+          "|---:|---|---:|---:|---:|---:|"]
+    for batch in sorted({k[0] for k in list(jgpt) + list(torch_runs)}, key=lambda b: b or 0):
+        tf32 = tokens_per_s(jgpt.get((batch, "tf32")))
+        for precision in ("bf16", "tf32", "fp32"):
+            j, t = jgpt.get((batch, precision)), torch_runs.get((batch, precision))
+            mine, theirs = tokens_per_s(j), tokens_per_s(t)
+            cell = f"{mine:,.0f}" if mine else (j or {}).get("error", "-")
+            md.append(f"| {batch} | {precision} | {cell} | {f'{theirs:,.0f}' if theirs else '-'} | "
+                      f"{f'{mine / theirs:.2f}' if mine and theirs else '-'} | "
+                      f"{f'{mine / tf32:.2f}' if mine and tf32 else '-'} |")
+    return "\n".join(md)
+
+
 def main():
     bench = bench_json()
     if bench is not None:
@@ -143,6 +171,8 @@ def main():
             mine = tokens_per_s(bench_tf32) if r.get("mode") == "tf32" else ours
             ratio = f"{mine / theirs:.3f}" if mine and theirs else "n/a"
             md.append(f"- jgpt {r.get('mode')} vs torch {r.get('mode')}: {ratio} (jgpt {mine}, torch {theirs})")
+        md += ["", "## Precision x batch (GPT-2 small, context 1024, dropout 0; PyTorch bf16 = autocast + SDPA)", "",
+               matrix_table(), ""]
         md += ["", "## Flash attention kernels vs PyTorch (64x12x1024x64, causal)", "", flash_table(), ""]
         md += ["", "## Profile", "", profile_table(bench), ""]
         md.append("Files here: " + ", ".join(sorted(os.listdir(out))))

@@ -1,5 +1,6 @@
 """GPT-2 in plain PyTorch, written out like jgpt's model (pre-LN blocks, fused qkv, causal mask buffer,
 tanh GELU), as the yardstick for jgpt's benchmarks. Shared by bench_torch_gpu.py and bench_torch_cpu.py."""
+import dataclasses
 import json
 import math
 import time
@@ -20,6 +21,7 @@ class Config:
     dropout: float = 0.0
     qkv_bias: bool = True
     tied_head: bool = True
+    sdpa: bool = False  # attention through F.scaled_dot_product_attention (PyTorch's fused kernels)
 
 
 CONFIGS = {
@@ -33,6 +35,7 @@ class Attention(nn.Module):
     def __init__(self, c: Config):
         super().__init__()
         self.heads = c.heads
+        self.sdpa = c.sdpa
         self.qkv = nn.Linear(c.emb, 3 * c.emb, bias=c.qkv_bias)
         self.proj = nn.Linear(c.emb, c.emb)
         self.drop = nn.Dropout(c.dropout)
@@ -42,6 +45,10 @@ class Attention(nn.Module):
     def forward(self, x):
         b, t, c = x.shape
         q, k, v = self.qkv(x).view(b, t, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        if self.sdpa:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                               dropout_p=self.drop.p if self.training else 0.0)
+            return self.drop(self.proj(y.transpose(1, 2).reshape(b, t, c)))
         att = (q @ k.transpose(-2, -1)) / math.sqrt(c // self.heads)
         att = self.drop(att.masked_fill(self.mask[:t, :t], float("-inf")).softmax(-1))
         return self.drop(self.proj((att @ v).transpose(1, 2).reshape(b, t, c)))
@@ -78,9 +85,10 @@ class GPT(nn.Module):
         return self.head(self.ln_f(x))
 
 
-def bench(config_name, batch, steps, warmup, device, label):
-    """Times full training steps (forward, loss, backward, AdamW) on random tokens; returns a dict."""
-    c = CONFIGS[config_name]
+def bench(config_name, batch, steps, warmup, device, label, bf16=False):
+    """Times full training steps (forward, loss, backward, AdamW) on random tokens; returns a dict. With bf16:
+    autocast to bf16 (fp32 weights and optimizer) and SDPA attention, PyTorch's usual mixed precision."""
+    c = dataclasses.replace(CONFIGS[config_name], sdpa=bf16)
     torch.manual_seed(0)
     model = GPT(c).to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1)
@@ -88,7 +96,8 @@ def bench(config_name, batch, steps, warmup, device, label):
     y = torch.randint(0, c.vocab, (batch, c.context), device=device)
 
     def step():
-        loss = F.cross_entropy(model(x).view(-1, c.vocab), y.view(-1))
+        with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
+            loss = F.cross_entropy(model(x).view(-1, c.vocab), y.view(-1))
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -110,7 +119,8 @@ def bench(config_name, batch, steps, warmup, device, label):
     return {"engine": "torch", "mode": label, "model": config_name, "device": device, "batch": batch,
             "context": c.context, "steps": steps, "ms_per_step": round(ms, 3),
             "tokens_per_s": round(batch * c.context * steps / seconds, 1), "final_loss": round(loss.item(), 4),
-            "params": sum(p.numel() for p in model.parameters()), "torch": torch.__version__}
+            "params": sum(p.numel() for p in model.parameters()), "torch": torch.__version__,
+            "autocast": "bf16" if bf16 else None, "attention": "sdpa" if c.sdpa else "explicit"}
 
 
 def emit(result):
