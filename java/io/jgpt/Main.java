@@ -4,6 +4,7 @@ import io.jgpt.cli.BenchCommand;
 import io.jgpt.cli.ConvertCommand;
 import io.jgpt.cli.DemoCommand;
 import io.jgpt.cli.EvalCommand;
+import io.jgpt.cli.GenerateBenchCommand;
 import io.jgpt.cli.GenerateCommand;
 import io.jgpt.cli.InfoCommand;
 import io.jgpt.cli.TokenizeCommand;
@@ -19,7 +20,7 @@ import picocli.CommandLine.Command;
 @Command(name = "jgpt", mixinStandardHelpOptions = true, version = "jgpt 0.1.0",
         description = "GPT-2 from scratch in Java: a CPU reference engine and a CUDA backend.",
         subcommands = {DemoCommand.class, TrainCommand.class, GenerateCommand.class, EvalCommand.class,
-                TokenizeCommand.class, ConvertCommand.class, BenchCommand.class, InfoCommand.class,
+                TokenizeCommand.class, ConvertCommand.class, BenchCommand.class, GenerateBenchCommand.class, InfoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -95,6 +95,19 @@ public final class WeightMatrix {
         return data.byteSize();
     }
 
+    /**
+     * A small matrix made of this one's first {@code in x out} stored elements, in the same kind of memory
+     * (for warming up the kernels; its numbers mean nothing).
+     */
+    public WeightMatrix corner(int in, int out) {
+        return new WeightMatrix(data.asSlice(0, (long) in * out * type.bytes()), in, out, layout, type);
+    }
+
+    /** The class of memory behind the matrix (mapped file, native, heap array), which the JIT specialises on. */
+    public String segmentKind() {
+        return data.getClass().getSimpleName();
+    }
+
     int rowLength() {
         return layout == Layout.ROWS_ARE_OUTPUTS ? in : out;
     }

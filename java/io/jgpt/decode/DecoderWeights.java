@@ -90,6 +90,22 @@ public final class DecoderWeights implements AutoCloseable {
         return head.type();
     }
 
+    /**
+     * One small corner ({@link WeightMatrix#corner}) of each kind of matrix held (orientation, type and
+     * memory), odd-sized so that the kernels' scalar tails run too: what {@link
+     * io.jgpt.cpu.DecodeKernels#warmUpInBackground} needs.
+     */
+    public List<WeightMatrix> warmUpSamples() {
+        Block b = blocks.get(0);
+        List<WeightMatrix> all = List.of(b.qkv(), b.proj(), b.fc(), b.fcProj(), head);
+        Map<String, WeightMatrix> kinds = new java.util.LinkedHashMap<>();
+        for (WeightMatrix m : all) {
+            int in = Math.min(m.in(), 37), out = Math.min(m.out(), 41);
+            kinds.putIfAbsent(m.layout() + "/" + m.type() + "/" + m.segmentKind(), m.corner(in, out));
+        }
+        return List.copyOf(kinds.values());
+    }
+
     /** Bytes one decoding step must read: every block matrix and the head (the embeddings only a row each). */
     public long bytesPerToken() {
         long bytes = head.bytes();

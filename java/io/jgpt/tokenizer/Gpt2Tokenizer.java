@@ -17,8 +17,9 @@ public final class Gpt2Tokenizer implements TextCodec {
     public static final int END_OF_TEXT = 50256;
     public static final String END_OF_TEXT_TEXT = "<|endoftext|>";
 
-    // The registry parses the rank table once (a few hundred ms); every tokenizer shares it.
-    private static final Encoding ENCODING = Encodings.newDefaultEncodingRegistry().getEncoding(EncodingType.R50K_BASE);
+    // The rank table is parsed once and shared. A lazy registry parses only r50k_base: the default one parses
+    // every encoding JTokkit ships (cl100k, o200k, ...), which dominated generate's start-up.
+    private static final Encoding ENCODING = Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.R50K_BASE);
 
     @Override
     public int[] encode(String text) {

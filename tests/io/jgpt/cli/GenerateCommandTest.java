@@ -3,7 +3,12 @@ package io.jgpt.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jgpt.Main;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.io.TempDir;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -25,6 +30,37 @@ class GenerateCommandTest {
         assertEquals(cached.out, uncached.out);
         Run sampled = run(with("--max-new-tokens", "5", "--temperature", "0.8", "--top-k", "40", "--top-p", "0.9"));
         assertEquals(0, sampled.code, sampled.err);
+    }
+
+    /** Prompts decoded together print one JSON line each, with the continuation each gets alone. */
+    @Test
+    void promptsFileDecodesTogetherAndPrintsJsonLines(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("prompts.jsonl");
+        Files.writeString(file, "Hello, I am\n\n{\"prompt\": \"The cat\"}\n\"Once upon\"\n");
+        String[] base = java.util.Arrays.copyOf(TINY, TINY.length - 2); // without --prompt
+        Run batch = run(concat(base, "--prompts", file.toString(), "--max-new-tokens", "6"));
+        assertEquals(0, batch.code, batch.err);
+        String[] lines = batch.out.strip().split("\n");
+        assertEquals(3, lines.length, batch.out);
+        String[] prompts = {"Hello, I am", "The cat", "Once upon"};
+        for (int i = 0; i < 3; i++) {
+            JsonNode line = new ObjectMapper().readTree(lines[i]);
+            assertEquals(i, line.get("index").intValue());
+            assertEquals(prompts[i], line.get("prompt").textValue());
+            Run alone = run(concat(base, "--prompt", prompts[i], "--max-new-tokens", "6"));
+            assertEquals(alone.out.strip(), (prompts[i] + line.get("completion").textValue()).strip(), "prompt " + i);
+        }
+        assertTrue(batch.err.contains("tokens/s over all prompts"), batch.err);
+        Files.writeString(file, "{\"text\": 1}\n");
+        Run bad = run(concat(base, "--prompts", file.toString()));
+        assertEquals(2, bad.code);
+        assertTrue(bad.err.contains(file + ":1") && bad.err.contains("\"prompt\""), bad.err);
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     @Test
