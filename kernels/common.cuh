@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "storage.cuh"
+
 #define WARP_SIZE 32
 #define FULL_MASK 0xffffffffu
 

@@ -1,9 +1,12 @@
 package io.jgpt.cpu;
 
+import io.jgpt.ops.OpShapes;
 import io.jgpt.tensor.Tensor;
-import java.util.Arrays;
 
-/** Argument checks shared by every op; messages name the op, the tensor and both shapes. */
+/**
+ * A tensor as the CPU storage an op reads: a {@link CpuTensor} of the expected element type. Shape checks are
+ * the backend-independent {@link io.jgpt.ops.OpShapes}.
+ */
 final class Shapes {
 
     private Shapes() {}
@@ -19,41 +22,10 @@ final class Shapes {
     }
 
     private static CpuTensor cpu(String op, String name, Tensor t, Tensor.DType dtype) {
-        if (t == null) throw new IllegalArgumentException(op + ": " + name + " must not be null");
+        OpShapes.expectDType(op, name, t, dtype);
         if (!(t instanceof CpuTensor c)) {
             throw new IllegalArgumentException(op + ": " + name + " is not a CPU tensor: " + t.getClass().getName());
         }
-        if (c.dtype() != dtype) {
-            throw new IllegalArgumentException(op + ": " + name + " " + Tensor.describe(c.shape()) + " is " + c.dtype()
-                    + ", expected " + dtype);
-        }
         return c;
-    }
-
-    /** Exactly this shape. */
-    static void expect(String op, String name, Tensor t, int... expected) {
-        if (!Arrays.equals(t.shape(), expected)) fail(op, name, t, Tensor.describe(expected));
-    }
-
-    /** Any shape whose leading dimensions flatten to {@code rows} and whose last dimension is {@code cols}. */
-    static void expectRows(String op, String name, Tensor t, int rows, int cols) {
-        if (t.lastDim() != cols || t.numel() != (long) rows * cols) {
-            fail(op, name, t, "[" + rows + ", " + cols + "] (leading dimensions flattened)");
-        }
-    }
-
-    /** Any shape holding exactly {@code n} elements (one per row of another tensor). */
-    static void expectNumel(String op, String name, Tensor t, int n) {
-        if (t.numel() != n) fail(op, name, t, "[" + n + "] (any shape of " + n + " elements)");
-    }
-
-    /** The number of dimensions. */
-    static void expectRank(String op, String name, Tensor t, int rank) {
-        if (t.shape().length != rank) fail(op, name, t, "rank " + rank);
-    }
-
-    private static void fail(String op, String name, Tensor t, String expected) {
-        throw new IllegalArgumentException(op + ": " + name + " has shape " + Tensor.describe(t.shape())
-                + ", expected " + expected);
     }
 }

@@ -6,12 +6,14 @@ import io.jgpt.ops.AdamWConfig;
 import io.jgpt.ops.ArenaChunks;
 import io.jgpt.ops.Cost;
 import io.jgpt.ops.Dropout;
+import io.jgpt.ops.OpCost;
+import io.jgpt.ops.OpShapes;
 import io.jgpt.ops.Ops;
 import io.jgpt.ops.StepState;
 import io.jgpt.profile.Profiler;
+import io.jgpt.tensor.Bf16;
 import io.jgpt.tensor.Tensor;
 import io.jgpt.tensor.Tensor.DType;
-import java.util.Arrays;
 import java.util.function.Supplier;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
@@ -123,7 +125,13 @@ public final class CudaOps implements Ops {
     public void read(Tensor src, float[] dst) {
         CudaTensor c = hostFloats("read", src, dst.length);
         syncAndCheck();
-        ctx.copyToHost(Pointer.to(dst), c.ptr(), c.bytes());
+        if (c.dtype() == DType.F32) {
+            ctx.copyToHost(Pointer.to(dst), c.ptr(), c.bytes());
+            return;
+        }
+        short[] bits = new short[dst.length];
+        ctx.copyToHost(Pointer.to(bits), c.ptr(), c.bytes());
+        for (int i = 0; i < bits.length; i++) dst[i] = Bf16.toFloat(bits[i]);
     }
 
     @Override
@@ -149,8 +157,14 @@ public final class CudaOps implements Ops {
     public void write(Tensor dst, float[] src) {
         CudaTensor c = hostFloats("write", dst, src.length);
         notCapturing("write");
-        if (HostStaging.fits(c.bytes())) staging.copy(c.ptr(), src);
-        else ctx.copyToDevice(c.ptr(), Pointer.to(src), c.bytes());
+        if (c.dtype() == DType.F32) {
+            if (HostStaging.fits(c.bytes())) staging.copy(c.ptr(), src);
+            else ctx.copyToDevice(c.ptr(), Pointer.to(src), c.bytes());
+            return;
+        }
+        short[] bits = new short[src.length];
+        for (int i = 0; i < bits.length; i++) bits[i] = Bf16.fromFloat(src[i]); // as __float2bfloat16_rn
+        ctx.copyToDevice(c.ptr(), Pointer.to(bits), c.bytes());
     }
 
     /** A graph replays what was captured, so host data copied during a capture would be stale at replay. */
@@ -159,11 +173,10 @@ public final class CudaOps implements Ops {
             throw new IllegalStateException(op + " during a graph capture: copy a step's inputs to the device before capturing");
     }
 
-    /** A tensor whose elements travel as host floats; BF16's conversion on the host is not implemented yet. */
+    /** A floating tensor whose elements travel as host floats (BF16 narrowed or widened on the host). */
     private CudaTensor hostFloats(String op, Tensor t, int hostLength) {
         CudaTensor c = cu(t, null, op);
-        if (c.dtype() != DType.F32)
-            throw new IllegalArgumentException(op + ": " + c + " cannot be copied as host floats (F32 only)");
+        OpShapes.storage(op, c);
         if (hostLength != c.numel()) throw sizeMismatch(op, c, hostLength);
         return c;
     }
@@ -189,7 +202,7 @@ public final class CudaOps implements Ops {
             CudaTensor s = cu(src, DType.F32, "copy");
             if (d.numel() != s.numel()) throw sizeMismatch("copy", d, s.numel());
             long n = d.numel();
-            kernels.bf16Narrow(Launch.elementwise(n, new Cost(6 * n, 0)), d.ptr(), s.ptr(), n);
+            kernels.bf16Narrow(Launch.elementwise(n, OpCost.convert(n, DType.F32, DType.BF16)), d.ptr(), s.ptr(), n);
             return;
         }
         CudaTensor s = cu(src, dst.dtype(), "copy");
@@ -199,327 +212,263 @@ public final class CudaOps implements Ops {
     }
 
     // ---- ops ----------------------------------------------------------------------------------------
+    // Shapes are checked by OpShapes and costs declared by OpCost, as on the CPU. Kernels templated on the
+    // storage type run in the dtype of their activations (F32 or BF16, see OpShapes.storage); GEMMs,
+    // attention and the classifier are F32 only for now.
 
     @Override
     public void embeddingForward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe) {
-        int[] bt = rank(tokens, 2, "embeddingForward tokens");
-        int B = bt[0], T = bt[1], V = wte.shape()[0], C = wte.lastDim();
-        check(wte, DType.F32, "embeddingForward wte", V, C);
-        checkEmbedding("embeddingForward", wpe, T, C);
-        check(tokens, DType.I32, "embeddingForward tokens", B, T);
-        check(out, DType.F32, "embeddingForward out", B, T, C);
-        long n = (long) B * T * C;
-        kernels.embeddingForward(Launch.elementwise(n, new Cost(12 * n, 0)), ptr(out), ptr(tokens), ptr(wte), ptr(wpe),
-                B * T, T, C, V, ptr(errors));
+        var op = "embeddingForward";
+        var d = OpShapes.embedding(op, out, "out", tokens, wte, "wte", wpe, "wpe");
+        DType s = OpShapes.storage(op, out, wte, wpe);
+        int bt = d.b() * d.t();
+        kernels.embeddingForward(s, Launch.elementwise(d.n(), OpCost.embeddingForward(bt, d.c(), s)), ptr(out),
+                ptr(tokens), ptr(wte), ptr(wpe), bt, d.t(), d.c(), d.v(), ptr(errors));
     }
 
     @Override
     public void embeddingBackward(Tensor dwte, Tensor dwpe, Tensor dout, Tensor tokens) {
-        int[] bt = rank(tokens, 2, "embeddingBackward tokens");
-        int B = bt[0], T = bt[1], V = dwte.shape()[0], C = dwte.lastDim();
-        check(dwte, DType.F32, "embeddingBackward dwte", V, C);
-        checkEmbedding("embeddingBackward", dwpe, T, C);
-        check(tokens, DType.I32, "embeddingBackward tokens", B, T);
-        check(dout, DType.F32, "embeddingBackward dout", B, T, C);
-        long n = (long) B * T * C;
-        kernels.embeddingBackwardWte(Launch.elementwise(n, new Cost(12 * n, n)), ptr(dwte), ptr(dout), ptr(tokens),
-                B * T, C, V);
-        long tc = (long) T * C;
-        kernels.embeddingBackwardWpe(Launch.elementwise(tc, new Cost(4 * (n + 2 * tc), n)), ptr(dwpe), ptr(dout), B, T,
-                C);
-    }
-
-    private static void checkEmbedding(String op, Tensor wpe, int T, int C) {
-        int[] s = rank(wpe, 2, op + " wpe");
-        if (s[1] != C || s[0] < T)
-            throw new IllegalArgumentException(op + ": wpe " + Tensor.describe(s) + " cannot hold T=" + T
-                    + ", C=" + C);
-        checkDType(wpe, DType.F32, op + " wpe");
+        var op = "embeddingBackward";
+        var d = OpShapes.embedding(op, dout, "dout", tokens, dwte, "dwte", dwpe, "dwpe");
+        OpShapes.expectDType(op, "dwte", dwte, DType.F32);
+        OpShapes.expectDType(op, "dwpe", dwpe, DType.F32);
+        DType s = OpShapes.storage(op, dout);
+        int bt = d.b() * d.t();
+        kernels.embeddingBackwardWte(s, Launch.elementwise(d.n(), OpCost.embeddingBackwardTokens(bt, d.c(), s)),
+                ptr(dwte), ptr(dout), ptr(tokens), bt, d.c(), d.v());
+        kernels.embeddingBackwardWpe(s, Launch.elementwise((long) d.t() * d.c(),
+                OpCost.embeddingBackwardPositions(bt, d.t(), d.c(), s)), ptr(dwpe), ptr(dout), d.b(), d.t(), d.c());
     }
 
     @Override
     public void layerNormForward(Tensor out, Tensor mean, Tensor rstd, Tensor in, Tensor weight, Tensor bias) {
-        int N = in.rows(), C = in.lastDim();
-        checkDType(in, DType.F32, "layerNormForward in");
-        check(out, DType.F32, "layerNormForward out", in.shape());
-        checkNumel(mean, N, "layerNormForward mean");
-        checkNumel(rstd, N, "layerNormForward rstd");
-        check(weight, DType.F32, "layerNormForward weight", C);
-        check(bias, DType.F32, "layerNormForward bias", C);
-        long n = (long) N * C;
-        kernels.layernormForward(Launch.warpPerRow(N, new Cost(4 * (3 * n + 2L * C + 2L * N), 8.0 * n)), ptr(out),
-                ptr(mean), ptr(rstd), ptr(in), ptr(weight), ptr(bias), N, C);
+        var op = "layerNormForward";
+        var d = OpShapes.layerNormForward(op, out, mean, rstd, in, weight, bias);
+        DType s = OpShapes.storage(op, out, in, weight, bias);
+        kernels.layernormForward(s, Launch.warpPerRow(d.n(), OpCost.layerNormForward(d.n(), d.c(), s)), ptr(out),
+                ptr(mean), ptr(rstd), ptr(in), ptr(weight), ptr(bias), d.n(), d.c());
     }
 
     @Override
     public void layerNormBackward(Tensor din, Tensor dweight, Tensor dbias, Tensor dout, Tensor in,
                                   Tensor weight, Tensor mean, Tensor rstd) {
-        int N = in.rows(), C = in.lastDim();
-        checkDType(in, DType.F32, "layerNormBackward in");
-        check(din, DType.F32, "layerNormBackward din", in.shape());
-        check(dout, DType.F32, "layerNormBackward dout", in.shape());
-        check(weight, DType.F32, "layerNormBackward weight", C);
-        check(dweight, DType.F32, "layerNormBackward dweight", C);
-        check(dbias, DType.F32, "layerNormBackward dbias", C);
-        checkNumel(mean, N, "layerNormBackward mean");
-        checkNumel(rstd, N, "layerNormBackward rstd");
-        long n = (long) N * C;
-        kernels.layernormBackwardInput(Launch.warpPerRow(N, new Cost(4 * (5 * n + 2L * N + C), 14.0 * n)), ptr(din),
-                ptr(dout), ptr(in), ptr(weight), ptr(mean), ptr(rstd), N, C);
-        kernels.layernormBackwardParams(Launch.columnTiles(C, new Cost(4 * (2 * n + 2L * N + 4L * C), 6.0 * n)),
-                ptr(dweight), ptr(dbias), ptr(dout), ptr(in), ptr(mean), ptr(rstd), N, C);
+        var op = "layerNormBackward";
+        var d = OpShapes.layerNormBackward(op, din, dweight, dbias, dout, in, weight, mean, rstd);
+        DType s = OpShapes.storage(op, din, dout, in, weight);
+        OpShapes.expectDType(op, "dweight", dweight, DType.F32);
+        OpShapes.expectDType(op, "dbias", dbias, DType.F32);
+        int n = d.n(), c = d.c();
+        kernels.layernormBackwardInput(s, Launch.warpPerRow(n, OpCost.layerNormBackwardInput(n, c, s)), ptr(din),
+                ptr(dout), ptr(in), ptr(weight), ptr(mean), ptr(rstd), n, c);
+        kernels.layernormBackwardParams(s, Launch.columnTiles(c, OpCost.layerNormBackwardParams(n, c, s)),
+                ptr(dweight), ptr(dbias), ptr(dout), ptr(in), ptr(mean), ptr(rstd), n, c);
     }
 
     @Override
     public void linearForward(Tensor out, Tensor in, Tensor weight, Tensor bias) {
-        int N = in.rows(), IC = in.lastDim();
-        int[] w = rank(weight, 2, "linearForward weight");
-        int OC = w[0];
-        checkDType(in, DType.F32, "linearForward in");
-        check(weight, DType.F32, "linearForward weight", OC, IC);
-        check(out, DType.F32, "linearForward out", withLast(in.shape(), OC));
+        var op = "linearForward";
+        var d = OpShapes.linearForward(op, out, in, weight, bias);
+        f32(op, out, in, weight);
+        int N = d.n(), IC = d.ic(), OC = d.oc();
         // out = in @ weight^T
         gemm("linear_forward", false, true, N, OC, IC, in, IC, weight, IC, 0f, out, OC);
         if (bias != null) {
-            check(bias, DType.F32, "linearForward bias", OC);
-            long n = (long) N * OC;
-            kernels.biasAdd(Launch.elementwise(n, new Cost(4 * (2 * n + OC), n)), ptr(out), ptr(bias), N, OC);
+            f32(op, bias);
+            kernels.biasAdd(DType.F32, Launch.elementwise((long) N * OC, OpCost.biasAdd(N, OC, DType.F32)), ptr(out),
+                    ptr(bias), N, OC);
         }
     }
 
     @Override
     public void linearBackward(Tensor din, Tensor dweight, Tensor dbias, Tensor dout, Tensor in, Tensor weight) {
-        int N = in.rows(), IC = in.lastDim();
-        int[] w = rank(weight, 2, "linearBackward weight");
-        int OC = w[0];
-        checkDType(in, DType.F32, "linearBackward in");
-        check(weight, DType.F32, "linearBackward weight", OC, IC);
-        check(dweight, DType.F32, "linearBackward dweight", OC, IC);
-        check(dout, DType.F32, "linearBackward dout", withLast(in.shape(), OC));
+        var op = "linearBackward";
+        var d = OpShapes.linearBackward(op, din, dweight, dbias, dout, in, weight);
+        f32(op, dweight, dout, in, weight);
+        int N = d.n(), IC = d.ic(), OC = d.oc();
         if (din != null) {
-            check(din, DType.F32, "linearBackward din", in.shape());
+            f32(op, din);
             // din += dout @ weight
             gemm("linear_backward_input", false, false, N, IC, OC, dout, OC, weight, IC, 1f, din, IC);
         }
         // dweight += dout^T @ in
         gemm("linear_backward_weight", true, false, OC, IC, N, dout, OC, in, IC, 1f, dweight, IC);
         if (dbias != null) {
-            check(dbias, DType.F32, "linearBackward dbias", OC);
-            long n = (long) N * OC;
-            kernels.columnSumAccumulate(Launch.columnTiles(OC, new Cost(4 * (n + 2L * OC), n)), ptr(dbias), ptr(dout),
-                    N, OC);
+            f32(op, dbias);
+            kernels.columnSumAccumulate(DType.F32, Launch.columnTiles(OC, OpCost.columnSum(N, OC, DType.F32)),
+                    ptr(dbias), ptr(dout), N, OC);
         }
-    }
-
-    /** Geometry of one attention call, validated against every tensor it touches. */
-    private record Heads(int B, int T, int C, int NH, int hs) {
-        long btc() {
-            return (long) B * T * C;
-        }
-
-        long rows() {
-            return (long) B * NH * T;
-        }
-
-        /** Visible (t, t2 <= t) pairs of all heads. */
-        long pairs() {
-            return (long) B * NH * T * (T + 1L) / 2;
-        }
-
-        /** Scores are scaled by 1/sqrt(head size). */
-        float scale() {
-            return (float) (1.0 / Math.sqrt(hs));
-        }
-    }
-
-    private static Heads heads(String op, Tensor qkv, Tensor lse, int nHead) {
-        int[] s = rank(qkv, 3, op + " qkv");
-        int B = s[0], T = s[1], C3 = s[2];
-        if (nHead <= 0 || C3 % (3 * nHead) != 0)
-            throw new IllegalArgumentException(op + ": qkv width " + C3 + " is not 3 * nHead(" + nHead + ") * hs");
-        int C = C3 / 3;
-        if (qkv.dtype() != DType.F32 && qkv.dtype() != DType.BF16)
-            throw new IllegalArgumentException(op + ": qkv must be F32 or BF16, got " + qkv);
-        check(lse, DType.F32, op + " lse", B, nHead, T);
-        return new Heads(B, T, C, nHead, C / nHead);
     }
 
     // Fused flash attention (kernels/flash_attention_*.cu): q, k, v read straight from qkv, out written as
     // (B,T,C), nothing of size T*T in memory; see FlashGeometry for the launch shapes.
     @Override
     public void attentionForward(Tensor out, Tensor lse, Tensor qkv, int nHead, Dropout dropout) {
-        Heads h = heads("attentionForward", qkv, lse, nHead);
-        check(out, qkv.dtype(), "attentionForward out", h.B, h.T, h.C);
-        // Per visible pair: a q.k dot and a p*v update (4 hs flops) plus the softmax's exp, max and sum.
-        int element = qkv.dtype().bytes();
-        Cost cost = new Cost(element * 4 * h.btc() + 4 * h.rows(), 4.0 * h.pairs() * h.hs + 4.0 * h.pairs());
+        var op = "attentionForward";
+        var h = OpShapes.attention(op, qkv, lse, nHead, dropout);
+        OpShapes.expect(op, "out", out, h.b(), h.t(), h.c());
+        DType s = OpShapes.storage(op, qkv, out);
+        Cost cost = OpCost.attentionForward(h, s);
         // bf16 storage runs on tensor cores (one geometry, hs <= 64); fp32 on CUDA cores.
-        Launch launch = qkv.dtype() == DType.BF16 ? FlashGeometry.bf16Forward("attentionForward", h.B, h.T, h.NH, h.hs, cost)
-                : FlashGeometry.of("attentionForward", h.B, h.T, h.NH, h.hs).forwardLaunch(cost);
-        kernels.flashAttentionForward(qkv.dtype(), launch, ptr(out), ptr(lse), ptr(qkv), h.B, h.T, h.NH, h.hs,
-                h.scale(), dropout.key(), dropout.threshold(), dropout.scale());
+        Launch launch = s == DType.BF16 ? FlashGeometry.bf16Forward(op, h.b(), h.t(), h.nh(), h.hs(), cost)
+                : FlashGeometry.of(op, h.b(), h.t(), h.nh(), h.hs()).forwardLaunch(cost);
+        kernels.flashAttentionForward(s, launch, ptr(out), ptr(lse), ptr(qkv), h.b(), h.t(), h.nh(), h.hs(), scale(h),
+                dropout.key(), dropout.threshold(), dropout.scale());
     }
 
     @Override
     public void attentionBackward(Tensor dqkv, Tensor dout, Tensor qkv, Tensor out, Tensor lse, int nHead,
                                   Dropout dropout) {
-        Heads h = heads("attentionBackward", qkv, lse, nHead);
+        var op = "attentionBackward";
+        var h = OpShapes.attention(op, qkv, lse, nHead, dropout);
         if (qkv.dtype() != DType.F32)
-            throw new IllegalArgumentException("attentionBackward: " + qkv.dtype() + " qkv: the flash backward has only "
-                    + "an fp32 variant so far");
-        check(dqkv, DType.F32, "attentionBackward dqkv", qkv.shape());
-        check(dout, DType.F32, "attentionBackward dout", h.B, h.T, h.C);
-        check(out, DType.F32, "attentionBackward out", h.B, h.T, h.C);
-        FlashGeometry f = FlashGeometry.of("attentionBackward", h.B, h.T, h.NH, h.hs);
+            throw new IllegalArgumentException(op + ": " + qkv.dtype() + " qkv: the flash backward has only an fp32 "
+                    + "variant so far");
+        OpShapes.expect(op, "dqkv", dqkv, qkv.shape());
+        OpShapes.expect(op, "dout", dout, h.b(), h.t(), h.c());
+        OpShapes.expect(op, "out", out, h.b(), h.t(), h.c());
+        f32(op, dqkv, dout, out);
+        FlashGeometry f = FlashGeometry.of(op, h.b(), h.t(), h.nh(), h.hs());
         CUdeviceptr delta = scratch.get("attn.delta", 4 * h.rows());
         kernels.flashAttentionBackwardDelta(Launch.warpPerRow(Math.toIntExact(h.rows()),
-                new Cost(4 * (2 * h.btc() + h.rows()), 2.0 * h.btc())), delta, ptr(dout), ptr(out), h.B, h.T, h.NH, h.hs);
-        // dk/dv recompute s and dp per visible pair and update dk and dv (8 hs flops); dq recomputes both dots
-        // and updates dq (6 hs flops).
-        long io = 4 * (2 * h.btc() + 2 * h.btc() + 2 * h.rows());
+                OpCost.attentionBackwardDelta(h, DType.F32)), delta, ptr(dout), ptr(out), h.b(), h.t(), h.nh(),
+                h.hs());
         kernels.flashAttentionBackwardDkdv(qkv.dtype(),
-                f.dkdvLaunch(new Cost(io, 8.0 * h.pairs() * h.hs + 6.0 * h.pairs())), ptr(dqkv), ptr(dout), ptr(qkv), ptr(lse), delta, h.B, h.T, h.NH, h.hs, h.scale(),
-                dropout.key(), dropout.threshold(), dropout.scale());
+                f.dkdvLaunch(OpCost.attentionBackwardKeysValues(h, DType.F32)), ptr(dqkv), ptr(dout), ptr(qkv), ptr(lse),
+                delta, h.b(), h.t(), h.nh(), h.hs(), scale(h), dropout.key(), dropout.threshold(), dropout.scale());
         kernels.flashAttentionBackwardDq(qkv.dtype(),
-                f.forwardLaunch(new Cost(io, 6.0 * h.pairs() * h.hs + 6.0 * h.pairs())), ptr(dqkv), ptr(dout), ptr(qkv), ptr(lse), delta, h.B, h.T, h.NH, h.hs, h.scale(),
-                dropout.key(), dropout.threshold(), dropout.scale());
+                f.forwardLaunch(OpCost.attentionBackwardQueries(h, DType.F32)), ptr(dqkv), ptr(dout), ptr(qkv),
+                ptr(lse), delta, h.b(), h.t(), h.nh(), h.hs(), scale(h), dropout.key(), dropout.threshold(),
+                dropout.scale());
+    }
+
+    /** Scores are scaled by 1/sqrt(head size). */
+    private static float scale(OpShapes.AttentionDims h) {
+        return (float) (1.0 / Math.sqrt(h.hs()));
     }
 
     @Override
     public void attentionCached(Tensor out, Tensor qkv, Tensor kCache, Tensor vCache, Tensor mask, int pos,
                                 int nHead) {
-        String op = "attentionCached";
-        int[] s = rank(qkv, 3, op + " qkv");
-        int B = s[0], Tn = s[1];
-        if (nHead <= 0 || s[2] % (3 * nHead) != 0)
-            throw new IllegalArgumentException(op + ": qkv width " + s[2] + " is not 3 * nHead(" + nHead + ") * hs");
-        int C = s[2] / 3, hs = C / nHead;
-        checkDType(qkv, DType.F32, op + " qkv");
-        check(out, DType.F32, op + " out", B, Tn, C);
-        int L = rank(kCache, 4, op + " kCache")[2];
-        check(kCache, DType.F32, op + " kCache", B, nHead, L, hs);
-        check(vCache, DType.F32, op + " vCache", B, nHead, L, hs);
-        int[] m = rank(mask, 2, op + " mask");
-        if (m[0] != m[1]) throw new IllegalArgumentException(op + ": mask " + Tensor.describe(m) + " is not square");
-        if (pos < 0 || pos + Tn > Math.min(L, m[0]))
-            throw new IllegalArgumentException(op + ": positions [" + pos + ", " + (pos + Tn)
-                    + ") do not fit a cache of " + L + " and a mask of " + m[0] + " positions");
-        int keys = pos + Tn;
+        var op = "attentionCached";
+        var d = OpShapes.attentionCached(op, out, qkv, kCache, vCache, mask, pos, nHead);
+        f32(op, out, qkv, kCache, vCache);
+        checkMask(op, mask);
+        int B = d.b(), Tn = d.tn(), hs = d.hs(), keys = pos + Tn;
         long shared = 4L * (hs + keys);
         // The kernel's static reduce[32] floats count against the same 48 KiB as the dynamic part.
         if (shared + ATTENTION_CACHED_STATIC_SHARED > MAX_DYNAMIC_SHARED)
             throw new IllegalArgumentException(op + ": " + keys + " positions of head size " + hs + " need "
                     + (shared + ATTENTION_CACHED_STATIC_SHARED) + " bytes of shared memory per block, more than "
                     + MAX_DYNAMIC_SHARED);
-        long n = (long) B * Tn * C;
-        kernels.kvCacheWrite(Launch.elementwise(n, new Cost(16 * n, 0)), ptr(kCache), ptr(vCache), ptr(qkv), B, Tn,
-                nHead, hs, L, pos);
-        // With the causal mask, query p reads p+1 keys and values: sum_t (pos+t+1) per head.
-        long live = (long) B * nHead * ((long) Tn * pos + (long) Tn * (Tn + 1) / 2);
-        Cost cost = new Cost(4 * (2 * n + 2 * live * hs), 4.0 * live * hs + 5.0 * live);
-        kernels.attentionCached(Launch.blocks(B * nHead * Tn, Launch.THREADS, cost).withShared((int) shared), ptr(out),
-                ptr(qkv), ptr(kCache), ptr(vCache), ptr(mask), mask.dtype() == DType.I32 ? 1 : 0, m[0], B, Tn, nHead,
-                hs, L, pos, (float) (1.0 / Math.sqrt(hs)));
+        long n = (long) B * Tn * d.c();
+        kernels.kvCacheWrite(Launch.elementwise(n, OpCost.kvCacheWrite(n, DType.F32)), ptr(kCache), ptr(vCache),
+                ptr(qkv), B, Tn, nHead, hs, d.cacheT(), pos);
+        Launch launch = Launch.blocks(B * nHead * Tn, Launch.THREADS, OpCost.cachedAttention(d, DType.F32));
+        kernels.attentionCached(launch.withShared((int) shared), ptr(out), ptr(qkv), ptr(kCache), ptr(vCache),
+                ptr(mask), mask.dtype() == DType.I32 ? 1 : 0, d.maskT(), B, Tn, nHead, hs, d.cacheT(), pos,
+                (float) (1.0 / Math.sqrt(hs)));
+    }
+
+    /** The cached-attention kernel reads the causal mask as floats or as ints. */
+    private static void checkMask(String op, Tensor mask) {
+        if (mask.dtype() == DType.BF16)
+            throw new IllegalArgumentException(op + ": mask " + mask + " must be F32 or I32");
     }
 
     @Override
     public void geluForward(Tensor out, Tensor in) {
-        long n = sameSize("geluForward", out, in);
-        kernels.geluForward(Launch.elementwise(n, new Cost(8 * n, 10.0 * n)), ptr(out), ptr(in), n);
+        var op = "geluForward";
+        long n = OpShapes.geluForward(op, out, in);
+        DType s = OpShapes.storage(op, out, in);
+        kernels.geluForward(s, Launch.elementwise(n, OpCost.geluForward(n, s)), ptr(out), ptr(in), n);
     }
 
     @Override
     public void geluBackward(Tensor din, Tensor dout, Tensor in) {
-        long n = sameSize("geluBackward", din, dout, in);
-        kernels.geluBackward(Launch.elementwise(n, new Cost(16 * n, 20.0 * n)), ptr(din), ptr(dout), ptr(in), n);
+        var op = "geluBackward";
+        long n = OpShapes.geluBackward(op, din, dout, in);
+        DType s = OpShapes.storage(op, din, dout, in);
+        kernels.geluBackward(s, Launch.elementwise(n, OpCost.geluBackward(n, s)), ptr(din), ptr(dout), ptr(in), n);
     }
 
     @Override
     public void add(Tensor out, Tensor a, Tensor b) {
-        long n = sameSize("add", out, a, b);
-        kernels.residualAdd(Launch.elementwise(n, new Cost(12 * n, n)), ptr(out), ptr(a), ptr(b), n);
+        var op = "add";
+        long n = OpShapes.add(op, out, a, b);
+        DType s = OpShapes.storage(op, out, a, b);
+        kernels.residualAdd(s, Launch.elementwise(n, OpCost.add(n, s)), ptr(out), ptr(a), ptr(b), n);
     }
 
     @Override
     public void dropoutForward(Tensor out, Tensor in, Dropout dropout) {
-        long n = sameSize("dropoutForward", out, in);
+        var op = "dropoutForward";
+        long n = OpShapes.dropoutForward(op, out, in, dropout);
+        DType s = OpShapes.storage(op, out, in);
         if (!dropout.active()) {
             copy(out, in);
             return;
         }
-        kernels.dropoutForward(Launch.elementwise(n, new Cost(8 * n, n)), ptr(out), ptr(in), n, dropout.key(),
-                dropout.threshold(), dropout.scale());
+        kernels.dropoutForward(s, Launch.elementwise(n, OpCost.dropoutForward(n, s)), ptr(out), ptr(in), n,
+                dropout.key(), dropout.threshold(), dropout.scale());
     }
 
     @Override
     public void dropoutBackward(Tensor din, Tensor dout, Dropout dropout) {
-        long n = sameSize("dropoutBackward", din, dout);
-        kernels.dropoutBackward(Launch.elementwise(n, new Cost(12 * n, n)), ptr(din), ptr(dout), n, dropout.key(),
-                dropout.threshold(), dropout.scale());
+        var op = "dropoutBackward";
+        long n = OpShapes.dropoutBackward(op, din, dout, dropout);
+        DType s = OpShapes.storage(op, din, dout);
+        kernels.dropoutBackward(s, Launch.elementwise(n, OpCost.dropoutBackward(n, s)), ptr(din), ptr(dout), n,
+                dropout.key(), dropout.threshold(), dropout.scale());
     }
 
     @Override
     public void crossEntropy(Tensor losses, Tensor dlogits, Tensor logits, Tensor targets, float dlossScale) {
-        int N = logits.rows(), V = logits.lastDim();
-        checkDType(logits, DType.F32, "crossEntropy logits");
-        checkNumel(losses, N, "crossEntropy losses");
-        checkDType(targets, DType.I32, "crossEntropy targets");
-        if (targets.numel() != N) throw sizeMismatch("crossEntropy targets", targets, N);
-        if (dlogits != null) check(dlogits, DType.F32, "crossEntropy dlogits", logits.shape());
-        long n = (long) N * V;
-        Cost cost = new Cost(4 * (dlogits == null ? n : 2 * n) + 12L * N, 5.0 * n);
-        kernels.crossEntropyForwardBackward(Launch.blocks(N, CE_THREADS, cost), ptr(losses), ptr(dlogits), ptr(logits),
-                ptr(targets), N, V, dlossScale, ptr(errors));
+        var op = "crossEntropy";
+        var d = OpShapes.crossEntropy(op, losses, dlogits, logits, targets);
+        f32(op, losses, logits);
+        if (dlogits != null) f32(op, dlogits);
+        Cost cost = OpCost.crossEntropy(d.n(), d.c(), dlogits != null, DType.F32);
+        kernels.crossEntropyForwardBackward(Launch.blocks(d.n(), CE_THREADS, cost), ptr(losses), ptr(dlogits),
+                ptr(logits), ptr(targets), d.n(), d.c(), dlossScale, ptr(errors));
     }
 
     @Override
     public void accumulateLoss(Tensor state, Tensor losses, float scale) {
-        checkNumel(state, StepState.SIZE, "accumulateLoss state");
-        checkDType(losses, DType.F32, "accumulateLoss losses");
-        int n = Math.toIntExact(losses.numel());
-        kernels.lossAccumulate(Launch.blocks(1, 1024, new Cost(4L * n, n)), ptr(state), ptr(losses), n, scale);
+        int n = Math.toIntExact(OpShapes.accumulateLoss("accumulateLoss", state, losses));
+        kernels.lossAccumulate(Launch.blocks(1, 1024, OpCost.accumulateLoss(n)), ptr(state), ptr(losses), n, scale);
     }
 
     @Override
     public void stepDecision(Tensor state, Tensor grads, Tensor chunks, float maxNorm) {
-        checkNumel(state, StepState.SIZE, "stepDecision state");
-        checkDType(grads, DType.F32, "stepDecision grads");
-        int k = chunkCount("stepDecision", chunks);
+        int k = OpShapes.stepDecision("stepDecision", state, grads, chunks);
         CUdeviceptr partials = scratch.get("step.partials", 8L * k);
         long n = grads.numel();
-        kernels.chunkSumSquares(Launch.blocks(k, Launch.THREADS, new Cost(4 * n, 2.0 * n)), partials, ptr(grads),
-                ptr(chunks));
-        kernels.stepDecision(Launch.blocks(1, 1024, new Cost(8L * k, k)), ptr(state), partials, k, maxNorm);
+        kernels.chunkSumSquares(Launch.blocks(k, Launch.THREADS, OpCost.sumOfSquares(n, DType.F32)), partials,
+                ptr(grads), ptr(chunks));
+        kernels.stepDecision(Launch.blocks(1, 1024, OpCost.sumPartials(k)), ptr(state), partials, k, maxNorm);
     }
 
     @Override
     public void adamw(Tensor params, Tensor grads, Tensor m, Tensor v, Tensor chunks, Tensor state, AdamWConfig c,
                       boolean zeroGrad) {
-        long n = sameSize("adamw", params, grads, m, v);
-        checkNumel(state, StepState.SIZE, "adamw state");
-        int k = chunkCount("adamw", chunks);
-        kernels.adamwArena(Launch.blocks(k, Launch.THREADS, new Cost((zeroGrad ? 32 : 28) * n, 16.0 * n)), ptr(params),
-                ptr(grads), ptr(m), ptr(v), ptr(chunks), ptr(state), c.beta1(), c.beta2(), c.eps(), c.weightDecay(),
+        long n = OpShapes.adamw("adamw", params, grads, m, v, chunks, state);
+        int k = chunks.shape()[0];
+        kernels.adamwArena(Launch.blocks(k, Launch.THREADS, OpCost.adamw(n, zeroGrad)), ptr(params), ptr(grads),
+                ptr(m), ptr(v), ptr(chunks), ptr(state), c.beta1(), c.beta2(), c.eps(), c.weightDecay(),
                 zeroGrad ? 1 : 0);
-    }
-
-    /** Rows of a chunk table (its contents stay on the device; AdamW builds it with ArenaChunks). */
-    private static int chunkCount(String op, Tensor chunks) {
-        int[] s = rank(chunks, 2, op + " chunks");
-        check(chunks, DType.I32, op + " chunks", s[0], ArenaChunks.COLUMNS);
-        return s[0];
     }
 
     @Override
     public double sumOfSquares(Tensor t) {
-        checkDType(t, DType.F32, "sumOfSquares");
+        DType s = OpShapes.storage("sumOfSquares", t);
         long n = t.numel();
         int grid = Math.min(NORM_BLOCKS, Launch.elementwiseBlocks(n));
         // One partial per block, then a single fixed-order reduction: deterministic.
         CUdeviceptr partials = scratch.get("norm.partials", 8L * (grid + 1));
-        kernels.sumSquaresPartial(Launch.blocks(grid, Launch.THREADS, new Cost(4 * n, 2.0 * n)), partials, ptr(t), n);
+        kernels.sumSquaresPartial(s, Launch.blocks(grid, Launch.THREADS, OpCost.sumOfSquares(n, s)), partials, ptr(t),
+                n);
         CUdeviceptr result = offset8(partials, grid);
-        kernels.sumPartials(Launch.blocks(1, 1024, new Cost(8L * grid, grid)), result, partials, grid);
+        kernels.sumPartials(Launch.blocks(1, 1024, OpCost.sumPartials(grid)), result, partials, grid);
         double[] out = new double[1];
         syncAndCheck();
         ctx.copyToHost(Pointer.to(out), result, 8);
@@ -594,8 +543,8 @@ public final class CudaOps implements Ops {
         long t0 = profiler.begin();
         ctx.ensureCurrent();
         rowMajorSgemm(blas, transA, transB, M, N, K, ptr(a), lda, ptr(b), ldb, beta, ptr(c), ldc);
-        profiler.end(t0, name, 4L * ((long) M * K + (long) K * N + (beta == 0 ? 1L : 2L) * M * N),
-                2.0 * M * N * K);
+        Cost cost = OpCost.gemm(M, N, K, beta != 0, DType.F32);
+        profiler.end(t0, name, cost.bytes(), cost.flops());
     }
 
     /**
@@ -621,58 +570,26 @@ public final class CudaOps implements Ops {
 
     /** The device address of a CUDA tensor; null for null (optional outputs). */
     private static CUdeviceptr ptr(Tensor t) {
-        return t == null ? null : ((CudaTensor) t).ptr();
+        if (t == null) return null;
+        if (!(t instanceof CudaTensor c))
+            throw new IllegalArgumentException("tensor " + t + " does not belong to the CUDA backend");
+        return c.ptr();
     }
 
     private static CUdeviceptr offset8(CUdeviceptr p, long doubles) {
         return doubles == 0 ? p : p.withByteOffset(8 * doubles);
     }
 
-    private static int[] withLast(int[] shape, int last) {
-        int[] s = shape.clone();
-        s[s.length - 1] = last;
-        return s;
-    }
-
     private CudaTensor cu(Tensor t, DType dtype, String op) {
         if (!(t instanceof CudaTensor c))
             throw new IllegalArgumentException(op + ": tensor " + t + " does not belong to the CUDA backend");
-        if (dtype != null) checkDType(c, dtype, op);
+        if (dtype != null) OpShapes.expectDType(op, "tensor", c, dtype);
         return c;
     }
 
-    private static void checkDType(Tensor t, DType dtype, String what) {
-        if (!(t instanceof CudaTensor))
-            throw new IllegalArgumentException(what + ": tensor " + t + " does not belong to the CUDA backend");
-        if (t.dtype() != dtype) throw new IllegalArgumentException(what + ": expected " + dtype + ", got " + t);
-    }
-
-    private static void check(Tensor t, DType dtype, String what, int... shape) {
-        checkDType(t, dtype, what);
-        if (!Arrays.equals(t.shape(), shape))
-            throw new IllegalArgumentException(what + ": expected shape " + Tensor.describe(shape) + ", got "
-                    + Tensor.describe(t.shape()));
-    }
-
-    private static void checkNumel(Tensor t, long n, String what) {
-        checkDType(t, DType.F32, what);
-        if (t.numel() != n) throw sizeMismatch(what, t, n);
-    }
-
-    private static int[] rank(Tensor t, int rank, String what) {
-        int[] s = t.shape();
-        if (s.length != rank)
-            throw new IllegalArgumentException(what + ": expected rank " + rank + ", got " + Tensor.describe(s));
-        return s;
-    }
-
-    private static long sameSize(String op, Tensor first, Tensor... rest) {
-        checkDType(first, DType.F32, op);
-        for (Tensor t : rest) {
-            checkDType(t, DType.F32, op);
-            if (t.numel() != first.numel()) throw sizeMismatch(op, t, first.numel());
-        }
-        return first.numel();
+    /** The tensors of an op this backend implements in F32 only. */
+    private static void f32(String op, Tensor... tensors) {
+        for (Tensor t : tensors) OpShapes.expectDType(op, "tensor", t, DType.F32);
     }
 
     private static IllegalArgumentException sizeMismatch(String what, Tensor t, long expected) {

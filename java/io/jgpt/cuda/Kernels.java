@@ -49,17 +49,27 @@ final class Kernels {
     }
 
     /**
-     * kernels/bias.cu: {@code bias_add(float* out, const float* bias, int N, int OC)}
+     * kernels/bias.cu: {@code bias_add_<storage>(float* out, const float* bias, int N, int OC)}
      */
-    void biasAdd(Launch launch, CUdeviceptr out, CUdeviceptr bias, int N, int OC) {
-        launcher.launch("bias_add", launch, new KernelArgs(4).ptr(out).ptr(bias).i32(N).i32(OC));
+    void biasAdd(DType storage, Launch launch, CUdeviceptr out, CUdeviceptr bias, int N, int OC) {
+        String kernel = switch (storage) {
+            case F32 -> "bias_add_f32";
+            case BF16 -> "bias_add_bf16";
+            default -> throw noInstantiation("bias_add", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(4).ptr(out).ptr(bias).i32(N).i32(OC));
     }
 
     /**
-     * kernels/bias.cu: {@code column_sum_accumulate(float* sums, const float* in, int N, int C)}
+     * kernels/bias.cu: {@code column_sum_accumulate_<storage>(float* sums, const float* in, int N, int C)}
      */
-    void columnSumAccumulate(Launch launch, CUdeviceptr sums, CUdeviceptr in, int N, int C) {
-        launcher.launch("column_sum_accumulate", launch, new KernelArgs(4).ptr(sums).ptr(in).i32(N).i32(C));
+    void columnSumAccumulate(DType storage, Launch launch, CUdeviceptr sums, CUdeviceptr in, int N, int C) {
+        String kernel = switch (storage) {
+            case F32 -> "column_sum_accumulate_f32";
+            case BF16 -> "column_sum_accumulate_bf16";
+            default -> throw noInstantiation("column_sum_accumulate", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(4).ptr(sums).ptr(in).i32(N).i32(C));
     }
 
     /**
@@ -73,49 +83,72 @@ final class Kernels {
     }
 
     /**
-     * kernels/dropout.cu: {@code dropout_forward(float* out, const float* in, size_t n, unsigned long long key, int
-     * threshold, float scale)}
+     * kernels/dropout.cu: {@code dropout_forward_<storage>(float* out, const float* in, size_t n, unsigned long long
+     * key, int threshold, float scale)}
      */
-    void dropoutForward(Launch launch, CUdeviceptr out, CUdeviceptr in, long n, long key, int threshold, float scale) {
-        launcher.launch("dropout_forward", launch, new KernelArgs(6).ptr(out).ptr(in).i64(n).i64(key).i32(threshold)
-                .f32(scale));
-    }
-
-    /**
-     * kernels/dropout.cu: {@code dropout_backward(float* din, const float* dout, size_t n, unsigned long long key, int
-     * threshold, float scale)}
-     */
-    void dropoutBackward(Launch launch, CUdeviceptr din, CUdeviceptr dout, long n, long key, int threshold,
+    void dropoutForward(DType storage, Launch launch, CUdeviceptr out, CUdeviceptr in, long n, long key, int threshold,
                 float scale) {
-        launcher.launch("dropout_backward", launch, new KernelArgs(6).ptr(din).ptr(dout).i64(n).i64(key).i32(threshold)
-                .f32(scale));
+        String kernel = switch (storage) {
+            case F32 -> "dropout_forward_f32";
+            case BF16 -> "dropout_forward_bf16";
+            default -> throw noInstantiation("dropout_forward", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(6).ptr(out).ptr(in).i64(n).i64(key).i32(threshold).f32(scale));
     }
 
     /**
-     * kernels/encoder.cu: {@code embedding_forward(float* out, const int* tokens, const float* wte, const float* wpe,
-     * int BT, int T, int C, int V, int* err)}
+     * kernels/dropout.cu: {@code dropout_backward_<storage>(float* din, const float* dout, size_t n, unsigned long long
+     * key, int threshold, float scale)}
      */
-    void embeddingForward(Launch launch, CUdeviceptr out, CUdeviceptr tokens, CUdeviceptr wte, CUdeviceptr wpe, int BT,
-                int T, int C, int V, CUdeviceptr err) {
-        launcher.launch("embedding_forward", launch, new KernelArgs(9).ptr(out).ptr(tokens).ptr(wte).ptr(wpe).i32(BT)
-                .i32(T).i32(C).i32(V).ptr(err));
+    void dropoutBackward(DType storage, Launch launch, CUdeviceptr din, CUdeviceptr dout, long n, long key,
+                int threshold, float scale) {
+        String kernel = switch (storage) {
+            case F32 -> "dropout_backward_f32";
+            case BF16 -> "dropout_backward_bf16";
+            default -> throw noInstantiation("dropout_backward", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(6).ptr(din).ptr(dout).i64(n).i64(key).i32(threshold).f32(scale));
     }
 
     /**
-     * kernels/encoder.cu: {@code embedding_backward_wte(float* dwte, const float* dout, const int* tokens, int BT, int
-     * C, int V)}
+     * kernels/encoder.cu: {@code embedding_forward_<storage>(float* out, const int* tokens, const float* wte, const
+     * float* wpe, int BT, int T, int C, int V, int* err)}
      */
-    void embeddingBackwardWte(Launch launch, CUdeviceptr dwte, CUdeviceptr dout, CUdeviceptr tokens, int BT, int C,
-                int V) {
-        launcher.launch("embedding_backward_wte", launch, new KernelArgs(6).ptr(dwte).ptr(dout).ptr(tokens).i32(BT)
-                .i32(C).i32(V));
+    void embeddingForward(DType storage, Launch launch, CUdeviceptr out, CUdeviceptr tokens, CUdeviceptr wte,
+                CUdeviceptr wpe, int BT, int T, int C, int V, CUdeviceptr err) {
+        String kernel = switch (storage) {
+            case F32 -> "embedding_forward_f32";
+            case BF16 -> "embedding_forward_bf16";
+            default -> throw noInstantiation("embedding_forward", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(9).ptr(out).ptr(tokens).ptr(wte).ptr(wpe).i32(BT).i32(T).i32(C)
+                .i32(V).ptr(err));
     }
 
     /**
-     * kernels/encoder.cu: {@code embedding_backward_wpe(float* dwpe, const float* dout, int B, int T, int C)}
+     * kernels/encoder.cu: {@code embedding_backward_wte_<storage>(float* dwte, const float* dout, const int* tokens,
+     * int BT, int C, int V)}
      */
-    void embeddingBackwardWpe(Launch launch, CUdeviceptr dwpe, CUdeviceptr dout, int B, int T, int C) {
-        launcher.launch("embedding_backward_wpe", launch, new KernelArgs(5).ptr(dwpe).ptr(dout).i32(B).i32(T).i32(C));
+    void embeddingBackwardWte(DType storage, Launch launch, CUdeviceptr dwte, CUdeviceptr dout, CUdeviceptr tokens,
+                int BT, int C, int V) {
+        String kernel = switch (storage) {
+            case F32 -> "embedding_backward_wte_f32";
+            case BF16 -> "embedding_backward_wte_bf16";
+            default -> throw noInstantiation("embedding_backward_wte", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(6).ptr(dwte).ptr(dout).ptr(tokens).i32(BT).i32(C).i32(V));
+    }
+
+    /**
+     * kernels/encoder.cu: {@code embedding_backward_wpe_<storage>(float* dwpe, const float* dout, int B, int T, int C)}
+     */
+    void embeddingBackwardWpe(DType storage, Launch launch, CUdeviceptr dwpe, CUdeviceptr dout, int B, int T, int C) {
+        String kernel = switch (storage) {
+            case F32 -> "embedding_backward_wpe_f32";
+            case BF16 -> "embedding_backward_wpe_bf16";
+            default -> throw noInstantiation("embedding_backward_wpe", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(5).ptr(dwpe).ptr(dout).i32(B).i32(T).i32(C));
     }
 
     /**
@@ -176,54 +209,72 @@ final class Kernels {
     }
 
     /**
-     * kernels/gelu.cu: {@code gelu_forward(float* out, const float* in, size_t n)}
+     * kernels/gelu.cu: {@code gelu_forward_<storage>(float* out, const float* in, size_t n)}
      */
-    void geluForward(Launch launch, CUdeviceptr out, CUdeviceptr in, long n) {
-        launcher.launch("gelu_forward", launch, new KernelArgs(3).ptr(out).ptr(in).i64(n));
+    void geluForward(DType storage, Launch launch, CUdeviceptr out, CUdeviceptr in, long n) {
+        String kernel = switch (storage) {
+            case F32 -> "gelu_forward_f32";
+            case BF16 -> "gelu_forward_bf16";
+            default -> throw noInstantiation("gelu_forward", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(3).ptr(out).ptr(in).i64(n));
     }
 
     /**
-     * kernels/gelu.cu: {@code gelu_backward(float* din, const float* dout, const float* in, size_t n)}
+     * kernels/gelu.cu: {@code gelu_backward_<storage>(float* din, const float* dout, const float* in, size_t n)}
      */
-    void geluBackward(Launch launch, CUdeviceptr din, CUdeviceptr dout, CUdeviceptr in, long n) {
-        launcher.launch("gelu_backward", launch, new KernelArgs(4).ptr(din).ptr(dout).ptr(in).i64(n));
+    void geluBackward(DType storage, Launch launch, CUdeviceptr din, CUdeviceptr dout, CUdeviceptr in, long n) {
+        String kernel = switch (storage) {
+            case F32 -> "gelu_backward_f32";
+            case BF16 -> "gelu_backward_bf16";
+            default -> throw noInstantiation("gelu_backward", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(4).ptr(din).ptr(dout).ptr(in).i64(n));
     }
 
     /**
-     * kernels/layernorm.cu: {@code layernorm_forward(float* out, float* mean, float* rstd, const float* in, const
-     * float* weight, const float* bias, int N, int C)}
+     * kernels/layernorm.cu: {@code layernorm_forward_<storage>(float* out, float* mean, float* rstd, const float* in,
+     * const float* weight, const float* bias, int N, int C)}
      */
-    void layernormForward(Launch launch, CUdeviceptr out, CUdeviceptr mean, CUdeviceptr rstd, CUdeviceptr in,
-                CUdeviceptr weight, CUdeviceptr bias, int N, int C) {
-        launcher.launch("layernorm_forward", launch, new KernelArgs(8).ptr(out).ptr(mean).ptr(rstd).ptr(in).ptr(weight)
-                .ptr(bias).i32(N).i32(C));
+    void layernormForward(DType storage, Launch launch, CUdeviceptr out, CUdeviceptr mean, CUdeviceptr rstd,
+                CUdeviceptr in, CUdeviceptr weight, CUdeviceptr bias, int N, int C) {
+        String kernel = switch (storage) {
+            case F32 -> "layernorm_forward_f32";
+            case BF16 -> "layernorm_forward_bf16";
+            default -> throw noInstantiation("layernorm_forward", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(8).ptr(out).ptr(mean).ptr(rstd).ptr(in).ptr(weight).ptr(bias)
+                .i32(N).i32(C));
     }
 
     /**
-     * kernels/layernorm.cu: {@code layernorm_backward_input(float* din, const float* dout, const float* in, const
-     * float* weight, const float* mean, const float* rstd, int N, int C)}
+     * kernels/layernorm.cu: {@code layernorm_backward_input_<storage>(float* din, const float* dout, const float* in,
+     * const float* weight, const float* mean, const float* rstd, int N, int C)}
      */
-    void layernormBackwardInput(Launch launch, CUdeviceptr din, CUdeviceptr dout, CUdeviceptr in, CUdeviceptr weight,
-                CUdeviceptr mean, CUdeviceptr rstd, int N, int C) {
-        launcher.launch("layernorm_backward_input", launch, new KernelArgs(8).ptr(din).ptr(dout).ptr(in).ptr(weight)
-                .ptr(mean).ptr(rstd).i32(N).i32(C));
+    void layernormBackwardInput(DType storage, Launch launch, CUdeviceptr din, CUdeviceptr dout, CUdeviceptr in,
+                CUdeviceptr weight, CUdeviceptr mean, CUdeviceptr rstd, int N, int C) {
+        String kernel = switch (storage) {
+            case F32 -> "layernorm_backward_input_f32";
+            case BF16 -> "layernorm_backward_input_bf16";
+            default -> throw noInstantiation("layernorm_backward_input", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(8).ptr(din).ptr(dout).ptr(in).ptr(weight).ptr(mean).ptr(rstd)
+                .i32(N).i32(C));
     }
 
     /**
-     * kernels/layernorm.cu: {@code layernorm_backward_params(float* dweight, float* dbias, const float* dout, const
-     * float* in, const float* mean, const float* rstd, int N, int C)}
+     * kernels/layernorm.cu: {@code layernorm_backward_params_<storage>(float* dweight, float* dbias, const float* dout,
+     * const float* in, const float* mean, const float* rstd, int N, int C)}
      */
-    void layernormBackwardParams(Launch launch, CUdeviceptr dweight, CUdeviceptr dbias, CUdeviceptr dout,
+    void layernormBackwardParams(DType storage, Launch launch, CUdeviceptr dweight, CUdeviceptr dbias, CUdeviceptr dout,
                 CUdeviceptr in, CUdeviceptr mean, CUdeviceptr rstd, int N, int C) {
-        launcher.launch("layernorm_backward_params", launch, new KernelArgs(8).ptr(dweight).ptr(dbias).ptr(dout).ptr(in)
-                .ptr(mean).ptr(rstd).i32(N).i32(C));
-    }
-
-    /**
-     * kernels/norm.cu: {@code sum_squares_partial(double* partials, const float* x, size_t n)}
-     */
-    void sumSquaresPartial(Launch launch, CUdeviceptr partials, CUdeviceptr x, long n) {
-        launcher.launch("sum_squares_partial", launch, new KernelArgs(3).ptr(partials).ptr(x).i64(n));
+        String kernel = switch (storage) {
+            case F32 -> "layernorm_backward_params_f32";
+            case BF16 -> "layernorm_backward_params_bf16";
+            default -> throw noInstantiation("layernorm_backward_params", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(8).ptr(dweight).ptr(dbias).ptr(dout).ptr(in).ptr(mean).ptr(rstd)
+                .i32(N).i32(C));
     }
 
     /**
@@ -231,6 +282,18 @@ final class Kernels {
      */
     void sumPartials(Launch launch, CUdeviceptr out, CUdeviceptr partials, int n) {
         launcher.launch("sum_partials", launch, new KernelArgs(3).ptr(out).ptr(partials).i32(n));
+    }
+
+    /**
+     * kernels/norm.cu: {@code sum_squares_partial_<storage>(double* partials, const float* x, size_t n)}
+     */
+    void sumSquaresPartial(DType storage, Launch launch, CUdeviceptr partials, CUdeviceptr x, long n) {
+        String kernel = switch (storage) {
+            case F32 -> "sum_squares_partial_f32";
+            case BF16 -> "sum_squares_partial_bf16";
+            default -> throw noInstantiation("sum_squares_partial", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(3).ptr(partials).ptr(x).i64(n));
     }
 
     /**
@@ -266,10 +329,15 @@ final class Kernels {
     }
 
     /**
-     * kernels/residual.cu: {@code residual_add(float* out, const float* a, const float* b, size_t n)}
+     * kernels/residual.cu: {@code residual_add_<storage>(float* out, const float* a, const float* b, size_t n)}
      */
-    void residualAdd(Launch launch, CUdeviceptr out, CUdeviceptr a, CUdeviceptr b, long n) {
-        launcher.launch("residual_add", launch, new KernelArgs(4).ptr(out).ptr(a).ptr(b).i64(n));
+    void residualAdd(DType storage, Launch launch, CUdeviceptr out, CUdeviceptr a, CUdeviceptr b, long n) {
+        String kernel = switch (storage) {
+            case F32 -> "residual_add_f32";
+            case BF16 -> "residual_add_bf16";
+            default -> throw noInstantiation("residual_add", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(4).ptr(out).ptr(a).ptr(b).i64(n));
     }
 
     private static IllegalArgumentException noInstantiation(String kernel, DType storage) {

@@ -190,10 +190,10 @@ class CudaSmokeTest {
         }
         Map<String, Profiler.Stat> stats =
                 profiler.stats().stream().collect(Collectors.toMap(s -> s.name, Function.identity()));
-        assertEquals(1, stats.get("gelu_forward").calls);
-        assertEquals(2, stats.get("residual_add").calls);
-        assertEquals(3 * 4096 * 4 * 2, (long) stats.get("residual_add").bytes);
-        assertTrue(stats.get("gelu_forward").totalMicros >= 0);
+        assertEquals(1, stats.get("gelu_forward_f32").calls);
+        assertEquals(2, stats.get("residual_add_f32").calls);
+        assertEquals(3 * 4096 * 4 * 2, (long) stats.get("residual_add_f32").bytes);
+        assertTrue(stats.get("gelu_forward_f32").totalMicros >= 0);
         assertEquals(3, profiler.events().size());
     }
 
