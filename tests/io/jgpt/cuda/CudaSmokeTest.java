@@ -47,6 +47,10 @@ class CudaSmokeTest {
                                         int ldc, long sc, int batch) {
             throw new UnsupportedOperationException("no cuBLAS in this test");
         }
+        public void gemmBf16(boolean ta, boolean tb, int m, int n, int k, float alpha, Pointer a, int lda, Pointer b,
+                             int ldb, float beta, Pointer c, int ldc, boolean cBf16) {
+            throw new UnsupportedOperationException("no cuBLAS in this test");
+        }
         public void close() {}
     }
 

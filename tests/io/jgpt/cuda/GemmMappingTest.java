@@ -36,6 +36,11 @@ class GemmMappingTest {
         public void setTf32(boolean enabled) {}
         public void close() {}
 
+        public void gemmBf16(boolean ta, boolean tb, int m, int n, int k, float alpha, Pointer a, int lda, Pointer b,
+                             int ldb, float beta, Pointer c, int ldc, boolean cBf16) {
+            throw new UnsupportedOperationException("the fp32 GEMM mappings are checked here");
+        }
+
         public void sgemm(boolean ta, boolean tb, int m, int n, int k, float alpha, Pointer a, int lda, Pointer b,
                           int ldb, float beta, Pointer c, int ldc) {
             sgemmStridedBatched(ta, tb, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);

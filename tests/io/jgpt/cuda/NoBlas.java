@@ -33,5 +33,11 @@ final class NoBlas implements Blas {
     }
 
     @Override
+    public void gemmBf16(boolean transA, boolean transB, int m, int n, int k, float alpha, Pointer a, int lda, Pointer b,
+                         int ldb, float beta, Pointer c, int ldc, boolean cBf16) {
+        gemms++;
+    }
+
+    @Override
     public void close() {}
 }

@@ -28,6 +28,13 @@ public interface Blas extends AutoCloseable {
                              Pointer a, int lda, long strideA, Pointer b, int ldb, long strideB,
                              float beta, Pointer c, int ldc, long strideC, int batch);
 
+    /**
+     * C = alpha * op(A) * op(B) + beta * C with bf16 A and B, fp32 accumulation and scaling, and C in bf16 or
+     * fp32 ({@code cBf16}), column-major: cublasGemmEx, the fallback for shapes cuBLASLt has no algorithm for.
+     */
+    void gemmBf16(boolean transA, boolean transB, int m, int n, int k, float alpha, Pointer a, int lda,
+                  Pointer b, int ldb, float beta, Pointer c, int ldc, boolean cBf16);
+
     @Override
     void close();
 }

@@ -76,7 +76,8 @@ public final class CublasLt implements AutoCloseable {
     public record Shape(boolean transA, boolean transB, int m, int n, int k, int lda, int ldb, int ldd,
                         Type abType, Type dType, Epilogue epilogue, int auxLd, Type biasType) {}
 
-    static final int CUBLAS_OP_N = 0, CUBLAS_OP_T = 1, CUBLAS_COMPUTE_32F = 68, CUBLAS_STATUS_NOT_SUPPORTED = 15;
+    static final int CUBLAS_OP_N = 0, CUBLAS_OP_T = 1, CUBLAS_COMPUTE_32F = 68, CUBLAS_STATUS_NOT_SUPPORTED = 15,
+            CUBLAS_GEMM_DEFAULT = -1;
 
     /** The descriptor and preference attributes this binding sets, with their header names and value sizes. */
     enum Attribute {
@@ -97,7 +98,7 @@ public final class CublasLt implements AutoCloseable {
         }
     }
 
-    /** Every other cuBLASLt / cuBLAS / CUDA constant this binding passes, by its name in the headers. */
+    /** Every other cuBLASLt / cuBLAS / CUDA constant this package passes, by its name in the headers. */
     static final Map<String, Integer> CONSTANTS = constants();
 
     /** Every function this binding calls, with its C signature as FFM sees it. */
@@ -309,6 +310,7 @@ public final class CublasLt implements AutoCloseable {
         c.put("CUBLAS_OP_T", CUBLAS_OP_T);
         c.put("CUBLAS_COMPUTE_32F", CUBLAS_COMPUTE_32F);
         c.put("CUBLAS_STATUS_NOT_SUPPORTED", CUBLAS_STATUS_NOT_SUPPORTED);
+        c.put("CUBLAS_GEMM_DEFAULT", CUBLAS_GEMM_DEFAULT); // cublasGemmEx's algorithm (FfmCublas, JCublasBlas)
         c.put("CUDA_R_32F", Type.F32.code);
         c.put("CUDA_R_16BF", Type.BF16.code);
         for (Attribute a : Attribute.values()) c.put(a.header, a.code);

@@ -34,11 +34,16 @@ final class FfmCublas implements Blas {
             Map.entry(15, "CUBLAS_STATUS_NOT_SUPPORTED"), Map.entry(16, "CUBLAS_STATUS_LICENSE_ERROR"));
 
     private final Path library;
-    private final MethodHandle destroy, setStream, setMathMode, sgemm, sgemmStridedBatched;
+    private final MethodHandle destroy, setStream, setMathMode, sgemm, sgemmStridedBatched, gemmEx;
     private final Arena arena = Arena.ofShared();
     // alpha and beta go by host pointer (cuBLAS's default pointer mode reads them before returning).
     private final MemorySegment alphaPtr = arena.allocate(JAVA_FLOAT), betaPtr = arena.allocate(JAVA_FLOAT);
     private final MemorySegment handle;
+
+    /** cublasGemmEx(handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo). */
+    static final FunctionDescriptor GEMM_EX = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT,
+            JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS,
+            JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
 
     /** Loads the library (once per process: cuBLAS is never unloaded) and creates a handle. */
     FfmCublas(Path library) {
@@ -59,6 +64,7 @@ final class FfmCublas implements Blas {
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
                         ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_INT, JAVA_LONG,
                         ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT));
+        gemmEx = linker.downcallHandle(find(lib, "cublasGemmEx"), GEMM_EX);
         MemorySegment out = arena.allocate(ADDRESS);
         try {
             check((int) create.invokeExact(out), "cublasCreate_v2()");
@@ -139,6 +145,24 @@ final class FfmCublas implements Blas {
                         + "lda=%d, strideA=%d, ldb=%d, strideB=%d, beta=%g, ldc=%d, strideC=%d, batch=%d)")
                         .formatted(transA, transB, m, n, k, alpha, lda, strideA, ldb, strideB, beta, ldc,
                                 strideC, batch));
+            }
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    @Override
+    public void gemmBf16(boolean transA, boolean transB, int m, int n, int k, float alpha, Pointer a, int lda,
+                         Pointer b, int ldb, float beta, Pointer c, int ldc, boolean cBf16) {
+        setScalars(alpha, beta);
+        int bf16 = CublasLt.Type.BF16.code, cType = cBf16 ? bf16 : CublasLt.Type.F32.code;
+        try {
+            int status = (int) gemmEx.invokeExact(handle, op(transA), op(transB), m, n, k, alphaPtr, device(a), bf16,
+                    lda, device(b), bf16, ldb, betaPtr, device(c), cType, ldc, CublasLt.CUBLAS_COMPUTE_32F,
+                    CublasLt.CUBLAS_GEMM_DEFAULT);
+            if (status != 0) {
+                check(status, "cublasGemmEx(bf16 A/B, %s C, transA=%b, transB=%b, m=%d, n=%d, k=%d, lda=%d, ldb=%d, ldc=%d)"
+                        .formatted(cBf16 ? "bf16" : "fp32", transA, transB, m, n, k, lda, ldb, ldc));
             }
         } catch (Throwable t) {
             throw rethrow(t);

@@ -74,6 +74,17 @@ final class JCublasBlas implements Blas {
     }
 
     @Override
+    public void gemmBf16(boolean transA, boolean transB, int m, int n, int k, float alpha, Pointer a, int lda,
+                         Pointer b, int ldb, float beta, Pointer c, int ldc, boolean cBf16) {
+        this.alpha[0] = alpha;
+        this.beta[0] = beta;
+        int bf16 = CublasLt.Type.BF16.code, cType = cBf16 ? bf16 : CublasLt.Type.F32.code;
+        call(() -> JCublas2.cublasGemmEx(handle, op(transA), op(transB), m, n, k, alphaPtr, a, bf16, lda, b, bf16,
+                ldb, betaPtr, c, cType, ldc, CublasLt.CUBLAS_COMPUTE_32F, CublasLt.CUBLAS_GEMM_DEFAULT),
+                "cublasGemmEx(bf16 A/B, " + (cBf16 ? "bf16" : "fp32") + " C, m=" + m + ", n=" + n + ", k=" + k + ")");
+    }
+
+    @Override
     public void close() {
         call(() -> JCublas2.cublasDestroy(handle), "cublasDestroy()");
     }

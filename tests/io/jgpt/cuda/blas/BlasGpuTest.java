@@ -3,6 +3,7 @@ package io.jgpt.cuda.blas;
 import static jcuda.driver.JCudaDriver.cuMemFree;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.jgpt.tensor.Bf16;
 import java.util.Random;
 import jcuda.Pointer;
 import jcuda.Sizeof;
@@ -70,6 +71,66 @@ class BlasGpuTest {
             checkGemm(blas, true, false, BATCH, 1e-4);
             checkGemm(blas, false, true, BATCH, 1e-4);
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ffm", "jcublas"})
+    void gemmBf16MatchesHost(String binding) {
+        try (Blas blas = open(binding)) {
+            blas.setStream(stream);
+            checkGemmBf16(blas, true, false, false);
+            checkGemmBf16(blas, true, false, true);
+            checkGemmBf16(blas, false, true, false);
+        }
+    }
+
+    /**
+     * C = 1.5 op(A) op(B) + 0.5 C with bf16 A and B: products of bf16 values are exact in fp32, so an fp32 C
+     * differs from the double sum by fp32 accumulation only (bound 1e-4 relative); a bf16 C adds one rounding
+     * (2^-8 of the value).
+     */
+    private static void checkGemmBf16(Blas blas, boolean ta, boolean tb, boolean cBf16) {
+        Random r = new Random(8);
+        int lda = ta ? K : M, ldb = tb ? N : K, ldc = M;
+        float[] a = bf16(r, lda * (ta ? M : K)), b = bf16(r, ldb * (tb ? K : N)), c = bf16(r, ldc * N);
+        CUdeviceptr dA = gpu.upload(bits(a)), dB = gpu.upload(bits(b)), dC = cBf16 ? gpu.upload(bits(c)) : gpu.upload(c);
+        try {
+            blas.gemmBf16(ta, tb, M, N, K, 1.5f, dA, lda, dB, ldb, 0.5f, dC, ldc, cBf16);
+            float[] got = cBf16 ? widen(gpu.shorts(dC, c.length)) : gpu.floats(dC, c.length);
+            for (int j = 0; j < N; j++) {
+                for (int i = 0; i < M; i++) {
+                    double sum = 0;
+                    for (int l = 0; l < K; l++) {
+                        sum += (double) a[ta ? l + i * lda : i + l * lda] * b[tb ? j + l * ldb : l + j * ldb];
+                    }
+                    double want = 1.5 * sum + 0.5 * c[i + j * ldc];
+                    assertEquals(want, got[i + j * ldc], 1e-4 * (1 + Math.abs(want)) + (cBf16 ? Math.abs(want) / 256 : 0),
+                            blas.name() + " bf16 ta=" + ta + " tb=" + tb + " bf16 C=" + cBf16 + " at (" + i + "," + j + ")");
+                }
+            }
+        } finally {
+            cuMemFree(dA);
+            cuMemFree(dB);
+            cuMemFree(dC);
+        }
+    }
+
+    private static float[] bf16(Random r, int n) {
+        float[] x = random(r, n);
+        Bf16.round(x);
+        return x;
+    }
+
+    private static short[] bits(float[] x) {
+        short[] s = new short[x.length];
+        for (int i = 0; i < x.length; i++) s[i] = Bf16.fromFloat(x[i]);
+        return s;
+    }
+
+    private static float[] widen(short[] s) {
+        float[] x = new float[s.length];
+        for (int i = 0; i < s.length; i++) x[i] = Bf16.toFloat(s[i]);
+        return x;
     }
 
     /** C = 1.5 * op(A) op(B) + 0.5 * C, column-major; A sits 16 floats into its buffer to exercise offsets. */

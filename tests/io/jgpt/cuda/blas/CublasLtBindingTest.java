@@ -86,6 +86,18 @@ class CublasLtBindingTest {
         assertTrue(wrong.isEmpty(), String.join("\n", wrong));
     }
 
+    @Test
+    void cublasGemmExHasTheHeadersSignature() throws IOException {
+        List<String> overloads = new ArrayList<>();
+        boolean match = false;
+        for (MethodModel m : classModel(CUBLAS).methods()) {
+            if (!m.methodName().equalsString("cublasGemmEx")) continue;
+            overloads.add(m.methodTypeSymbol().displayDescriptor());
+            match |= kinds(m.methodTypeSymbol()).equals(kinds(FfmCublas.GEMM_EX));
+        }
+        assertTrue(match, "cublasGemmEx: binding " + kinds(FfmCublas.GEMM_EX) + ", headers " + overloads);
+    }
+
     /** The binding reads only the algorithm at offset 0 of a heuristic result; the rest must fit its buffer. */
     @Test
     void heuristicResultStartsWithTheAlgorithm() throws IOException {
