@@ -9,12 +9,15 @@ import io.jgpt.data.Corpus;
 import io.jgpt.data.SlidingWindowDataset;
 import io.jgpt.data.TokenSource;
 import io.jgpt.data.TrainValSplit;
+import io.jgpt.dist.Communicator;
+import io.jgpt.dist.World;
 import io.jgpt.model.GPTConfig;
 import io.jgpt.model.GPTModel;
 import io.jgpt.ops.Ops;
 import io.jgpt.ops.Precision;
 import io.jgpt.profile.Profiler;
 import io.jgpt.train.AdamW;
+import io.jgpt.train.DataParallel;
 import io.jgpt.train.LrSchedule;
 import io.jgpt.train.Trainer;
 import java.nio.file.Path;
@@ -120,6 +123,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
 
+    @Option(names = "--bucket-mb", defaultValue = "25", description = "Gradient bucket size for reduction across ranks, MB; default ${DEFAULT-VALUE}.")
+    int bucketMb;
+
     @Option(names = "--profile", description = "Per-kernel timing of the training steps, printed at the end, and OUT/trace.json (runs the steps eagerly).")
     boolean profile;
 
@@ -129,6 +135,22 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         validate();
+        World world = World.fromEnvironment();
+        // Progress and logs on rank 0 only; the other ranks report errors (read before any logger exists).
+        if (world.rank() != 0) System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "error");
+        Communicator comm = Ranks.join(world, device.device);
+        try {
+            return train(comm);
+        } catch (RuntimeException e) {
+            Ranks.abortAll(comm, e);
+            throw e;
+        } finally {
+            if (comm != null) comm.close();
+        }
+    }
+
+    private int train(Communicator comm) {
+        boolean lead = comm == null || comm.rank() == 0;
         try (Ops ops = device.open()) {
             GPTModel gpt = ModelSource.open(resume != null ? resume.toString() : model.preset, ops, seed,
                     c -> model.applyOverrides(c));
@@ -150,13 +172,25 @@ public final class TrainCommand implements Callable<Integer> {
             float floor = minLr != null ? minLr : lr;
             float start = initialLr != null ? initialLr : (warmup > 0 ? lr / 100 : lr);
             Trainer.Settings settings = new Trainer.Settings(batch, accum, steps, new LrSchedule(lr, start, floor, warmup, steps),
-                    clip, seed, evalEvery, evalBatches, saveEvery, keep, maxBadSteps, logEvery, !noProgress);
+                    clip, seed, evalEvery, evalBatches, saveEvery, keep, maxBadSteps, logEvery, !noProgress && lead);
             Trainer trainer = new Trainer(gpt, adamw, trainLoader, trainEval, valEval, out, settings,
-                    samplePrompt == null ? null : Samples.greedy(samplePrompt, 50));
+                    samplePrompt == null || !lead ? null : Samples.greedy(samplePrompt, 50));
+            DataParallel parallel = comm == null ? null : new DataParallel(comm, gpt.parameterArena(), (long) bucketMb << 20);
+            if (parallel != null) {
+                parallel.broadcastWeights();
+                trainer.distribute(parallel);
+            }
             Profiler profiler = profile ? new Profiler(ops.clock()) : Profiler.OFF;
             trainer.profile(profiler);
             trainer.graphs(!noGraph && !profile);
-            Trainer.Outcome outcome = runStoppable(trainer, state);
+            if (parallel != null) parallel.profile(profiler);
+            Trainer.Outcome outcome;
+            try {
+                outcome = runStoppable(trainer, state);
+            } finally {
+                if (parallel != null) parallel.close();
+            }
+            if (!lead) return 0;
             if (profile) ProfileOutput.print(profiler, ops, device.precision() == Precision.TF32, out.resolve("trace.json"));
             System.out.printf("trained %d steps; train loss %.3f, val loss %.3f%ncheckpoint: %s%n", outcome.steps(),
                     outcome.trainLoss(), outcome.valLoss(), outcome.checkpoint());
@@ -194,6 +228,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (length.steps != null) Checks.positive("--steps", length.steps);
         if (model.context != null) Checks.positive("--context", model.context);
         Checks.positive("--accum", accum);
+        Checks.positive("--bucket-mb", bucketMb);
         Checks.positive("--keep", keep);
         Checks.positive("--max-bad-steps", maxBadSteps);
         Checks.positive("--log-every", logEvery);

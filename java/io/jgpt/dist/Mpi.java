@@ -33,6 +33,8 @@ final class Mpi {
     static final int MAX_ERROR_STRING = 256;
     /** {@code MPI_IN_PLACE} is {@code ((void *) 1)}. */
     static final MemorySegment IN_PLACE = MemorySegment.ofAddress(1);
+    /** {@code MPI_STATUS_IGNORE} is {@code ((MPI_Status *) 0)}. */
+    static final MemorySegment STATUS_IGNORE = MemorySegment.NULL;
     /** glibc's dlopen flags: resolve now, and make libmpi's symbols visible to the components it dlopens. */
     static final int RTLD_NOW = 2, RTLD_GLOBAL = 0x100;
 
@@ -44,8 +46,8 @@ final class Mpi {
     private static Mpi instance;
 
     final MemorySegment commWorld, f32, f64, bytes, sum;
-    final MethodHandle initialized, initThread, finalizeMpi, abort, commRank, commSize, allreduce, reduceScatterBlock,
-            allgather, bcast, barrier, errorString, libraryVersion;
+    final MethodHandle initialized, initThread, finalizeMpi, abort, commRank, commSize, iallreduce,
+            ireduceScatterBlock, iallgather, ibcast, ibarrier, test, errorString, libraryVersion;
 
     private Mpi(SymbolLookup lib) {
         commWorld = find(lib, HANDLES.get("MPI_COMM_WORLD"));
@@ -61,19 +63,23 @@ final class Mpi {
         abort = l.downcallHandle(find(lib, "MPI_Abort"), FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
         commRank = l.downcallHandle(find(lib, "MPI_Comm_rank"), FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         commSize = l.downcallHandle(find(lib, "MPI_Comm_size"), FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-        // (sendbuf, recvbuf, count, datatype, op, comm)
-        allreduce = l.downcallHandle(find(lib, "MPI_Allreduce"),
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
-        // (sendbuf, recvbuf, recvcount, datatype, op, comm)
-        reduceScatterBlock = l.downcallHandle(find(lib, "MPI_Reduce_scatter_block"),
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
-        // (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm)
-        allgather = l.downcallHandle(find(lib, "MPI_Allgather"),
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
-        // (buffer, count, datatype, root, comm)
-        bcast = l.downcallHandle(find(lib, "MPI_Bcast"),
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
-        barrier = l.downcallHandle(find(lib, "MPI_Barrier"), FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        // The collectives are the non-blocking (MPI-3) forms, completed by polling MPI_Test: a blocking MPI call
+        // spins on its core, which starves the computing threads when ranks share cores.
+        // (sendbuf, recvbuf, count, datatype, op, comm, request*)
+        iallreduce = l.downcallHandle(find(lib, "MPI_Iallreduce"),
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+        // (sendbuf, recvbuf, recvcount, datatype, op, comm, request*)
+        ireduceScatterBlock = l.downcallHandle(find(lib, "MPI_Ireduce_scatter_block"),
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+        // (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request*)
+        iallgather = l.downcallHandle(find(lib, "MPI_Iallgather"), FunctionDescriptor.of(JAVA_INT,
+                ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        // (buffer, count, datatype, root, comm, request*)
+        ibcast = l.downcallHandle(find(lib, "MPI_Ibcast"),
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS));
+        ibarrier = l.downcallHandle(find(lib, "MPI_Ibarrier"), FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        // (request*, flag*, status*)
+        test = l.downcallHandle(find(lib, "MPI_Test"), FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
         errorString = l.downcallHandle(find(lib, "MPI_Error_string"),
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
         libraryVersion = l.downcallHandle(find(lib, "MPI_Get_library_version"),
@@ -85,8 +91,9 @@ final class Mpi {
         return Map.ofEntries(Map.entry("MPI_Initialized", initialized), Map.entry("MPI_Init_thread", initThread),
                 Map.entry("MPI_Finalize", finalizeMpi), Map.entry("MPI_Abort", abort),
                 Map.entry("MPI_Comm_rank", commRank), Map.entry("MPI_Comm_size", commSize),
-                Map.entry("MPI_Allreduce", allreduce), Map.entry("MPI_Reduce_scatter_block", reduceScatterBlock),
-                Map.entry("MPI_Allgather", allgather), Map.entry("MPI_Bcast", bcast), Map.entry("MPI_Barrier", barrier),
+                Map.entry("MPI_Iallreduce", iallreduce), Map.entry("MPI_Ireduce_scatter_block", ireduceScatterBlock),
+                Map.entry("MPI_Iallgather", iallgather), Map.entry("MPI_Ibcast", ibcast),
+                Map.entry("MPI_Ibarrier", ibarrier), Map.entry("MPI_Test", test),
                 Map.entry("MPI_Error_string", errorString), Map.entry("MPI_Get_library_version", libraryVersion));
     }
 

@@ -4,6 +4,7 @@ import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * GPT-2 (chapter 4): token + position embeddings, dropout, a stack of pre-LN transformer blocks, a final
@@ -100,10 +101,20 @@ public final class GPTModel extends Module {
      * what {@link #stage} returned. Nothing here copies between host and backend.
      */
     public void trainStaged(DropoutPlan dropout, float gradScale, int valid, Tensor stepState) {
+        trainStaged(dropout, gradScale, valid, stepState, module -> {});
+    }
+
+    /**
+     * {@link #trainStaged(DropoutPlan, float, int, Tensor)}, telling {@code finished} the name of each
+     * top-level module ("lm_head", "ln_f", "h.11", …, "h.0", "wpe", "wte": the prefixes of
+     * {@link ParameterArena#backwardBuckets()}) as soon as the backward pass has completed its gradients, so
+     * that their reduction across ranks can start while the rest of the backward pass runs.
+     */
+    public void trainStaged(DropoutPlan dropout, float gradScale, int valid, Tensor stepState, Consumer<String> finished) {
         forwardStaged(dropout);
         Tensor losses = lossesStaged(true, gradScale / valid);
         ops.accumulateLoss(stepState, losses, gradScale / valid);
-        backward();
+        backward(finished);
     }
 
     private Tensor forwardStaged(DropoutPlan dropout) {
@@ -193,7 +204,7 @@ public final class GPTModel extends Module {
      */
     public float lossAndBackward(int[] targets, float gradScale) {
         float loss = meanOnHost(crossEntropy(targets, true, gradScale));
-        backward();
+        backward(module -> {});
         return loss;
     }
 
@@ -263,26 +274,31 @@ public final class GPTModel extends Module {
         return valid;
     }
 
-    private void backward() {
+    private void backward(Consumer<String> finished) {
         int[] s = logits.shape();
         int c = config.embDim();
         Tensor dlogits = logits; // crossEntropy wrote the gradient in place
         Tensor dNormed = scratch("dnormed", s[0], s[1], c);
         ops.zero(dNormed);
         ops.linearBackward(dNormed, headWeight().grad(), null, dlogits, finalNormed, headWeight().value());
+        if (lmHead != null) finished.accept("lm_head");
         Tensor dx = scratch("dx_a", s[0], s[1], c);
         Tensor dPrev = scratch("dx_b", s[0], s[1], c);
         ops.zero(dx);
         lnF.backward(dNormed, dx);
+        finished.accept("ln_f");
         for (int l = blocks.size() - 1; l >= 0; l--) {
             ops.zero(dPrev);
             blocks.get(l).backward(dx, dPrev);
+            finished.accept("h." + l);
             Tensor t = dx;
             dx = dPrev;
             dPrev = t;
         }
         Tensor dEmbedded = TransformerBlock.dropoutGradient(ops, dPrev, dx, plan.site(0));
         ops.embeddingBackward(wte.weight.grad, wpe.weight.grad, dEmbedded, tokens);
+        finished.accept("wpe");
+        finished.accept("wte");
     }
 
     private Parameter headWeight() {

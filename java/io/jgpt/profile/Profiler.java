@@ -78,20 +78,21 @@ public final class Profiler {
         this.maxEvents = maxEvents;
     }
 
-    public long begin() {
+    /** Thread-safe, like {@link #end}: a communication thread records its collectives beside the compute thread. */
+    public synchronized long begin() {
         if (clock == null) return -1;
         long stamp = clock.mark();
         if (origin < 0) origin = stamp;
         return stamp;
     }
 
-    public void end(long begin, String name, long bytes, double flops) {
+    public synchronized void end(long begin, String name, long bytes, double flops) {
         if (clock == null || begin < 0) return;
         pending.add(new Pending(name, begin, clock.mark(), bytes, flops));
     }
 
     /** Resolves pending spans into statistics and trace events. */
-    public void flush() {
+    public synchronized void flush() {
         if (clock == null || pending.isEmpty()) return;
         for (Pending p : pending) {
             double start = originOffsetMicros + clock.microsBetween(origin, p.begin);

@@ -53,6 +53,7 @@ public final class Trainer {
     private volatile boolean stopRequested;
     private Profiler profiler = Profiler.OFF;
     private boolean graphs = true;
+    private DataParallel parallel;
 
     /**
      * @param valEval  validation loader, or null when there is no validation part
@@ -80,12 +81,24 @@ public final class Trainer {
         graphs = enabled;
     }
 
+    /**
+     * Shares every step with the other ranks of {@code dp}: this rank trains on its own micro-batches of each
+     * global batch; only rank 0 evaluates and writes metrics, the plot and checkpoints (the weights are the
+     * same on every rank).
+     */
+    public void distribute(DataParallel dp) {
+        parallel = dp;
+    }
+
     /** Asks the loop to save a checkpoint and stop after the current step (Ctrl-C). */
     public void requestStop() {
         stopRequested = true;
     }
 
     public Outcome run(TrainerState resumeFrom) {
+        int ranks = parallel == null ? 1 : parallel.size();
+        int rank = parallel == null ? 0 : parallel.rank();
+        boolean lead = rank == 0;
         long first = 0;
         long tokensSeen = 0;
         if (resumeFrom != null) {
@@ -101,9 +114,9 @@ public final class Trainer {
         Path checkpoint = null;
         long started = System.nanoTime();
         long tokensAtStart = tokensSeen;
-        try (TrainingStep step = new TrainingStep(model, optimizer, s.clip(), graphs && profiler == Profiler.OFF);
-             MetricsLog metrics = new MetricsLog(out, resumeFrom != null); ProgressBar bar = progressBar(first)) {
-            if (resumeFrom == null) {
+        try (TrainingStep step = new TrainingStep(model, optimizer, s.clip(), graphs && profiler == Profiler.OFF, parallel);
+             MetricsLog metrics = lead ? new MetricsLog(out, resumeFrom != null) : null; ProgressBar bar = progressBar(first)) {
+            if (resumeFrom == null && lead) {
                 firstLoss = Evaluation.run(model, trainEval, s.evalBatches()).loss();
                 double firstVal = valEval == null ? Double.NaN : Evaluation.run(model, valEval, s.evalBatches()).loss();
                 plot.add(0, firstLoss, firstVal);
@@ -112,16 +125,22 @@ public final class Trainer {
                         fmt(Math.log(model.config().vocabSize())));
             }
             long stepNo = first;
-            for (; stepNo < s.steps() && !stopRequested; stepNo++) {
+            for (; stepNo < s.steps() && !stopNow(); stepNo++) {
                 int epochBefore = train.state().epoch();
+                // The global batch is ranks x accum micro-batches in loader order; this rank's are its block of accum.
                 List<Batch> micro = new ArrayList<>(s.accum());
-                for (int i = 0; i < s.accum(); i++) micro.add(train.next());
+                long stepTokens = 0;
+                for (int g = 0; g < ranks * s.accum(); g++) {
+                    Batch b = train.next();
+                    stepTokens += b.tokens();
+                    if (g / s.accum() == rank) micro.add(b);
+                }
                 float lr = s.lr().at(stepNo);
                 model.ops().setProfiler(profiler);
                 step.run(micro, lr, stepNo, s.seed());
                 profiler.flush();
                 model.ops().setProfiler(Profiler.OFF);
-                for (Batch b : micro) tokensSeen += b.tokens();
+                tokensSeen += stepTokens;
                 boolean last = stepNo + 1 == s.steps();
                 boolean evalNow = last || (s.evalEvery() > 0 && (stepNo + 1) % s.evalEvery() == 0);
                 boolean saveNow = s.saveEvery() > 0 && (stepNo + 1) % s.saveEvery() == 0 && !last;
@@ -145,14 +164,14 @@ public final class Trainer {
                     }
                     double seconds = (System.nanoTime() - started) / 1e9;
                     double tokPerS = (tokensSeen - tokensAtStart) / Math.max(seconds, 1e-9);
-                    metrics.write(record("train", stepNo + 1, tokensSeen, Map.of("lr", lr, "loss", r.loss(),
-                            "grad_norm", r.gradNorm(), "skipped", r.skipped(), "tokens_per_s", tokPerS)));
+                    if (lead) metrics.write(record("train", stepNo + 1, tokensSeen, Map.of("lr", lr, "loss", r.loss(),
+                            "grad_norm", r.gradNorm(), "skipped", r.skipped(), "tokens_per_s", tokPerS, "world_size", ranks)));
                     if (bar != null) {
                         bar.stepTo(stepNo + 1);
                         bar.setExtraMessage(String.format(" loss %.3f  %,.0f tok/s", r.loss(), tokPerS));
                     }
                 }
-                if (evalNow) {
+                if (evalNow && lead) {
                     lastTrain = Evaluation.run(model, trainEval, s.evalBatches()).loss();
                     lastVal = valEval == null ? Double.NaN : Evaluation.run(model, valEval, s.evalBatches()).loss();
                     plot.add(tokensSeen, lastTrain, lastVal);
@@ -173,7 +192,14 @@ public final class Trainer {
         }
     }
 
+    /** Whether to stop before the next step: on every rank at once when any rank was asked to. */
+    private boolean stopNow() {
+        return parallel == null ? stopRequested : parallel.anyRank(stopRequested);
+    }
+
+    /** Writes a checkpoint (rank 0 only: every rank holds the same weights and optimizer state); its path or null. */
     private Path save(long nextStep, long tokensSeen) {
+        if (parallel != null && parallel.rank() != 0) return null;
         // The last line of defence: whatever happened, non-finite weights never replace a good checkpoint.
         double norm = model.ops().sumOfSquares(optimizer.arena().values());
         if (!Double.isFinite(norm)) {

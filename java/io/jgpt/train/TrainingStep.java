@@ -32,6 +32,7 @@ public final class TrainingStep implements AutoCloseable {
     private final AdamW optimizer;
     private final double clipNorm;
     private final boolean graphs;
+    private final DataParallel parallel;
     private Shape eagerShape;
     private Shape graphShape;
     private Ops.Graph graph;
@@ -46,6 +47,16 @@ public final class TrainingStep implements AutoCloseable {
      * @param graphs   record and replay steps on a backend with graphs; false runs every step eagerly
      */
     public TrainingStep(GPTModel model, AdamW optimizer, double clipNorm, boolean graphs) {
+        this(model, optimizer, clipNorm, graphs, null);
+    }
+
+    /**
+     * @param parallel the ranks this step's global batch is shared with, or null for one process: each rank
+     *                 runs its own micro-batches, and the gradients and the loss are summed over the ranks
+     *                 before the optimizer decides (so norm, clipping and skipping are the same everywhere)
+     */
+    public TrainingStep(GPTModel model, AdamW optimizer, double clipNorm, boolean graphs, DataParallel parallel) {
+        this.parallel = parallel;
         this.model = model;
         this.optimizer = optimizer;
         this.clipNorm = clipNorm;
@@ -55,6 +66,8 @@ public final class TrainingStep implements AutoCloseable {
     }
 
     /**
+     * @param microBatches this rank's micro-batches: with R ranks of k each, rank r's are global micro-batches
+     *                     r*k .. r*k+k-1 of the step's R*k
      * @param step the global step number, which selects this step's dropout masks
      * @param seed the run's seed
      */
@@ -64,18 +77,25 @@ public final class TrainingStep implements AutoCloseable {
         optimizer.begin(lr);
         float dropRate = model.config().dropRate();
         int k = microBatches.size();
-        if (graphs && k == 1 && dropRate == 0f) {
+        if (graphs && parallel == null && k == 1 && dropRate == 0f) {
             Batch b = microBatches.getFirst();
             int valid = model.stage(b.inputs(), b.targets(), b.batch(), b.time());
             replayOrRecord(new Shape(b.batch(), b.time(), valid), DropoutPlan.eval());
         } else {
+            int global = k * (parallel == null ? 1 : parallel.size());
+            int first = parallel == null ? 0 : parallel.rank() * k;
             for (int i = 0; i < k; i++) {
                 Batch b = microBatches.get(i);
-                // Each micro-batch of a step gets its own masks: index them as sub-steps.
-                DropoutPlan plan = new DropoutPlan(dropRate, seed, step * k + i, model.dropoutSites());
+                // Masks are indexed by the global micro-batch: they do not depend on how many ranks share the step.
+                DropoutPlan plan = new DropoutPlan(dropRate, seed, step * global + first + i, model.dropoutSites());
                 int valid = model.stage(b.inputs(), b.targets(), b.batch(), b.time());
-                model.trainStaged(plan, 1f / k, valid, optimizer.state());
+                if (parallel != null && i == k - 1) {
+                    model.trainStaged(plan, 1f / global, valid, optimizer.state(), parallel::finished);
+                } else {
+                    model.trainStaged(plan, 1f / global, valid, optimizer.state());
+                }
             }
+            if (parallel != null) parallel.finishStep(optimizer.state());
             optimizer.update(clipNorm, true);
         }
         model.markGradientsZero();

@@ -9,7 +9,7 @@ import java.util.List;
 public final class CollectiveCheck {
     public static void main(String[] args) {
         int failed;
-        try (MpiCommunicator c = MpiCommunicator.init()) {
+        try (MpiCommunicator c = MpiCommunicator.world()) {
             List<String> failures = Collectives.check(c, Collectives.HOST);
             failed = failures.size();
             System.out.println("rank " + c.rank() + " of " + c.size() + ": "

@@ -33,11 +33,12 @@ class MpiHeaderTest {
         PROTOTYPES.put("MPI_Abort", List.of("MPI_Comm", "int"));
         PROTOTYPES.put("MPI_Comm_rank", List.of("MPI_Comm", "int *"));
         PROTOTYPES.put("MPI_Comm_size", List.of("MPI_Comm", "int *"));
-        PROTOTYPES.put("MPI_Allreduce", List.of("const void *", "void *", "int", "MPI_Datatype", "MPI_Op", "MPI_Comm"));
-        PROTOTYPES.put("MPI_Reduce_scatter_block", List.of("const void *", "void *", "int", "MPI_Datatype", "MPI_Op", "MPI_Comm"));
-        PROTOTYPES.put("MPI_Allgather", List.of("const void *", "int", "MPI_Datatype", "void *", "int", "MPI_Datatype", "MPI_Comm"));
-        PROTOTYPES.put("MPI_Bcast", List.of("void *", "int", "MPI_Datatype", "int", "MPI_Comm"));
-        PROTOTYPES.put("MPI_Barrier", List.of("MPI_Comm"));
+        PROTOTYPES.put("MPI_Iallreduce", List.of("const void *", "void *", "int", "MPI_Datatype", "MPI_Op", "MPI_Comm", "MPI_Request *"));
+        PROTOTYPES.put("MPI_Ireduce_scatter_block", List.of("const void *", "void *", "int", "MPI_Datatype", "MPI_Op", "MPI_Comm", "MPI_Request *"));
+        PROTOTYPES.put("MPI_Iallgather", List.of("const void *", "int", "MPI_Datatype", "void *", "int", "MPI_Datatype", "MPI_Comm", "MPI_Request *"));
+        PROTOTYPES.put("MPI_Ibcast", List.of("void *", "int", "MPI_Datatype", "int", "MPI_Comm", "MPI_Request *"));
+        PROTOTYPES.put("MPI_Ibarrier", List.of("MPI_Comm", "MPI_Request *"));
+        PROTOTYPES.put("MPI_Test", List.of("MPI_Request *", "int *", "MPI_Status *"));
         PROTOTYPES.put("MPI_Error_string", List.of("int", "char *", "int *"));
         PROTOTYPES.put("MPI_Get_library_version", List.of("char *", "int *"));
     }
@@ -55,6 +56,7 @@ class MpiHeaderTest {
                   printf("MPI_THREAD_SERIALIZED %d\\n", MPI_THREAD_SERIALIZED);
                   printf("MPI_MAX_ERROR_STRING %d\\n", MPI_MAX_ERROR_STRING);
                   printf("MPI_IN_PLACE %ld\\n", (long) (intptr_t) MPI_IN_PLACE);
+                  printf("MPI_STATUS_IGNORE %ld\\n", (long) (intptr_t) MPI_STATUS_IGNORE);
                   printf("RTLD_NOW %d\\n", RTLD_NOW);
                   printf("RTLD_GLOBAL %d\\n", RTLD_GLOBAL);
                   printf("handle_bytes %d\\n", (int) (sizeof(MPI_Comm) == sizeof(void *) && sizeof(MPI_Datatype) == sizeof(void *) && sizeof(MPI_Op) == sizeof(void *)));
@@ -76,6 +78,7 @@ class MpiHeaderTest {
         assertEquals(Mpi.THREAD_SERIALIZED, printed.get("MPI_THREAD_SERIALIZED"));
         assertEquals(Mpi.MAX_ERROR_STRING, printed.get("MPI_MAX_ERROR_STRING"));
         assertEquals(Mpi.IN_PLACE.address(), printed.get("MPI_IN_PLACE"));
+        assertEquals(Mpi.STATUS_IGNORE.address(), printed.get("MPI_STATUS_IGNORE"));
         assertEquals(Mpi.RTLD_NOW, printed.get("RTLD_NOW"));
         assertEquals(Mpi.RTLD_GLOBAL, printed.get("RTLD_GLOBAL"));
         assertEquals(1L, printed.get("handle_bytes"), "MPI handles are pointers");

@@ -40,19 +40,24 @@ public final class Mpirun {
     public static List<String> command(int ranks, List<String> mca, String mainClass, List<String> args) {
         String java = ProcessHandle.current().info().command().orElse("java");
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        List<String> cmd = new ArrayList<>(List.of("mpirun", "--allow-run-as-root", "--oversubscribe", "-np",
+        List<String> cmd = new ArrayList<>(List.of("mpirun", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np",
                 Integer.toString(ranks)));
         cmd.addAll(mca);
         cmd.addAll(List.of("-x", "PATH", java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-cp", cp, mainClass));
+                "-cp", cp, mainClass));
         cmd.addAll(args);
         return cmd;
+    }
+
+    /** Starts the command with its output going to {@code log}. */
+    public static Process start(List<String> command, Path log) throws IOException {
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 
     public static Result run(List<String> command, long timeoutSeconds) throws IOException, InterruptedException {
         long start = System.nanoTime();
         Path log = Files.createTempFile("mpirun", ".log");
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = start(command, log);
         if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
