@@ -141,6 +141,41 @@ __device__ __forceinline__ void flash_load_tiles(float* a, float* bt, const floa
     }
 }
 
+// Where a thread of an fp32 kernel sits: its block covers head bh = (b, h) and rows [row0, row0 + rows) (query
+// tiles last first when `reversed`, the forward and dq kernels; key blocks in order for dk/dv); the thread owns
+// row `row` with channel group g of G.
+struct FlashThread {
+    int G, rows, padded, bh, b, h, row0, g, row;
+};
+
+__device__ __forceinline__ FlashThread flash_thread(int T, int NH, int hs, bool reversed) {
+    FlashThread f;
+    f.G = flash_group(hs);
+    f.rows = flash_rows(f.G);
+    f.padded = flash_padded(f.G);
+    const int tiles = flash_ceil_div(T, f.rows), tile = blockIdx.x % tiles;
+    f.bh = blockIdx.x / tiles;
+    f.b = f.bh / NH;
+    f.h = f.bh % NH;
+    f.row0 = (reversed ? flash_reversed_tile(tile, tiles) : tile) * f.rows;
+    f.g = threadIdx.x % f.G;
+    f.row = f.row0 + threadIdx.x / f.G;
+    return f;
+}
+
+// qkv-layout gradient part `part` of row t += this thread's channels v (rows past T are not stored).
+__device__ __forceinline__ void flash_add_row(float* dqkv, const float* v, const FlashThread& f, int t, int part,
+                                              int T, int NH, int hs) {
+    if (t >= T) return;
+#pragma unroll
+    for (int i = 0; i < FLASH_CHUNKS; i++)
+#pragma unroll
+        for (int c = 0; c < 4; c++) {
+            int d = flash_dim(f.g, f.G, i, c);
+            if (d < hs) dqkv[flash_qkv_index(f.b, t, part, f.h, d, T, NH, hs)] += v[4 * i + c];
+        }
+}
+
 // Dropout factor of attention weight (bh, t, t2): dropScale if kept, 0 if dropped, 1 without dropout.
 __device__ __forceinline__ float flash_dropout_factor(unsigned long long key, int threshold, float dropScale,
                                                       int bh, int t, int t2, int T) {

@@ -31,10 +31,9 @@ extern "C" __global__ void flash_attention_backward_dkdv_f32(float* dqkv, const 
                                                              int NH, int hs, float scale, unsigned long long key,
                                                              int threshold, float dropScale) {
     extern __shared__ float4 flash_shared[];
-    const int G = flash_group(hs), rows = flash_rows(G), padded = flash_padded(G), C = NH * hs;
-    const int tiles = flash_ceil_div(T, rows);
-    const int bh = blockIdx.x / tiles, b = bh / NH, h = bh % NH, key0 = (blockIdx.x % tiles) * rows;
-    const int g = threadIdx.x % G, j = key0 + threadIdx.x / G;
+    const FlashThread f = flash_thread(T, NH, hs, false);
+    const int G = f.G, rows = f.rows, padded = f.padded, bh = f.bh, b = f.b, h = f.h, key0 = f.row0, g = f.g;
+    const int C = NH * hs, j = f.row;
     float* qs = reinterpret_cast<float*>(flash_shared);
     float* dos = qs + FLASH_QUERY_TILE * padded;
     float* lses = dos + FLASH_QUERY_TILE * padded;
@@ -70,17 +69,8 @@ extern "C" __global__ void flash_attention_backward_dkdv_f32(float* dqkv, const 
             flash_axpy(dk, p * (dp * z - deltas[i]) * scale, qrow, g, G);
         }
     }
-    if (j >= T) return;
-#pragma unroll
-    for (int i = 0; i < FLASH_CHUNKS; i++)
-#pragma unroll
-        for (int c = 0; c < 4; c++) {
-            int d = flash_dim(g, G, i, c);
-            if (d < hs) {
-                dqkv[flash_qkv_index(b, j, 1, h, d, T, NH, hs)] += dk[4 * i + c];
-                dqkv[flash_qkv_index(b, j, 2, h, d, T, NH, hs)] += dv[4 * i + c];
-            }
-        }
+    flash_add_row(dqkv, dk, f, j, 1, T, NH, hs);
+    flash_add_row(dqkv, dv, f, j, 2, T, NH, hs);
 }
 
 // dqkv's q part += dq. Grid and shared memory as flash_attention_forward_f32 (query tiles, last first).
@@ -89,11 +79,9 @@ extern "C" __global__ void flash_attention_backward_dq_f32(float* dqkv, const fl
                                                            int NH, int hs, float scale, unsigned long long key,
                                                            int threshold, float dropScale) {
     extern __shared__ float4 flash_shared[];
-    const int G = flash_group(hs), rows = flash_rows(G), padded = flash_padded(G), C = NH * hs;
-    const int tiles = flash_ceil_div(T, rows);
-    const int bh = blockIdx.x / tiles, b = bh / NH, h = bh % NH;
-    const int row0 = flash_reversed_tile(blockIdx.x % tiles, tiles) * rows;
-    const int g = threadIdx.x % G, t = row0 + threadIdx.x / G, tv = t < T ? t : T - 1;
+    const FlashThread f = flash_thread(T, NH, hs, true);
+    const int G = f.G, rows = f.rows, padded = f.padded, bh = f.bh, b = f.b, h = f.h, row0 = f.row0, g = f.g;
+    const int C = NH * hs, t = f.row, tv = t < T ? t : T - 1;
     float* ks = reinterpret_cast<float*>(flash_shared);
     float* vs = ks + FLASH_KEY_TILE * padded;
 
@@ -125,12 +113,5 @@ extern "C" __global__ void flash_attention_backward_dq_f32(float* dqkv, const fl
             flash_axpy(dq, p * (dp * z - rowDelta) * scale, krow, g, G);
         }
     }
-    if (t >= T) return;
-#pragma unroll
-    for (int i = 0; i < FLASH_CHUNKS; i++)
-#pragma unroll
-        for (int c = 0; c < 4; c++) {
-            int d = flash_dim(g, G, i, c);
-            if (d < hs) dqkv[flash_qkv_index(b, t, 0, h, d, T, NH, hs)] += dq[4 * i + c];
-        }
+    flash_add_row(dqkv, dq, f, t, 0, T, NH, hs);
 }

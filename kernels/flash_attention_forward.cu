@@ -12,11 +12,9 @@ extern "C" __global__ void flash_attention_forward_f32(float* out, float* lse, c
                                                        int NH, int hs, float scale, unsigned long long key,
                                                        int threshold, float dropScale) {
     extern __shared__ float4 flash_shared[];
-    const int G = flash_group(hs), rows = flash_rows(G), padded = flash_padded(G), C = NH * hs;
-    const int tiles = flash_ceil_div(T, rows);
-    const int bh = blockIdx.x / tiles, b = bh / NH, h = bh % NH;
-    const int row0 = flash_reversed_tile(blockIdx.x % tiles, tiles) * rows;
-    const int g = threadIdx.x % G, t = row0 + threadIdx.x / G, tv = t < T ? t : T - 1;
+    const FlashThread f = flash_thread(T, NH, hs, true);
+    const int G = f.G, rows = f.rows, padded = f.padded, bh = f.bh, b = f.b, h = f.h, row0 = f.row0, g = f.g;
+    const int C = NH * hs, t = f.row, tv = t < T ? t : T - 1;
     float* ks = reinterpret_cast<float*>(flash_shared);
     float* vs = ks + FLASH_KEY_TILE * padded;
 

@@ -184,6 +184,29 @@ final class FlashAttentionEmulation {
                 for (int c = 0; c < 4; c++) acc[g][4 * i + c] = Math.fma(w, row.at(dim(g, i, c)), acc[g][4 * i + c]);
     }
 
+    /** flash_add_row: part `part` of row t of dqkv += the G threads' registers. */
+    private void addRow(float[] dqkv, float[][] v, int b, int t, int part, int h) {
+        int C = NH * hs;
+        for (int g = 0; g < G; g++)
+            for (int i = 0; i < chunks; i++)
+                for (int c = 0; c < 4; c++) {
+                    int d = dim(g, i, c);
+                    if (d < hs) dqkv[(b * T + t) * 3 * C + part * C + h * hs + d] += v[g][4 * i + c];
+                }
+    }
+
+    /** The per-row work of a kernel: head bh = (b, h), the row's block starting at row0, row t (< T). */
+    private interface RowTask {
+        void run(int bh, int b, int h, int row0, int t);
+    }
+
+    /** Every row of every head, in blocks of {@link #rows} as the fp32 kernels' grids cut them. */
+    private void eachRow(RowTask task) {
+        for (int bh = 0; bh < B * NH; bh++)
+            for (int row0 = 0; row0 < T; row0 += rows)
+                for (int t = row0; t < Math.min(T, row0 + rows); t++) task.run(bh, bh / NH, bh % NH, row0, t);
+    }
+
     private void count(int kernel, int bh, int t, int j, boolean edge) {
         if (!visible(t, j, T)) {
             if (!edge) interiorMasked++;
@@ -195,50 +218,43 @@ final class FlashAttentionEmulation {
     // ---- flash_attention_forward_f32 -------------------------------------------------------------------
 
     void forward(float[] qkv, float[] out, float[] lse) {
-        int tiles = Math.ceilDiv(T, rows), KT = tiling.keyTile();
-        for (int bh = 0; bh < B * NH; bh++) {
-            int b = bh / NH, h = bh % NH;
-            for (int tile = 0; tile < tiles; tile++) {
-                int row0 = tile * rows;
-                for (int t = row0; t < Math.min(T, row0 + rows); t++) {
-                    final int tt = t;
-                    float[][] q = registers(d -> qkv(qkv, b, tt, 0, h, d));
-                    float[][] acc = new float[G][tiling.dimsPerThread()];
-                    float m = Float.NEGATIVE_INFINITY, l = 0f;
-                    for (int kt = 0; kt < keyTiles(row0, rows, T, KT); kt++) {
-                        int key0 = kt * KT;
-                        boolean edge = needsMask(row0, rows, key0, KT, T);
-                        float[] s = new float[KT];
-                        float tileMax = Float.NEGATIVE_INFINITY;
-                        for (int j = 0; j < KT; j++) {
-                            int key = key0 + j;
-                            s[j] = rowDot(q, d -> qkv(qkv, b, key, 1, h, d)) * scale;
-                            count(0, bh, t, key, edge);
-                            if (edge && !visible(t, key, T)) s[j] = Float.NEGATIVE_INFINITY;
-                            tileMax = Math.max(tileMax, s[j]);
-                        }
-                        float mNew = Math.max(m, tileMax), correction = (float) Math.exp(m - mNew);
-                        l *= correction;
-                        for (float[] a : acc) for (int d = 0; d < a.length; d++) a[d] *= correction;
-                        for (int j = 0; j < KT; j++) {
-                            int key = key0 + j;
-                            float p = (float) Math.exp(s[j] - mNew);
-                            l += p;
-                            axpy(acc, p * factor(bh, t, key), d -> qkv(qkv, b, key, 2, h, d));
-                        }
-                        m = mNew;
-                    }
-                    float inv = 1f / l;
-                    for (int g = 0; g < G; g++)
-                        for (int i = 0; i < chunks; i++)
-                            for (int c = 0; c < 4; c++) {
-                                int d = dim(g, i, c);
-                                if (d < hs) out[(b * T + t) * NH * hs + h * hs + d] = acc[g][4 * i + c] * inv;
-                            }
-                    lse[bh * T + t] = m + (float) Math.log(l);
+        int KT = tiling.keyTile();
+        eachRow((bh, b, h, row0, t) -> {
+            float[][] q = registers(d -> qkv(qkv, b, t, 0, h, d));
+            float[][] acc = new float[G][tiling.dimsPerThread()];
+            float m = Float.NEGATIVE_INFINITY, l = 0f;
+            for (int kt = 0; kt < keyTiles(row0, rows, T, KT); kt++) {
+                int key0 = kt * KT;
+                boolean edge = needsMask(row0, rows, key0, KT, T);
+                float[] s = new float[KT];
+                float tileMax = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < KT; j++) {
+                    int key = key0 + j;
+                    s[j] = rowDot(q, d -> qkv(qkv, b, key, 1, h, d)) * scale;
+                    count(0, bh, t, key, edge);
+                    if (edge && !visible(t, key, T)) s[j] = Float.NEGATIVE_INFINITY;
+                    tileMax = Math.max(tileMax, s[j]);
                 }
+                float mNew = Math.max(m, tileMax), correction = (float) Math.exp(m - mNew);
+                l *= correction;
+                for (float[] a : acc) for (int d = 0; d < a.length; d++) a[d] *= correction;
+                for (int j = 0; j < KT; j++) {
+                    int key = key0 + j;
+                    float p = (float) Math.exp(s[j] - mNew);
+                    l += p;
+                    axpy(acc, p * factor(bh, t, key), d -> qkv(qkv, b, key, 2, h, d));
+                }
+                m = mNew;
             }
-        }
+            float inv = 1f / l;
+            for (int g = 0; g < G; g++)
+                for (int i = 0; i < chunks; i++)
+                    for (int c = 0; c < 4; c++) {
+                        int d = dim(g, i, c);
+                        if (d < hs) out[(b * T + t) * NH * hs + h * hs + d] = acc[g][4 * i + c] * inv;
+                    }
+            lse[bh * T + t] = m + (float) Math.log(l);
+        });
     }
 
     // ---- flash_attention_forward_bf16 ------------------------------------------------------------------
@@ -322,76 +338,51 @@ final class FlashAttentionEmulation {
     }
 
     private void dkdv(float[] dqkv, float[] dout, float[] qkv, float[] lse, float[] delta) {
-        int tiles = Math.ceilDiv(T, rows), QT = tiling.queryTile(), C = NH * hs;
-        for (int bh = 0; bh < B * NH; bh++) {
-            int b = bh / NH, h = bh % NH;
-            for (int tile = 0; tile < tiles; tile++) {
-                int key0 = tile * rows;
-                for (int j = key0; j < Math.min(T, key0 + rows); j++) {
-                    final int jj = j;
-                    float[][] k = registers(d -> qkv(qkv, b, jj, 1, h, d)), v = registers(d -> qkv(qkv, b, jj, 2, h, d));
-                    float[][] dk = new float[G][tiling.dimsPerThread()], dv = new float[G][tiling.dimsPerThread()];
-                    for (int i0 = key0; i0 < T; i0 += QT) {
-                        boolean edge = needsMask(i0, QT, key0, rows, T);
-                        for (int i = 0; i < QT; i++) {
-                            int t = i0 + i;
-                            float rowLse = t < T ? lse[bh * T + t] : 0f, rowDelta = t < T ? delta[bh * T + t] : 0f;
-                            Row q = d -> qkv(qkv, b, t, 0, h, d), dO = d -> row(dout, b, t, h, d);
-                            float s = rowDot(k, q) * scale;
-                            count(1, bh, t, j, edge);
-                            float p = !edge || visible(t, j, T) ? (float) Math.exp(s - rowLse) : 0f;
-                            float z = factor(bh, t, j);
-                            axpy(dv, p * z, dO);
-                            float dp = rowDot(v, dO);
-                            axpy(dk, p * (dp * z - rowDelta) * scale, q);
-                        }
-                    }
-                    for (int g = 0; g < G; g++)
-                        for (int i = 0; i < chunks; i++)
-                            for (int c = 0; c < 4; c++) {
-                                int d = dim(g, i, c);
-                                if (d >= hs) continue;
-                                dqkv[(b * T + j) * 3 * C + C + h * hs + d] += dk[g][4 * i + c];
-                                dqkv[(b * T + j) * 3 * C + 2 * C + h * hs + d] += dv[g][4 * i + c];
-                            }
+        int QT = tiling.queryTile();
+        eachRow((bh, b, h, key0, j) -> {
+            float[][] k = registers(d -> qkv(qkv, b, j, 1, h, d)), v = registers(d -> qkv(qkv, b, j, 2, h, d));
+            float[][] dk = new float[G][tiling.dimsPerThread()], dv = new float[G][tiling.dimsPerThread()];
+            for (int i0 = key0; i0 < T; i0 += QT) {
+                boolean edge = needsMask(i0, QT, key0, rows, T);
+                for (int i = 0; i < QT; i++) {
+                    int t = i0 + i;
+                    float rowLse = t < T ? lse[bh * T + t] : 0f, rowDelta = t < T ? delta[bh * T + t] : 0f;
+                    Row q = d -> qkv(qkv, b, t, 0, h, d), dO = d -> row(dout, b, t, h, d);
+                    float s = rowDot(k, q) * scale;
+                    count(1, bh, t, j, edge);
+                    float p = !edge || visible(t, j, T) ? (float) Math.exp(s - rowLse) : 0f;
+                    float z = factor(bh, t, j);
+                    axpy(dv, p * z, dO);
+                    float dp = rowDot(v, dO);
+                    axpy(dk, p * (dp * z - rowDelta) * scale, q);
                 }
             }
-        }
+            addRow(dqkv, dk, b, j, 1, h);
+            addRow(dqkv, dv, b, j, 2, h);
+        });
     }
 
     private void dq(float[] dqkv, float[] dout, float[] qkv, float[] lse, float[] delta) {
-        int tiles = Math.ceilDiv(T, rows), KT = tiling.keyTile(), C = NH * hs;
-        for (int bh = 0; bh < B * NH; bh++) {
-            int b = bh / NH, h = bh % NH;
-            for (int tile = 0; tile < tiles; tile++) {
-                int row0 = tile * rows;
-                for (int t = row0; t < Math.min(T, row0 + rows); t++) {
-                    final int tt = t;
-                    float[][] q = registers(d -> qkv(qkv, b, tt, 0, h, d)), dO = registers(d -> row(dout, b, tt, h, d));
-                    float[][] dq = new float[G][tiling.dimsPerThread()];
-                    float rowLse = lse[bh * T + t], rowDelta = delta[bh * T + t];
-                    for (int kt = 0; kt < keyTiles(row0, rows, T, KT); kt++) {
-                        int key0 = kt * KT;
-                        boolean edge = needsMask(row0, rows, key0, KT, T);
-                        for (int j = 0; j < KT; j++) {
-                            int key = key0 + j;
-                            Row k = d -> qkv(qkv, b, key, 1, h, d);
-                            float s = rowDot(q, k) * scale;
-                            count(2, bh, t, key, edge);
-                            float p = !edge || visible(t, key, T) ? (float) Math.exp(s - rowLse) : 0f;
-                            float dp = rowDot(dO, d -> qkv(qkv, b, key, 2, h, d));
-                            float z = factor(bh, t, key);
-                            axpy(dq, p * (dp * z - rowDelta) * scale, k);
-                        }
-                    }
-                    for (int g = 0; g < G; g++)
-                        for (int i = 0; i < chunks; i++)
-                            for (int c = 0; c < 4; c++) {
-                                int d = dim(g, i, c);
-                                if (d < hs) dqkv[(b * T + t) * 3 * C + h * hs + d] += dq[g][4 * i + c];
-                            }
+        int KT = tiling.keyTile();
+        eachRow((bh, b, h, row0, t) -> {
+            float[][] q = registers(d -> qkv(qkv, b, t, 0, h, d)), dO = registers(d -> row(dout, b, t, h, d));
+            float[][] dq = new float[G][tiling.dimsPerThread()];
+            float rowLse = lse[bh * T + t], rowDelta = delta[bh * T + t];
+            for (int kt = 0; kt < keyTiles(row0, rows, T, KT); kt++) {
+                int key0 = kt * KT;
+                boolean edge = needsMask(row0, rows, key0, KT, T);
+                for (int j = 0; j < KT; j++) {
+                    int key = key0 + j;
+                    Row k = d -> qkv(qkv, b, key, 1, h, d);
+                    float s = rowDot(q, k) * scale;
+                    count(2, bh, t, key, edge);
+                    float p = !edge || visible(t, key, T) ? (float) Math.exp(s - rowLse) : 0f;
+                    float dp = rowDot(dO, d -> qkv(qkv, b, key, 2, h, d));
+                    float z = factor(bh, t, key);
+                    axpy(dq, p * (dp * z - rowDelta) * scale, k);
                 }
             }
-        }
+            addRow(dqkv, dq, b, t, 0, h);
+        });
     }
 }
