@@ -78,6 +78,8 @@ extern "C" __global__ void flash_attention_forward_f32(float* out, float* lse, c
 // (dst[r * STRIDE + d]) or transposed (dst[d * STRIDE + r]); zeros past T or hs.
 __device__ __forceinline__ void flash_mma_load(__nv_bfloat16* dst, bool transposed, const __nv_bfloat16* qkv, int b,
                                                int r0, int part, int h, int T, int NH, int hs) {
+    static_assert(FLASH_MMA_ROWS == FLASH_MMA_KEY_TILE && FLASH_MMA_HEAD == FLASH_MMA_KEY_TILE,
+                  "query, key and channel tiles share one 64 x 64 loader");
     if (hs == FLASH_MMA_HEAD && (NH * hs) % 8 == 0) {
         // 16-byte loads: 8 channels of one row each.
         for (int e = threadIdx.x; e < FLASH_MMA_ROWS * 8; e += blockDim.x) {
