@@ -17,15 +17,16 @@ if ! "$py" -c 'import torch' 2>/dev/null; then
   echo "bench-generate: installing python3-torch (Debian) ..." >&2
   timeout 300 apt-get install -y -q python3-torch >&2 || { echo "bench-generate: no torch; jgpt rows only" >&2; py=""; }
 fi
+./jgpt info > /dev/null 2>&1 || true # builds the jar first: the first-token time starts with the process
 if [[ ! -f "$ckpt/model.safetensors" ]]; then
   ./jgpt convert --from gpt2-small --to "$ckpt" >&2
 fi
+ckpt=$(realpath "$ckpt")
 cat "$ckpt/model.safetensors" > /dev/null # a warm page cache, as the start-up target assumes
 export JGPT_JAVA_OPTS="-XX:ActiveProcessorCount=$threads ${JGPT_JAVA_OPTS:-}"
 common="--model $ckpt --threads $threads --new-tokens $steps --batch $batch --rounds 1"
 jgpt_f32="./jgpt bench-generate $common --weights f32 --json"
 jgpt_bf16="./jgpt bench-generate $common --weights bf16 --json"
-torch_cmd="$py native-build/torch_generate.py $ckpt --threads $threads --new-tokens $steps --batch $batch --rounds 1"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 for ((round = 1; round <= rounds; round++)); do
@@ -35,7 +36,7 @@ for ((round = 1; round <= rounds; round++)); do
   { $jgpt_bf16 2>/dev/null | grep '^{' || echo '{"engine":"jgpt","weights":"bf16","failed":true}'; } >> "$results"
   if [[ -n "$py" ]]; then
     # shellcheck disable=SC2086
-    { (cd native-build && $py torch_generate.py "../$ckpt" --threads "$threads" --new-tokens "$steps" --batch "$batch" --rounds 1) 2>/dev/null \
+    { (cd native-build && $py torch_generate.py "$ckpt" --threads "$threads" --new-tokens "$steps" --batch "$batch" --rounds 1) 2>/dev/null \
         | grep '^{' || echo '{"engine":"torch","failed":true}'; } >> "$results"
   fi
 done
@@ -73,4 +74,4 @@ echo
 echo "Commands (each round runs them in this order; $threads threads):"
 echo "    $jgpt_f32"
 echo "    $jgpt_bf16"
-[[ -z "$py" ]] || echo "    (cd native-build && $py torch_generate.py ../$ckpt --threads $threads --new-tokens $steps --batch $batch --rounds 1)"
+[[ -z "$py" ]] || echo "    (cd native-build && $py torch_generate.py $ckpt --threads $threads --new-tokens $steps --batch $batch --rounds 1)"

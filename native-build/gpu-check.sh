@@ -133,6 +133,12 @@ stage demo-cuda 90 "${jgpt[@]}" demo --device cuda --steps 40 --out "$work/demo"
 stage generate-cuda 40 "${jgpt[@]}" generate --device cuda --model "$work/demo" --prompt "One morning" --max-new-tokens 20
 stage eval-cuda 40 "${jgpt[@]}" eval --device cuda --model "$work/demo" --data "$work/demo/corpus.txt" --context 64 --json
 
+# Decoding on the GPU: GPT-2 small (preset weights) through the model's KV-cache path, greedy, tokens/s at
+# batch 1 and 32 (one launch per kernel per token; CUDA-graph replay would remove the launch cost).
+stage decode-cuda 60 bash -c '"$@" > "$0/decode.jsonl"' "$work" "${jgpt[@]}" bench-generate --device cuda \
+  --model gpt2-small --batch 32 --new-tokens 32 --rounds 2 --json
+cp "$work/decode.jsonl" "$OUT/decode.jsonl" 2>/dev/null || true
+
 mkdir -p "$work/bench-tf32"
 stage jgpt-bench-tf32 70 bash -c 'cd "$0" && { "$@" > stdout 2> stderr; rc=$?; cat stdout stderr; exit $rc; }' \
   "$work/bench-tf32" "$java" "${jvm_flags[@]}" -jar "$root/.gpu/jgpt.jar" bench --device cuda --tf32 \

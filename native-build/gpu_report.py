@@ -173,6 +173,9 @@ def main():
             md.append(f"- jgpt {r.get('mode')} vs torch {r.get('mode')}: {ratio} (jgpt {mine}, torch {theirs})")
         md += ["", "## Precision x batch (GPT-2 small, context 1024, dropout 0; PyTorch bf16 = autocast + SDPA)", "",
                matrix_table(), ""]
+        md += ["", "## Decoding (GPT-2 small, KV cache, greedy; bench-generate --device cuda)", "", "```json"]
+        md += [l for l in read("decode.jsonl").splitlines() if l.startswith("{")] or ["(no results; see stages.log)"]
+        md += ["```", ""]
         md += ["", "## Flash attention kernels vs PyTorch (64x12x1024x64, causal)", "", flash_table(), ""]
         md += ["", "## Profile", "", profile_table(bench), ""]
         md.append("Files here: " + ", ".join(sorted(os.listdir(out))))

@@ -2,6 +2,7 @@ package io.jgpt.api;
 
 import io.jgpt.Backends;
 import io.jgpt.checkpoint.ModelSource;
+import io.jgpt.cpu.DecodeKernels;
 import io.jgpt.cpu.WeightMatrix;
 import io.jgpt.decode.Decoder;
 import io.jgpt.decode.DecoderSource;
@@ -19,6 +20,7 @@ import io.jgpt.tokenizer.Gpt2Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 
@@ -119,6 +121,7 @@ public final class LanguageModel implements AutoCloseable {
 
     private final Gpt2Tokenizer tokenizer = new Gpt2Tokenizer();
     private final Options options;
+    private Thread warmUp;                 // the CPU decoder's kernels compiling; joined before the first token
     private final Ops ops;                 // null on the CPU decoder
     private final GPTModel model;          // null on the CPU decoder
     private final DecoderWeights weights;  // null on the model path
@@ -230,7 +233,18 @@ public final class LanguageModel implements AutoCloseable {
     }
 
     private Decoding decoding(int sequences) {
-        if (weights != null) return new Decoder(weights, options.threads(), sequences);
+        if (weights != null) {
+            Decoder decoder = new Decoder(weights, options.threads(), sequences);
+            if (warmUp != null) {
+                try {
+                    warmUp.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                warmUp = null;
+            }
+            return decoder;
+        }
         return options.cache() ? ModelDecoding.cached(model, sequences) : ModelDecoding.fullWindow(model, sequences);
     }
 

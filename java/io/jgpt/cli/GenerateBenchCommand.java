@@ -2,6 +2,8 @@ package io.jgpt.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.jgpt.Backends;
+import io.jgpt.checkpoint.ModelSource;
 import io.jgpt.cpu.DecodeKernels;
 import io.jgpt.cpu.ReadBandwidth;
 import io.jgpt.cpu.WeightMatrix;
@@ -9,6 +11,9 @@ import io.jgpt.decode.Decoder;
 import io.jgpt.decode.DecoderSource;
 import io.jgpt.decode.DecoderWeights;
 import io.jgpt.generate.Sampler;
+import io.jgpt.model.GPTModel;
+import io.jgpt.model.KVCache;
+import io.jgpt.ops.Ops;
 import io.jgpt.tokenizer.Gpt2Tokenizer;
 import java.time.Duration;
 import java.time.Instant;
@@ -61,6 +66,9 @@ public final class GenerateBenchCommand implements Callable<Integer> {
     @Option(names = "--bandwidth-mib", defaultValue = "1024", description = "Size of the bandwidth probe's buffer; default ${DEFAULT-VALUE}.")
     int bandwidthMib;
 
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu (the memory-speed decoder) or cuda[:i] (the training model's KV-cache path, no bandwidth probe); default ${DEFAULT-VALUE}.")
+    String device;
+
     @Option(names = "--json", description = "Print one JSON line instead of a table.")
     boolean json;
 
@@ -76,6 +84,10 @@ public final class GenerateBenchCommand implements Callable<Integer> {
         Checks.positive("--bandwidth-mib", bandwidthMib);
         int workers = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         Checks.positive("--threads", workers);
+        if (!device.equalsIgnoreCase("cpu")) {
+            if (weights != null) throw new io.jgpt.JgptException("--weights is for the CPU decoder; --device " + device + " runs float32");
+            return onDevice(processStart, workers);
+        }
         WeightMatrix.Type type = weights == null ? null : switch (weights) {
             case "f32" -> WeightMatrix.Type.F32;
             case "bf16" -> WeightMatrix.Type.BF16;
@@ -119,6 +131,59 @@ public final class GenerateBenchCommand implements Callable<Integer> {
             report(w, workers, startup, peakRss, cacheBytes, bandwidth, single, batched);
         }
         return 0;
+    }
+
+    /**
+     * The same measurements through {@link GPTModel#forwardCached} on a backend ({@code --device cuda}): each
+     * step runs the batch's newest tokens together; logits come back to the host for the argmax. No
+     * bandwidth probe (it measures host memory).
+     */
+    private Integer onDevice(Instant processStart, int workers) {
+        try (Ops ops = Backends.open(device, workers, "auto", io.jgpt.ops.Precision.FP32)) {
+            GPTModel gpt = ModelSource.open(model.preset, ops, 1337, c -> model.applyOverrides(c).withDropRate(0f));
+            int[] prompt = prompt(new Gpt2Tokenizer(), gpt.config().vocabSize());
+            double firstToken;
+            try (KVCache cache = new KVCache(gpt, 1)) {
+                argmaxRows(ops.download(gpt.forwardCached(prompt, 1, prompt.length, cache)), gpt.config().vocabSize());
+                firstToken = since(processStart);
+            }
+            List<Double> single = new ArrayList<>(), batched = new ArrayList<>();
+            for (int r = 0; r < rounds + 1; r++) { // round 0 warms up
+                double one = deviceRate(gpt, prompt, 1), many = deviceRate(gpt, prompt, batch);
+                if (r > 0) {
+                    single.add(one);
+                    batched.add(many);
+                }
+            }
+            ObjectNode o = new ObjectMapper().createObjectNode();
+            o.put("engine", "jgpt").put("device", device).put("model", model.preset).put("weights", "f32")
+                    .put("prompt_tokens", promptTokens).put("new_tokens", newTokens).put("batch", batch).put("rounds", rounds)
+                    .put("first_token_s", round(firstToken, 3))
+                    .put("decode_tok_s_b1", round(median(single), 2)).put("decode_tok_s_bn", round(median(batched), 2));
+            o.putPOJO("decode_tok_s_b1_rounds", single.stream().map(t -> round(t, 2)).toList());
+            o.putPOJO("decode_tok_s_bn_rounds", batched.stream().map(t -> round(t, 2)).toList());
+            System.out.println(json ? o.toString() : o.toPrettyString());
+        }
+        return 0;
+    }
+
+    private double deviceRate(GPTModel gpt, int[] prompt, int sequences) {
+        int v = gpt.config().vocabSize();
+        int[] ids = new int[sequences * prompt.length];
+        for (int s = 0; s < sequences; s++) System.arraycopy(prompt, 0, ids, s * prompt.length, prompt.length);
+        try (KVCache cache = new KVCache(gpt, sequences)) {
+            int[] next = argmaxRows(gpt.ops().download(gpt.forwardCached(ids, sequences, prompt.length, cache)), v);
+            long start = System.nanoTime();
+            for (int i = 0; i < newTokens; i++) next = argmaxRows(gpt.ops().download(gpt.forwardCached(next, sequences, 1, cache)), v);
+            return (double) sequences * newTokens / ((System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    /** The argmax of each row of (rows, v) logits. */
+    private static int[] argmaxRows(float[] logits, int v) {
+        int[] out = new int[logits.length / v];
+        for (int r = 0; r < out.length; r++) out[r] = argmax(Arrays.copyOfRange(logits, r * v, (r + 1) * v));
+        return out;
     }
 
     static void join(Thread t) {
