@@ -41,6 +41,7 @@ public final class CudaOps implements Ops {
     private final Blas blas;
     private final EventClock clock;
     private final Scratch scratch;
+    private Bf16Linear bf16Linear;
     private final HostStaging staging;
     private final CudaTensor errors; // {code, position, value}, see kernels/common.cuh
     private Profiler profiler = Profiler.OFF;
@@ -213,8 +214,8 @@ public final class CudaOps implements Ops {
 
     // ---- ops ----------------------------------------------------------------------------------------
     // Shapes are checked by OpShapes and costs declared by OpCost, as on the CPU. Kernels templated on the
-    // storage type run in the dtype of their activations (F32 or BF16, see OpShapes.storage); GEMMs,
-    // attention and the classifier are F32 only for now.
+    // storage type run in the dtype of their activations (F32 or BF16, see OpShapes.storage); bf16 linear
+    // layers go through cuBLASLt (Bf16Linear); the classifier is F32 only for now.
 
     @Override
     public void embeddingForward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe) {
@@ -268,8 +269,14 @@ public final class CudaOps implements Ops {
     public void linearForward(Tensor out, Tensor in, Tensor weight, Tensor bias) {
         var op = "linearForward";
         var d = OpShapes.linearForward(op, out, in, weight, bias);
-        f32(op, out, in, weight);
         int N = d.n(), IC = d.ic(), OC = d.oc();
+        if (in.dtype() == DType.BF16) {
+            if (bias == null) OpShapes.storage(op, in, out, weight);
+            else OpShapes.storage(op, in, out, weight, bias);
+            bf16Linear().forward(ptr(out), ptr(in), ptr(weight), ptr(bias), N, IC, OC);
+            return;
+        }
+        f32(op, out, in, weight);
         // out = in @ weight^T
         gemm("linear_forward", false, true, N, OC, IC, in, IC, weight, IC, 0f, out, OC);
         if (bias != null) {
@@ -283,8 +290,17 @@ public final class CudaOps implements Ops {
     public void linearBackward(Tensor din, Tensor dweight, Tensor dbias, Tensor dout, Tensor in, Tensor weight) {
         var op = "linearBackward";
         var d = OpShapes.linearBackward(op, din, dweight, dbias, dout, in, weight);
-        f32(op, dweight, dout, in, weight);
         int N = d.n(), IC = d.ic(), OC = d.oc();
+        if (in.dtype() == DType.BF16) {
+            // bf16 activations, activation gradients and weights; fp32 parameter gradients.
+            OpShapes.storage(op, in, dout, weight);
+            if (din != null) OpShapes.storage(op, in, din);
+            f32(op, dweight);
+            if (dbias != null) f32(op, dbias);
+            bf16Linear().backward(ptr(din), ptr(dweight), ptr(dbias), ptr(dout), ptr(in), ptr(weight), N, IC, OC);
+            return;
+        }
+        f32(op, dweight, dout, in, weight);
         if (din != null) {
             f32(op, din);
             // din += dout @ weight
@@ -517,6 +533,7 @@ public final class CudaOps implements Ops {
         ctx.synchronize();
         errors.close();
         staging.close();
+        if (bf16Linear != null) bf16Linear.close();
         scratch.close();
         clock.close();
         blas.close();
@@ -538,6 +555,20 @@ public final class CudaOps implements Ops {
      * column-major, where a row-major matrix reads as its transpose, so this asks cuBLAS for
      * C^T = op(B)^T op(A)^T by swapping the operands (and M with N).
      */
+    /** The bf16 linear layer (cuBLASLt and its workspace), opened on first use. */
+    private Bf16Linear bf16Linear() {
+        if (bf16Linear == null) bf16Linear = new Bf16Linear(ctx, blas, kernels, scratch, this::timedGemm);
+        return bf16Linear;
+    }
+
+    private boolean timedGemm(String name, Cost cost, java.util.function.BooleanSupplier gemm) {
+        long t0 = profiler.begin();
+        ctx.ensureCurrent();
+        boolean ran = gemm.getAsBoolean();
+        profiler.end(t0, name, cost.bytes(), cost.flops());
+        return ran;
+    }
+
     private void gemm(String name, boolean transA, boolean transB, int M, int N, int K, Tensor a, int lda,
                       Tensor b, int ldb, float beta, Tensor c, int ldc) {
         long t0 = profiler.begin();
