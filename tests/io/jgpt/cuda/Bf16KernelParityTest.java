@@ -171,27 +171,10 @@ class Bf16KernelParityTest {
             assertArrayEquals(expected, actual, what + ": bf16 results must match bit for bit");
             return;
         }
-        assertWithin(what, expected, actual, bound);
+        CudaParityTest.assertRelative(what, expected, actual, bound);
     }
 
     private static void assertF32(String what, P p, double bound) {
-        assertWithin(what, cpu.download(p.c), gpu.download(p.g), bound);
-    }
-
-    private static void assertWithin(String what, float[] expected, float[] actual, double bound) {
-        assertEquals(expected.length, actual.length, what + " size");
-        double maxRef = 0, maxErr = 0;
-        int worst = 0;
-        for (int i = 0; i < expected.length; i++) {
-            maxRef = Math.max(maxRef, Math.abs(expected[i]));
-            double err = Math.abs((double) actual[i] - expected[i]);
-            if (!(err <= maxErr)) {
-                maxErr = err;
-                worst = i;
-            }
-        }
-        double rel = maxErr / Math.max(maxRef, 1e-30);
-        assertTrue(rel <= bound, String.format("%s: relative error %.3g > %.3g (index %d: cpu %s, gpu %s)", what, rel,
-                bound, worst, expected[worst], actual[worst]));
+        CudaParityTest.assertRelative(what, cpu.download(p.c), gpu.download(p.g), bound);
     }
 }

@@ -200,7 +200,7 @@ class CudaParityTest {
     }
 
     /** max |actual - expected| / max |expected| within tol. */
-    private static void assertRelative(String what, float[] expected, float[] actual, double tol) {
+    static void assertRelative(String what, float[] expected, float[] actual, double tol) {
         assertEquals(expected.length, actual.length, what + " size");
         double maxRef = 0, maxErr = 0;
         int worst = 0;

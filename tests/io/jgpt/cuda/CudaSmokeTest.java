@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.jgpt.cuda.blas.Blas;
 import io.jgpt.ops.Dropout;
 import io.jgpt.profile.Profiler;
+import io.jgpt.tensor.Bf16;
 import io.jgpt.tensor.Tensor;
 import io.jgpt.tensor.Tensor.DType;
 import java.util.List;
@@ -17,7 +18,6 @@ import java.util.Random;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import jcuda.Pointer;
-import jcuda.driver.JCudaDriver;
 import jcuda.driver.CUstream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -161,21 +161,15 @@ class CudaSmokeTest {
     @Test
     void tensorsAreSizedZeroedAndCopiedByTheirElementType() {
         int n = 1001; // odd: a 2-byte tensor's end is not 4-byte aligned
-        CudaTensor src = (CudaTensor) gpu.zeros(DType.BF16, n), dst = (CudaTensor) gpu.zeros(DType.BF16, n);
+        float[] values = new float[n];
+        for (int i = 0; i < n; i++) values[i] = Bf16.toFloat((short) (0x3f80 + i)); // bf16 values from 1.0 up
+        Tensor src = gpu.upload(DType.BF16, values, n), dst = gpu.zeros(DType.BF16, n);
         assertEquals(2L * n, src.bytes());
-        short[] bits = new short[n];
-        for (int i = 0; i < n; i++) bits[i] = (short) (0x3f80 + i); // bf16 patterns around 1.0
-        JCudaDriver.cuMemcpyHtoD(src.ptr(), Pointer.to(bits), src.bytes());
         gpu.copy(dst, src);
-        short[] back = new short[n];
-        gpu.synchronize();
-        JCudaDriver.cuMemcpyDtoH(Pointer.to(back), dst.ptr(), dst.bytes());
-        assertArrayEquals(bits, back);
+        assertArrayEquals(values, gpu.download(dst));
         gpu.zero(dst);
-        gpu.synchronize();
-        JCudaDriver.cuMemcpyDtoH(Pointer.to(back), dst.ptr(), dst.bytes());
-        assertArrayEquals(new short[n], back);
-        var e = assertThrows(IllegalArgumentException.class, () -> gpu.copy(dst, f32(n)));
+        assertArrayEquals(new float[n], gpu.download(dst));
+        var e = assertThrows(IllegalArgumentException.class, () -> gpu.copy(f32(n), src));
         assertTrue(e.getMessage().contains("BF16"), e.getMessage());
     }
 

@@ -183,7 +183,7 @@ final class KernelBindingsGenerator {
         if (templated) params.add("DType storage");
         params.add("Launch launch");
         for (Param p : first.params) params.add(p.type.java + " " + camel(p.name));
-        b.append(wrap("    void " + camel(base) + "(", params, ") {")).append('\n');
+        b.append(wrap("    void " + camel(base) + "(", params, ", ", ") {")).append('\n');
         String name = "\"" + first.name + "\"";
         if (templated) {
             b.append("        String kernel = switch (storage) {\n");
@@ -196,8 +196,8 @@ final class KernelBindingsGenerator {
         }
         List<String> packs = new ArrayList<>();
         for (Param p : first.params) packs.add("." + p.type.packer + "(" + camel(p.name) + ")");
-        b.append(chain("        launcher.launch(" + name + ", launch, new KernelArgs(" + first.params.size() + ")",
-                packs, ");")).append('\n');
+        b.append(wrap("        launcher.launch(" + name + ", launch, new KernelArgs(" + first.params.size() + ")",
+                packs, "", ");")).append('\n');
         b.append("    }\n");
         return b.toString();
     }
@@ -221,37 +221,23 @@ final class KernelBindingsGenerator {
         return b.toString();
     }
 
-    /** head + comma-separated items + tail, wrapped at 120 columns with an 8-space continuation indent. */
-    private static String wrap(String head, List<String> items, String tail) {
+    /**
+     * head, the items joined by {@code sep} (", " between parameters, "" along a method chain), then tail;
+     * wrapped at 120 columns with a 16-column continuation indent.
+     */
+    private static String wrap(String head, List<String> items, String sep, String tail) {
         StringBuilder b = new StringBuilder(head);
         int col = head.length();
         for (int i = 0; i < items.size(); i++) {
-            String item = items.get(i) + (i + 1 < items.size() ? "," : tail);
-            if (col + item.length() + 1 > 120) {
+            String item = items.get(i) + (i + 1 < items.size() ? sep.strip() : tail);
+            String gap = i == 0 || sep.isEmpty() ? "" : " ";
+            if (col + gap.length() + item.length() > 120) {
                 b.append("\n                ");
                 col = 16;
-            } else if (i > 0) {
-                b.append(' ');
-                col++;
+                gap = "";
             }
-            b.append(item);
-            col += item.length();
-        }
-        return b.toString();
-    }
-
-    /** head + method-chain items + tail, wrapped like {@link #wrap}. */
-    private static String chain(String head, List<String> items, String tail) {
-        StringBuilder b = new StringBuilder(head);
-        int col = head.length();
-        for (int i = 0; i < items.size(); i++) {
-            String item = items.get(i) + (i + 1 < items.size() ? "" : tail);
-            if (col + item.length() > 120) {
-                b.append("\n                ");
-                col = 16;
-            }
-            b.append(item);
-            col += item.length();
+            b.append(gap).append(item);
+            col += gap.length() + item.length();
         }
         if (items.isEmpty()) b.append(tail);
         return b.toString();
