@@ -19,8 +19,8 @@ public final class Backends {
      * @param precision fp32 or bf16 (the bf16-storage emulation) on the CPU; fp32 or tf32 on CUDA
      */
     public static Ops open(String device, int threads, String blas, Precision precision) {
-        String d = device.toLowerCase(Locale.ROOT);
-        if (d.equals("cpu")) {
+        int index = check(device);
+        if (index < 0) {
             if (threads < 1) throw new JgptException("--threads must be at least 1, got " + threads);
             return switch (precision) {
                 case FP32 -> new CpuOps(threads);
@@ -28,6 +28,20 @@ public final class Backends {
                 case TF32 -> throw new JgptException("--precision tf32 is a GPU tensor-core mode; on the CPU use fp32 or bf16");
             };
         }
+        if (precision == Precision.BF16) {
+            throw new JgptException("--precision bf16 is not available on CUDA yet (its kernels are still being "
+                    + "built); use --precision tf32 or fp32 with --device " + device);
+        }
+        return new CudaOps(index, blas, precision == Precision.TF32);
+    }
+
+    /**
+     * Checks that {@code device} names a usable backend without opening it (cheap: commands call it before
+     * they write anything). Returns the CUDA device index, or -1 for the CPU.
+     */
+    public static int check(String device) {
+        String d = device.toLowerCase(Locale.ROOT);
+        if (d.equals("cpu")) return -1;
         if (d.equals("cuda") || d.startsWith("cuda:")) {
             int index = 0;
             if (d.startsWith("cuda:")) {
@@ -39,11 +53,7 @@ public final class Backends {
             }
             CudaDevice.Probe probe = CudaOps.available();
             if (!probe.available()) throw new JgptException("--device " + device + " is not usable: " + probe.message());
-            if (precision == Precision.BF16) {
-                throw new JgptException("--precision bf16 is not available on CUDA yet (its kernels are still being "
-                        + "built); use --precision tf32 or fp32 with --device " + device);
-            }
-            return new CudaOps(index, blas, precision == Precision.TF32);
+            return index;
         }
         throw new JgptException("unknown device '" + device + "' (expected cpu, cuda or cuda:N)");
     }

@@ -1,6 +1,7 @@
 package io.jgpt;
 
 import io.jgpt.cli.BenchCommand;
+import io.jgpt.cli.ConsoleLog;
 import io.jgpt.cli.ConvertCommand;
 import io.jgpt.cli.DemoCommand;
 import io.jgpt.cli.EvalCommand;
@@ -9,6 +10,8 @@ import io.jgpt.cli.GenerateCommand;
 import io.jgpt.cli.InfoCommand;
 import io.jgpt.cli.TokenizeCommand;
 import io.jgpt.cli.TrainCommand;
+import io.jgpt.io.IoErrors;
+import java.io.UncheckedIOException;
 import java.util.Arrays;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -55,10 +58,14 @@ public final class Main implements Runnable {
 
     /** Runs one command object with jgpt's error handling (also for commands that run other commands). */
     public static int execute(Object command, String... args) {
+        ConsoleLog.install();
         CommandLine cli = new CommandLine(command);
+        addDebugNote(cli);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            boolean user = e instanceof IllegalArgumentException; // JgptException included
-            System.err.println("jgpt: " + (user ? "" : "internal error: ") + message(e));
+            // JgptException included; a file-system failure is the user's environment, not a bug in jgpt.
+            boolean user = e instanceof IllegalArgumentException || e instanceof UncheckedIOException;
+            String m = e instanceof UncheckedIOException io ? IoErrors.reason(io.getCause()) : message(e);
+            System.err.println("jgpt: " + (user ? "" : "internal error: ") + m);
             if (debug) e.printStackTrace();
             return user ? JgptException.EXIT_CODE : 1;
         });
@@ -67,6 +74,13 @@ public final class Main implements Runnable {
             return JgptException.EXIT_CODE;
         });
         return cli.execute(args);
+    }
+
+    /** --debug is taken out of the arguments before parsing (any command accepts it); every help says so. */
+    private static void addDebugNote(CommandLine cli) {
+        String note = "%nAdd --debug to any command to print the stack trace of an error.";
+        cli.getCommandSpec().usageMessage().footer(note);
+        for (CommandLine sub : cli.getSubcommands().values()) addDebugNote(sub);
     }
 
     private static String message(Throwable e) {

@@ -168,6 +168,11 @@ public final class LanguageModel implements AutoCloseable {
         return new LanguageModel(model, options, presetOverrides);
     }
 
+    /** The model's shape (vocabulary, positions, width, heads, layers). */
+    public GPTConfig config() {
+        return config;
+    }
+
     public int vocabSize() {
         return config.vocabSize();
     }

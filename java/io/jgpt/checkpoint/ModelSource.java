@@ -22,13 +22,45 @@ public final class ModelSource {
     private ModelSource() {}
 
     /**
-     * @param overrides applied to a preset's config only (architecture flags); a file's shape is what it is
+     * What command-line flags do to the model {@code --model} names: a preset is built with them; a model read
+     * from a file keeps its shape, so there they may only set what changes no weight (the dropout rate) and
+     * must otherwise agree with the file.
      */
+    public interface Flags {
+        GPTConfig preset(GPTConfig preset);
+
+        /** @param source the file or directory the config was read from, for messages */
+        GPTConfig loaded(GPTConfig file, String source);
+
+        /** A preset as it is; a file as it is. */
+        Flags NONE = of(UnaryOperator.identity());
+
+        /** Overrides for presets only; a file as it is. */
+        static Flags of(UnaryOperator<GPTConfig> presetOverrides) {
+            return new Flags() {
+                @Override
+                public GPTConfig preset(GPTConfig preset) {
+                    return presetOverrides.apply(preset);
+                }
+
+                @Override
+                public GPTConfig loaded(GPTConfig file, String source) {
+                    return file;
+                }
+            };
+        }
+    }
+
+    /** @param overrides applied to a preset's config only (architecture flags); a file's shape is what it is */
     public static GPTModel open(String spec, Ops ops, long seed, UnaryOperator<GPTConfig> overrides) {
-        if (isPreset(spec)) return new GPTModel(overrides.apply(GPTConfig.preset(spec)), ops, seed);
+        return open(spec, ops, seed, Flags.of(overrides));
+    }
+
+    public static GPTModel open(String spec, Ops ops, long seed, Flags flags) {
+        if (isPreset(spec)) return new GPTModel(flags.preset(GPTConfig.preset(spec)), ops, seed);
         Path path = existing(spec);
         ModelWeights weights = read(path);
-        GPTModel model = new GPTModel(weights.shape(), ops, seed);
+        GPTModel model = new GPTModel(flags.loaded(weights.shape(), spec), ops, seed);
         ModelStates.load(model, weights.tensors(), path.toString());
         return model;
     }
@@ -40,8 +72,9 @@ public final class ModelSource {
 
     /**
      * The Hugging Face-layout checkpoint directory that {@code path} names (itself, a run directory's newest
-     * checkpoint, or the directory of a {@code .safetensors} file), checked to hold both files; empty for
-     * anything else (an llm.c file).
+     * checkpoint, or the directory of its {@code model.safetensors}), checked to hold both files; empty for
+     * anything else (an llm.c file). Any other file of a checkpoint is refused rather than stood in for by
+     * the directory's model.safetensors: what is loaded is what was named.
      */
     public static Optional<Path> checkpointDirectory(Path path) {
         if (Files.isDirectory(path)) {
@@ -54,7 +87,20 @@ public final class ModelSource {
             }
             return Optional.of(dir);
         }
-        if (path.toString().endsWith(".safetensors") && path.getParent() != null) return Optional.of(path.getParent());
+        String name = path.getFileName().toString();
+        Path dir = path.toAbsolutePath().getParent();
+        if (name.equals(Gpt2Checkpoint.WEIGHTS_FILE)) return checkpointDirectory(dir);
+        if (name.equals(TrainingCheckpoint.OPTIMIZER_FILE)) {
+            throw new JgptException(path + " holds AdamW's moments, not model weights; name the checkpoint directory " + dir + " instead");
+        }
+        if (name.endsWith(".safetensors")) {
+            throw new JgptException(path + ": a checkpoint's weights are read from its " + Gpt2Checkpoint.WEIGHTS_FILE
+                    + " beside " + Gpt2Config.FILE + "; name a checkpoint directory (or its " + Gpt2Checkpoint.WEIGHTS_FILE + ")");
+        }
+        if (name.endsWith(".json")) {
+            throw new JgptException(path + " is a JSON file, not weights; name the checkpoint directory " + dir
+                    + ", its " + Gpt2Checkpoint.WEIGHTS_FILE + ", or an llm.c .bin file");
+        }
         return Optional.empty();
     }
 

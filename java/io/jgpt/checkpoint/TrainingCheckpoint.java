@@ -2,30 +2,29 @@ package io.jgpt.checkpoint;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jgpt.JgptException;
+import io.jgpt.io.AtomicDirectory;
 import io.jgpt.io.AtomicWrite;
 import io.jgpt.io.Gpt2Checkpoint;
 import io.jgpt.io.HostTensor;
+import io.jgpt.io.IoErrors;
 import io.jgpt.io.Safetensors;
 import io.jgpt.model.GPTModel;
 import io.jgpt.model.Parameter;
 import io.jgpt.train.AdamW;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * A resumable checkpoint: a Hugging Face GPT-2 directory ({@code config.json}, {@code model.safetensors})
  * plus {@code optimizer.safetensors} (AdamW moments, PyTorch's names {@code exp_avg.*}, {@code exp_avg_sq.*})
- * and {@code trainer.json}. The directory is assembled under a temporary name, every file and the directory
- * are forced to disk, and only then is it renamed into place: a crash leaves the previous checkpoint intact.
+ * and {@code trainer.json}, written as one {@link AtomicDirectory}: a crash leaves the previous checkpoint
+ * intact, and pruning never leaves a half-deleted one.
  */
 public final class TrainingCheckpoint {
     public static final String OPTIMIZER_FILE = "optimizer.safetensors";
@@ -34,27 +33,24 @@ public final class TrainingCheckpoint {
 
     private TrainingCheckpoint() {}
 
-    /** Saves into {@code run/checkpoints/step-N} and keeps only the newest {@code keep} checkpoints. */
+    /**
+     * Saves into {@code run/checkpoints/step-N} and keeps only the newest {@code keep} checkpoints, never
+     * counting out the one just written.
+     */
     public static Path save(Path run, GPTModel model, AdamW optimizer, TrainerState state, int keep) {
         Path target = RunDirectory.checkpointDir(run, state.step());
-        Path parent = target.getParent();
-        Path temp = parent.resolve(".tmp-" + target.getFileName() + "-" + ProcessHandle.current().pid());
+        byte[] json;
         try {
-            Files.createDirectories(parent);
-            deleteTree(temp);
-            Files.createDirectories(temp);
+            json = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(state);
+        } catch (IOException e) {
+            throw new IllegalStateException("trainer state does not serialize", e);
+        }
+        AtomicDirectory.write(target, temp -> {
             Gpt2Checkpoint.save(temp, ModelStates.export(model));
             Safetensors.write(temp.resolve(OPTIMIZER_FILE), moments(model, optimizer), Map.of("format", "pt"));
-            byte[] json = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(state);
             AtomicWrite.write(temp.resolve(TRAINER_FILE), ch -> ch.write(ByteBuffer.wrap(json)));
-            fsyncDirectory(temp);
-            if (Files.exists(target)) deleteTree(target);
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-            fsyncDirectory(parent);
-        } catch (IOException e) {
-            throw new JgptException("cannot save checkpoint " + target + ": " + e.getMessage(), e);
-        }
-        prune(run, keep);
+        });
+        prune(run, keep, target);
         return target;
     }
 
@@ -75,11 +71,13 @@ public final class TrainingCheckpoint {
     public static TrainerState restore(Path dir, GPTModel model, AdamW optimizer) {
         Path checkpoint = ModelSource.resolveCheckpoint(dir);
         ModelStates.load(model, ModelSource.read(checkpoint).tensors(), checkpoint.toString());
-        Path optimizerFile = checkpoint.resolve(OPTIMIZER_FILE);
-        Path trainerFile = checkpoint.resolve(TRAINER_FILE);
-        for (Path p : List.of(optimizerFile, trainerFile)) {
-            if (!Files.exists(p)) throw new JgptException(checkpoint + ": " + p.getFileName() + " is missing (not a resumable jgpt checkpoint)");
-        }
+        return restoreOptimizer(checkpoint, model, optimizer);
+    }
+
+    /** Restores optimizer moments and step count into a model already loaded from {@code checkpoint}. */
+    public static TrainerState restoreOptimizer(Path checkpoint, GPTModel model, AdamW optimizer) {
+        TrainerState state = readState(checkpoint);
+        Path optimizerFile = requireFile(checkpoint, OPTIMIZER_FILE);
         Map<String, HostTensor> moments = Safetensors.readAll(optimizerFile);
         List<String> names = names(model, optimizer);
         for (int i = 0; i < names.size(); i++) {
@@ -89,13 +87,25 @@ public final class TrainingCheckpoint {
             ModelStates.upload(model.ops(), optimizer.secondMoments().get(i), need(moments, "exp_avg_sq." + name, optimizerFile),
                     optimizerFile.toString(), "exp_avg_sq." + name);
         }
+        optimizer.setStepCount(state.optimizerStep());
+        return state;
+    }
+
+    /** The trainer state of a checkpoint directory (cheap: one small JSON file). */
+    public static TrainerState readState(Path checkpoint) {
+        requireFile(checkpoint, OPTIMIZER_FILE);
+        Path trainerFile = requireFile(checkpoint, TRAINER_FILE);
         try {
-            TrainerState state = JSON.readValue(trainerFile.toFile(), TrainerState.class);
-            optimizer.setStepCount(state.optimizerStep());
-            return state;
+            return JSON.readValue(trainerFile.toFile(), TrainerState.class);
         } catch (IOException e) {
-            throw new JgptException(trainerFile + ": not a valid trainer state: " + e.getMessage(), e);
+            throw new JgptException(trainerFile + ": not a valid trainer state: " + IoErrors.reason(e), e);
         }
+    }
+
+    private static Path requireFile(Path checkpoint, String name) {
+        Path p = checkpoint.resolve(name);
+        if (!Files.exists(p)) throw new JgptException(checkpoint + ": " + name + " is missing (not a resumable jgpt checkpoint)");
+        return p;
     }
 
     /** The dotted name of each optimised parameter, in the optimizer's order. */
@@ -115,27 +125,9 @@ public final class TrainingCheckpoint {
         return t;
     }
 
-    private static void prune(Path run, int keep) {
-        List<Path> all = RunDirectory.checkpoints(run);
-        for (int i = 0; i < all.size() - keep; i++) {
-            try {
-                deleteTree(all.get(i));
-            } catch (IOException e) {
-                throw new JgptException("cannot remove old checkpoint " + all.get(i) + ": " + e.getMessage(), e);
-            }
-        }
-    }
-
-    private static void fsyncDirectory(Path dir) throws IOException {
-        try (FileChannel ch = FileChannel.open(dir)) {
-            ch.force(true);
-        }
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path x : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(x);
-        }
+    private static void prune(Path run, int keep, Path justWritten) {
+        List<Path> others = new ArrayList<>(RunDirectory.checkpoints(run));
+        others.removeIf(p -> p.getFileName().equals(justWritten.getFileName()));
+        for (int i = 0; i < others.size() - (keep - 1); i++) AtomicDirectory.delete(others.get(i));
     }
 }

@@ -1,6 +1,7 @@
 package io.jgpt.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jgpt.JgptException;
 import io.jgpt.model.GPTConfig;
 import io.jgpt.model.GPTModel;
 import io.jgpt.ops.Ops;
@@ -19,6 +20,8 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 
 /** Times full training steps (forward, backward, AdamW) on random tokens after warm-up. */
@@ -30,7 +33,13 @@ public final class BenchCommand implements Callable<Integer> {
     ModelOptions model = new ModelOptions();
 
     @Mixin
+    DropoutOption dropout = new DropoutOption();
+
+    @Mixin
     DeviceOptions device = new DeviceOptions();
+
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--batch", defaultValue = "4", description = "Sequences per step; default ${DEFAULT-VALUE}.")
     int batch;
@@ -43,7 +52,7 @@ public final class BenchCommand implements Callable<Integer> {
     int warmup;
 
     @Option(names = "--max-warmup", defaultValue = "30",
-            description = "Most untimed steps while waiting for the JIT to settle; default ${DEFAULT-VALUE}.")
+            description = "Most untimed steps while waiting for the JIT to settle (at least --warmup); default ${DEFAULT-VALUE}.")
     int maxWarmup;
 
     @Option(names = "--seed", defaultValue = "1337", description = "Seed for weights, tokens and dropout.")
@@ -73,10 +82,16 @@ public final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Checks.positive("--batch", batch);
         Checks.positive("--steps", steps);
+        device.cudaOnly("--no-graph", noGraph);
         Checks.nonNegative("--warmup", warmup);
         Checks.nonNegative("--max-warmup", maxWarmup);
         Checks.finiteNonNegative("--clip", clip);
-        GPTConfig cfg = model.config();
+        if (!profile && spec.commandLine().getParseResult().hasMatchedOption("--trace")) {
+            throw new JgptException("--trace names where --profile writes its trace; it has no effect without --profile");
+        }
+        if (maxWarmup < warmup && spec.commandLine().getParseResult().hasMatchedOption("--max-warmup")) throw new JgptException("--max-warmup " + maxWarmup + " is below --warmup " + warmup);
+        Float rate = dropout.rate();
+        GPTConfig cfg = rate == null ? model.config() : model.config().withDropRate(rate);
         int time = cfg.contextLength();
         try (Ops ops = device.open()) {
             GPTModel gpt = new GPTModel(cfg, ops, seed);

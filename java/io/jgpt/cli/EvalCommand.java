@@ -9,12 +9,12 @@ import io.jgpt.data.SlidingWindowDataset;
 import io.jgpt.model.GPTModel;
 import io.jgpt.ops.Ops;
 import io.jgpt.train.Evaluation;
+import io.jgpt.train.Progress;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.function.UnaryOperator;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -29,7 +29,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--data", required = true, description = "UTF-8 text file or llm.c token shard (.bin).")
     Path data;
 
-    @Option(names = "--context", description = "Window length (default: the model's context length).")
+    @Option(names = "--context", description = "Window length, at most the model's positions (default: all of them).")
     Integer context;
 
     @Option(names = "--batch", defaultValue = "4", description = "Windows per forward pass; default ${DEFAULT-VALUE}.")
@@ -45,15 +45,22 @@ public final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Checks.positive("--batch", batch);
         if (context != null) Checks.positive("--context", context);
+        Notes.randomWeights(model);
         try (Ops ops = device.open()) {
-            GPTModel gpt = ModelSource.open(model, ops, 0, UnaryOperator.identity());
+            GPTModel gpt = ModelSource.open(model, ops, 0, ModelSource.Flags.NONE);
             int time = context != null ? context : gpt.config().contextLength();
             if (time > gpt.config().contextLength()) {
                 throw new JgptException("--context " + time + " exceeds the model's " + gpt.config().contextLength() + " positions");
             }
             var tokens = Corpus.load(List.of(data), 0, gpt.config().vocabSize()).train();
             BatchLoader loader = BatchLoader.evaluation(new SlidingWindowDataset(tokens, time, time), batch);
-            Evaluation.Result r = Evaluation.run(gpt, loader, 0);
+            Evaluation.Result r;
+            try (Progress progress = Progress.start("eval", 0, loader.batchesPerEpoch(), true)) {
+                r = Evaluation.run(gpt, loader, 0, (done, total) -> {
+                    progress.update(done, "");
+                    return true;
+                });
+            }
             if (json) {
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("loss", r.loss());

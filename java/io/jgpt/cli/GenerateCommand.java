@@ -5,6 +5,7 @@ import io.jgpt.api.LanguageModel;
 import io.jgpt.api.LanguageModel.Completion;
 import io.jgpt.api.LanguageModel.Sampling;
 import io.jgpt.api.LanguageModel.Weights;
+import io.jgpt.checkpoint.ModelSource;
 import io.jgpt.generate.Sampler;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -13,7 +14,9 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * Generates text after a prompt, streaming each token to stdout as it is produced; or, with {@code --prompts},
@@ -53,7 +56,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--top-p", defaultValue = "1", description = "Nucleus sampling: the most likely tokens holding probability p, in (0, 1]; default ${DEFAULT-VALUE}.")
     float topP;
 
-    @Option(names = "--seed", defaultValue = "1337", description = "Seed for the weights and for sampling (prompt i of --prompts uses seed + i); default ${DEFAULT-VALUE}.")
+    @Option(names = "--seed", defaultValue = "1337", description = "Seed for sampling (prompt i of --prompts uses seed + i) and a preset's random weights; default ${DEFAULT-VALUE}.")
     long seed;
 
     @Option(names = "--no-cache", description = "Recompute the whole window every token (the book's loop) instead of using a KV cache.")
@@ -65,10 +68,24 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "32", description = "With --prompts: how many prompts decode together; default ${DEFAULT-VALUE}.")
     int batch;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() {
         Checks.nonNegative("--max-new-tokens", maxNewTokens);
         Checks.positive("--batch", batch);
+        if (temperature == 0) {
+            for (String flag : List.of("--top-k", "--top-p")) {
+                if (spec.commandLine().getParseResult().hasMatchedOption(flag)) {
+                    throw new JgptException(flag + " has no effect with --temperature 0 (greedy: always the most likely token); give a temperature above 0 to sample");
+                }
+            }
+        }
+        if (input.prompts == null && spec.commandLine().getParseResult().hasMatchedOption("--batch")) {
+            throw new JgptException("--batch applies to --prompts only (one --prompt decodes alone)");
+        }
+        device.check();
         List<String> prompts = input.prompts != null ? PromptFile.read(input.prompts) : List.of(input.prompt);
         if (input.prompt != null && input.prompt.isEmpty()) throw new JgptException("--prompt must not be empty");
         LanguageModel.Options options = LanguageModel.Options.defaults()
@@ -76,7 +93,10 @@ public final class GenerateCommand implements Callable<Integer> {
                 .batch(Math.min(batch, prompts.size())).seed(seed);
         Sampling sampling = new Sampling(maxNewTokens, temperature, topK != null ? topK : 0, topP, seed);
         PrintStream out = System.out;
+        Notes.randomWeights(model.preset);
         try (LanguageModel gpt = LanguageModel.load(model.preset, options, model::applyOverrides)) {
+            // A loaded model keeps its shape: architecture flags (--context included) must agree with it.
+            if (!ModelSource.isPreset(model.preset)) model.flags(null, false).loaded(gpt.config(), model.preset);
             // The sampler's own checks, with the vocabulary now known (a given --top-k 0 is an error, not "all").
             new Sampler(gpt.vocabSize(), temperature, topK != null ? topK : gpt.vocabSize(), topP, seed);
             if (input.prompt != null) {

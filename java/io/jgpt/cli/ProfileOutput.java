@@ -1,11 +1,9 @@
 package io.jgpt.cli;
 
-import io.jgpt.JgptException;
 import io.jgpt.ops.Ops;
 import io.jgpt.profile.ChromeTrace;
 import io.jgpt.profile.ProfileReport;
 import io.jgpt.profile.Profiler;
-import java.io.IOException;
 import java.nio.file.Path;
 
 /** What --profile produces: a per-span table against the device's peaks, and a Chrome trace file. */
@@ -17,11 +15,7 @@ final class ProfileOutput {
         ProfileReport.Peaks peaks = ops.name().startsWith("cuda")
                 ? (tf32 ? ProfileReport.Peaks.H200_TF32 : ProfileReport.Peaks.H200_FP32)
                 : ProfileReport.Peaks.NONE;
-        try {
-            ChromeTrace.write(profiler.events(), trace);
-        } catch (IOException e) {
-            throw new JgptException("cannot write " + trace + ": " + e.getMessage(), e);
-        }
+        ChromeTrace.write(profiler.events(), trace);
         return new ProfileReport(profiler, peaks);
     }
 

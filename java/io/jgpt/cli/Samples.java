@@ -1,5 +1,6 @@
 package io.jgpt.cli;
 
+import io.jgpt.JgptException;
 import io.jgpt.generate.Generator;
 import io.jgpt.generate.ModelDecoding;
 import io.jgpt.generate.Sampler;
@@ -12,9 +13,16 @@ import java.util.function.Function;
 final class Samples {
     private Samples() {}
 
-    static Function<GPTModel, String> greedy(String prompt, int newTokens) {
+    /** Checks the prompt against the model's vocabulary now, before any training, not when the first sample is due. */
+    static Function<GPTModel, String> greedy(String prompt, int newTokens, int vocabSize) {
         Gpt2Tokenizer tokenizer = new Gpt2Tokenizer();
         int[] promptIds = tokenizer.encode(prompt);
+        for (int i = 0; i < promptIds.length; i++) {
+            if (promptIds[i] >= vocabSize) {
+                throw new JgptException("--sample-prompt: token " + i + " ('" + tokenizer.decode(new int[] {promptIds[i]})
+                        + "', id " + promptIds[i] + ") is outside the model's vocabulary of " + vocabSize);
+            }
+        }
         return model -> {
             Sampler greedy = Sampler.of(model.config().vocabSize(), 0f, 0);
             int[] generated;

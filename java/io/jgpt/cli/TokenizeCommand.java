@@ -39,6 +39,10 @@ public final class TokenizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (shard != null && json) throw new JgptException("--json and --shard cannot be combined: --shard writes the ids to a file, --json prints them");
+        if (decode && (shard != null || json)) {
+            throw new JgptException((json ? "--json" : "--shard") + " has no effect with --decode, which prints text");
+        }
         String text = input.text != null ? input.text : Corpus.readText(input.file);
         Gpt2Tokenizer tokenizer = new Gpt2Tokenizer();
         if (decode) {

@@ -2,6 +2,7 @@ package io.jgpt.cli;
 
 import io.jgpt.JgptException;
 import io.jgpt.checkpoint.ModelSource;
+import io.jgpt.checkpoint.RunDirectory;
 import io.jgpt.checkpoint.TrainerState;
 import io.jgpt.checkpoint.TrainingCheckpoint;
 import io.jgpt.data.BatchLoader;
@@ -21,14 +22,18 @@ import io.jgpt.train.DataParallel;
 import io.jgpt.train.LrSchedule;
 import io.jgpt.train.Trainer;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** Pretrains (or continues training) a GPT on text files or token shards: chapter 5 and appendix D. */
 @Command(name = "train", mixinStandardHelpOptions = true, description = "Train a GPT on text or token shards, with evaluation, samples and checkpoints.")
@@ -39,6 +44,9 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Mixin
     ModelOptions model = new ModelOptions();
+
+    @Mixin
+    DropoutOption dropout = new DropoutOption();
 
     @Mixin
     DeviceOptions device = new DeviceOptions();
@@ -96,7 +104,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--eval-every", defaultValue = "0", description = "Evaluate every N steps (0: at the end only).")
     int evalEvery;
 
-    @Option(names = "--eval-batches", defaultValue = "5", description = "Batches per evaluation (0: all); default ${DEFAULT-VALUE}.")
+    @Option(names = "--eval-batches", defaultValue = "5", description = "Batches of each part evaluated (0: all); default ${DEFAULT-VALUE}.")
     int evalBatches;
 
     @Option(names = "--save-every", defaultValue = "0", description = "Checkpoint every N steps (0: at the end only).")
@@ -111,16 +119,19 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--log-every", defaultValue = "1", description = "Read loss, gradient norm and the skip flag back from the device every N steps (metrics, warnings, --max-bad-steps); default ${DEFAULT-VALUE}.")
     int logEvery;
 
-    @Option(names = "--sample-prompt", description = "Text to continue after each epoch.")
+    @Option(names = "--sample-prompt", description = "Text to continue (50 greedy tokens) after each epoch and at the end.")
     String samplePrompt;
 
-    @Option(names = "--out", required = true, description = "Run directory: checkpoints/, metrics.jsonl, loss.png.")
+    @Option(names = "--out", required = true, description = "Run directory: checkpoints/, metrics.jsonl, loss.png. Must be new or empty, or the run --resume continues.")
     Path out;
 
-    @Option(names = "--resume", description = "Continue from a checkpoint or run directory.")
+    @Option(names = "--overwrite", description = "Start over in a --out that holds an earlier run: its checkpoints, metrics.jsonl, loss.png and trace.json are deleted first.")
+    boolean overwrite;
+
+    @Option(names = "--resume", description = "Continue from a checkpoint or run directory: the model, optimizer, data position, batch, context, stride, accumulation, shuffling and seed come from it.")
     Path resume;
 
-    @Option(names = "--no-progress", description = "No progress bar.")
+    @Option(names = "--no-progress", description = "No progress bar on a terminal (a line every 10 s instead).")
     boolean noProgress;
 
     @Option(names = "--bucket-mb", defaultValue = "25", description = "Gradient bucket size for reduction across ranks, MB; default ${DEFAULT-VALUE}.")
@@ -132,15 +143,28 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-graph", description = "On CUDA, issue every step's kernels from the host instead of replaying a captured CUDA graph.")
     boolean noGraph;
 
+    @Spec
+    CommandSpec spec;
+
+    private static final Logger LOG = LoggerFactory.getLogger(TrainCommand.class);
+
     @Override
     public Integer call() {
         validate();
+        device.check();
+        device.cudaOnly("--no-graph", noGraph);
         World world = World.fromEnvironment();
-        // Progress and logs on rank 0 only; the other ranks report errors (read before any logger exists).
-        if (world.rank() != 0) System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "error");
+        boolean lead = world.rank() == 0;
+        // Progress and logs on rank 0 only; the other ranks report errors.
+        if (!lead) ConsoleLog.errorsOnly();
+        Path resumed = resume == null ? null : ModelSource.resolveCheckpoint(resume);
+        TrainerState saved = resumed == null ? null : TrainingCheckpoint.readState(resumed);
+        List<String> taken = saved == null ? List.of() : adopt(saved, world.size());
+        // Only rank 0 writes the run directory, so only it judges (and, with --overwrite, clears) it.
+        if (lead) RunDirectory.checkOutput(out, resumed, overwrite, true);
         Communicator comm = Ranks.join(world, device.device);
         try {
-            return train(comm);
+            return train(comm, resumed, saved, taken);
         } catch (RuntimeException e) {
             Ranks.abortAll(comm, e);
             throw e;
@@ -149,12 +173,13 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    private int train(Communicator comm) {
+    private int train(Communicator comm, Path resumed, TrainerState saved, List<String> taken) {
         boolean lead = comm == null || comm.rank() == 0;
         try (Ops ops = device.open()) {
-            GPTModel gpt = ModelSource.open(resume != null ? resume.toString() : model.preset, ops, seed,
-                    c -> model.applyOverrides(c));
+            GPTModel gpt = ModelSource.open(resumed != null ? resumed.toString() : model.preset, ops, seed,
+                    model.flags(dropout.rate(), true));
             GPTConfig cfg = gpt.config();
+            if (resumed != null && given("--model")) checkSameModel(cfg, resumed);
             int time = model.context != null ? model.context : cfg.contextLength();
             if (time > cfg.contextLength()) {
                 throw new JgptException("--context " + time + " exceeds the model's " + cfg.contextLength() + " positions");
@@ -165,16 +190,28 @@ public final class TrainCommand implements Callable<Integer> {
             BatchLoader trainLoader = new BatchLoader(trainSet, batch, !noShuffle, true, seed);
             BatchLoader trainEval = BatchLoader.evaluation(trainSet, batch);
             BatchLoader valEval = valFraction > 0 ? BatchLoader.evaluation(new SlidingWindowDataset(split.val(), time, time), batch) : null;
+            if (saved != null && saved.layout() != null && saved.layout().trainTokens() != trainSet.tokens().length()) {
+                throw new JgptException("--data gives " + String.format("%,d", trainSet.tokens().length()) + " training tokens; "
+                        + resumed + " was trained on " + String.format("%,d", saved.layout().trainTokens())
+                        + ": resuming needs the same --data and --val-fraction");
+            }
             long steps = length.steps != null ? length.steps : (long) length.epochs * trainLoader.batchesPerEpoch() / accum;
             if (steps < 1) throw new JgptException("one epoch has " + trainLoader.batchesPerEpoch() + " batches, fewer than --accum " + accum);
+            if (saved != null && saved.step() >= steps) {
+                System.out.printf("nothing to do: %s is at step %d and the run has %d steps; give a larger --steps or --epochs to train on%n",
+                        resumed, saved.step(), steps);
+                return 0;
+            }
+            Function<GPTModel, String> sampler = samplePrompt == null ? null : Samples.greedy(samplePrompt, 50, cfg.vocabSize());
+            if (!lead) sampler = null;
+            warnAboutFlagsWithoutEffect(steps);
             AdamW adamw = new AdamW(gpt.parameterArena(), new AdamW.Settings(0.9f, 0.999f, 1e-8f, weightDecay, decayMatricesOnly));
-            TrainerState state = resume == null ? null : TrainingCheckpoint.restore(resume, gpt, adamw);
+            TrainerState state = resumed == null ? null : TrainingCheckpoint.restoreOptimizer(resumed, gpt, adamw);
             float floor = minLr != null ? minLr : lr;
             float start = initialLr != null ? initialLr : (warmup > 0 ? lr / 100 : lr);
             Trainer.Settings settings = new Trainer.Settings(batch, accum, steps, new LrSchedule(lr, start, floor, warmup, steps),
                     clip, seed, evalEvery, evalBatches, saveEvery, keep, maxBadSteps, logEvery, !noProgress && lead);
-            Trainer trainer = new Trainer(gpt, adamw, trainLoader, trainEval, valEval, out, settings,
-                    samplePrompt == null || !lead ? null : Samples.greedy(samplePrompt, 50));
+            Trainer trainer = new Trainer(gpt, adamw, trainLoader, trainEval, valEval, out, settings, sampler);
             DataParallel parallel = comm == null ? null : new DataParallel(comm, gpt.parameterArena(), (long) bucketMb << 20);
             if (parallel != null) {
                 parallel.broadcastWeights();
@@ -184,42 +221,127 @@ public final class TrainCommand implements Callable<Integer> {
             trainer.profile(profiler);
             trainer.graphs(!noGraph && !profile);
             if (parallel != null) parallel.profile(profiler);
+            LOG.info("training {} on {}: {} parameters (dropout {}); {} train / {} validation tokens; {} batches of {} x {} per epoch; {}",
+                    resumed != null ? resumed : model.preset, ops.name(), String.format("%,d", cfg.parameterCount()), cfg.dropRate(),
+                    String.format("%,d", trainSet.tokens().length()), valEval == null ? 0 : String.format("%,d", split.val().length()),
+                    trainLoader.batchesPerEpoch(), batch, time,
+                    state == null ? "steps 1 to " + steps : "resuming at step " + state.step() + " of " + steps);
+            if (!taken.isEmpty()) LOG.info("taken from the checkpoint: {}", String.join(", ", taken));
+            if (overwrite && lead) RunDirectory.clear(out);
             Trainer.Outcome outcome;
-            try {
-                outcome = runStoppable(trainer, state);
+            try (CtrlC ctrlC = new CtrlC("finishing this step, then saving a checkpoint", trainer::requestStop)) {
+                outcome = trainer.run(state);
             } finally {
                 if (parallel != null) parallel.close();
             }
-            if (!lead) return 0;
-            if (profile) ProfileOutput.print(profiler, ops, device.precision() == Precision.TF32, out.resolve("trace.json"));
-            System.out.printf("trained %d steps; train loss %.3f, val loss %.3f%ncheckpoint: %s%n", outcome.steps(),
-                    outcome.trainLoss(), outcome.valLoss(), outcome.checkpoint());
-            return 0;
+            if (!lead) return outcome.stopped() ? CtrlC.EXIT_CODE : 0;
+            if (profile) ProfileOutput.print(profiler, ops, device.precision() == Precision.TF32, out.resolve(RunDirectory.TRACE));
+            return report(outcome);
         }
     }
 
-    /** Ctrl-C asks the trainer to save and stop; the JVM exits once that checkpoint is on disk. */
-    private static Trainer.Outcome runStoppable(Trainer trainer, TrainerState state) {
-        CountDownLatch finished = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            trainer.requestStop();
-            try {
-                finished.await(10, TimeUnit.MINUTES);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
-            return trainer.run(state);
-        } finally {
-            finished.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // Already exiting because of Ctrl-C: the hook is running and now returns.
-            }
+    /** The last words: losses where they were measured, the checkpoint, and after Ctrl-C how to continue. */
+    private int report(Trainer.Outcome o) {
+        StringBuilder losses = new StringBuilder();
+        if (Double.isFinite(o.trainLoss())) losses.append("; train loss ").append(String.format("%.3f", o.trainLoss()));
+        if (Double.isFinite(o.valLoss())) losses.append(", val loss ").append(String.format("%.3f", o.valLoss()));
+        if (!o.stopped()) {
+            System.out.printf("trained %d steps%s%ncheckpoint: %s%n", o.steps(), losses, o.checkpoint());
+            return 0;
         }
+        if (o.checkpoint() == null) {
+            System.out.println("interrupted before the first step; nothing was saved");
+        } else {
+            List<String> again = new ArrayList<>(List.of("./jgpt"));
+            again.addAll(resumeArgs(spec.commandLine().getParseResult().originalArgs(), o.checkpoint()));
+            System.out.printf("interrupted at step %d; saved %s%nresume with: %s%n", o.steps(), o.checkpoint(), Shell.command(again));
+        }
+        return CtrlC.EXIT_CODE;
+    }
+
+    /** This command line with --resume set to {@code checkpoint} and without --overwrite. */
+    static List<String> resumeArgs(List<String> original, Path checkpoint) {
+        List<String> args = new ArrayList<>(List.of("train"));
+        for (int i = 0; i < original.size(); i++) {
+            String a = original.get(i);
+            if (a.equals("--overwrite") || a.startsWith("--resume=")) continue;
+            if (a.equals("--resume")) {
+                i++;
+                continue;
+            }
+            args.add(a);
+        }
+        args.addAll(List.of("--resume", checkpoint.toString()));
+        return args;
+    }
+
+    private boolean given(String flag) {
+        return spec.commandLine().getParseResult().hasMatchedOption(flag);
+    }
+
+    /**
+     * A resumed run continues the data exactly as it was cut: what the checkpoint recorded is taken, and a
+     * flag that contradicts it is refused rather than silently mixed in. Returns what was taken.
+     */
+    private List<String> adopt(TrainerState saved, int ranks) {
+        List<String> taken = new ArrayList<>();
+        if (given("--model")) taken.add("the model (--model " + model.preset + " is only checked against it)");
+        seed = take("--seed", seed, saved.seed(), taken);
+        TrainerState.Layout l = saved.layout();
+        if (l == null) return taken; // written before jgpt recorded the layout: only the seed is known
+        batch = (int) take("--batch", batch, l.batch(), taken);
+        // The checkpoint counts micro-batches per step over all ranks; --accum counts them per rank.
+        if (!given("--accum")) {
+            if (l.microBatches() % ranks != 0) {
+                throw new JgptException(resume + " was trained with " + l.microBatches() + " micro-batches per step, which "
+                        + ranks + " ranks cannot share evenly; resume on a number of ranks that divides it");
+            }
+            accum = l.microBatches() / ranks;
+            taken.add("accum " + accum + (ranks > 1 ? " on each of " + ranks + " ranks" : ""));
+        } else if ((long) accum * ranks != l.microBatches()) {
+            throw new JgptException("--accum " + accum + (ranks > 1 ? " on " + ranks + " ranks" : "") + " contradicts " + resume
+                    + ", which was trained with " + l.microBatches() + " micro-batches per step; a resumed run keeps it (drop --accum)");
+        }
+        model.context = (int) take("--context", model.context != null ? model.context : l.context(), l.context(), taken);
+        stride = (int) take("--stride", stride != null ? stride : l.stride(), l.stride(), taken);
+        if (given("--no-shuffle") && l.shuffle()) {
+            throw new JgptException("--no-shuffle contradicts " + resume + ", which was trained with shuffling; drop --no-shuffle");
+        }
+        noShuffle = !l.shuffle();
+        taken.add(l.shuffle() ? "shuffled" : "not shuffled");
+        return taken;
+    }
+
+    /**
+     * The command line that started a run, with --resume added, names the same preset: allowed, as long as the
+     * preset (with its flags) is the model in the checkpoint. A file or directory named by --model is not read.
+     */
+    private void checkSameModel(GPTConfig inCheckpoint, Path checkpoint) {
+        if (!ModelSource.isPreset(model.preset)) return;
+        GPTConfig p = model.config().withContextLength(inCheckpoint.contextLength()).withDropRate(inCheckpoint.dropRate());
+        if (!p.equals(inCheckpoint)) {
+            throw new JgptException("--model " + model.preset + " (with the flags given) is not the model in " + checkpoint
+                    + " (" + p + " against " + inCheckpoint + "); drop --model when resuming");
+        }
+    }
+
+    private long take(String flag, long value, long saved, List<String> taken) {
+        if (!given(flag)) {
+            taken.add(flag.substring(2) + " " + saved);
+            return saved;
+        }
+        if (value != saved) {
+            throw new JgptException(flag + " " + value + " contradicts " + resume + ", which was trained with " + saved
+                    + "; a resumed run keeps it (drop " + flag + ", or start a new run)");
+        }
+        return value;
+    }
+
+    /** One line each for flags that are valid but will not do what they seem to. */
+    private void warnAboutFlagsWithoutEffect(long steps) {
+        if (warmup >= steps) LOG.warn("--warmup {} is not shorter than the run ({} steps): the rate never reaches --lr {}", warmup, steps, lr);
+        if (evalEvery > steps) LOG.warn("--eval-every {} exceeds the run's {} steps: evaluation happens only at the end", evalEvery, steps);
+        if (saveEvery >= steps) LOG.warn("--save-every {} is not shorter than the run's {} steps: only the final checkpoint is saved", saveEvery, steps);
     }
 
     private void validate() {
@@ -234,17 +356,22 @@ public final class TrainCommand implements Callable<Integer> {
         Checks.positive("--log-every", logEvery);
         Checks.nonNegative("--warmup", warmup);
         Checks.nonNegative("--eval-every", evalEvery);
+        Checks.nonNegative("--eval-batches", evalBatches);
         Checks.nonNegative("--save-every", saveEvery);
         if (stride != null) Checks.positive("--stride", stride);
         Checks.finiteNonNegative("--lr", lr);
         Checks.finiteNonNegative("--weight-decay", weightDecay);
         if (minLr != null) Checks.finiteNonNegative("--min-lr", minLr);
         if (initialLr != null) Checks.finiteNonNegative("--initial-lr", initialLr);
+        if (minLr != null && minLr > lr) {
+            throw new JgptException("--min-lr " + minLr + " is above --lr " + lr + ": the cosine decay would climb; give a floor at most the peak");
+        }
+        if (initialLr != null && warmup == 0) {
+            throw new JgptException("--initial-lr has no effect without --warmup (it is where the warm-up starts)");
+        }
         Checks.finiteNonNegative("--clip", clip);
         if (samplePrompt != null && samplePrompt.isEmpty()) throw new JgptException("--sample-prompt must not be empty");
         if (!(valFraction >= 0 && valFraction < 1)) throw new JgptException("--val-fraction must be in [0, 1), got " + valFraction);
-        if (model.dropout != null && !(model.dropout >= 0 && model.dropout < 1)) {
-            throw new JgptException("--dropout must be in [0, 1), got " + model.dropout);
-        }
+        dropout.rate();
     }
 }

@@ -56,6 +56,18 @@ public final class BatchLoader {
         return batchesPerEpoch;
     }
 
+    public int batchSize() {
+        return batchSize;
+    }
+
+    public boolean shuffled() {
+        return shuffle;
+    }
+
+    public SlidingWindowDataset dataset() {
+        return dataset;
+    }
+
     public LoaderState state() {
         return new LoaderState(epoch, position);
     }

@@ -1,10 +1,13 @@
 package io.jgpt.data;
 
 import io.jgpt.JgptException;
+import io.jgpt.io.IoErrors;
 import io.jgpt.tokenizer.Gpt2Tokenizer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -65,23 +68,36 @@ public final class Corpus {
         return TokenSource.of(files.size() + " shards", all);
     }
 
-    /** Strict UTF-8: a malformed byte sequence is an error naming the file, not a silent replacement. */
+    /** Strict UTF-8: a malformed byte sequence is an error naming the file and its byte offset, not a silent replacement. */
     public static String readText(Path file) {
+        if (Files.isDirectory(file)) throw new JgptException(file + ": is a directory, not a text file");
         if (!Files.isRegularFile(file)) throw new JgptException(file + ": no such file");
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
         } catch (IOException e) {
-            throw new JgptException(file + ": cannot read: " + e.getMessage(), e);
+            throw new JgptException(file + ": cannot read: " + IoErrors.reason(e), e);
         }
         if (bytes.length == 0) throw new JgptException(file + ": the file is empty");
-        try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes)).toString();
-        } catch (CharacterCodingException e) {
-            throw new JgptException(file + ": not valid UTF-8 text (" + e.getMessage() + ")", e);
+        return decodeUtf8(bytes, file.toString());
+    }
+
+    /** Decodes strict UTF-8; {@code source} names the bytes in the error, which gives the offset of the first bad byte. */
+    public static String decodeUtf8(byte[] bytes, String source) {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate((int) Math.min(Integer.MAX_VALUE - 8, (long) bytes.length));
+        CoderResult r = decoder.decode(in, out, true);
+        if (r.isUnderflow()) r = decoder.flush(out);
+        if (r.isError()) {
+            int at = in.position();
+            StringBuilder hex = new StringBuilder();
+            for (int i = at; i < Math.min(bytes.length, at + r.length()); i++) hex.append(String.format(" %02x", bytes[i] & 0xff));
+            throw new JgptException(source + ": not valid UTF-8 text: byte offset " + at + " (" + hex.toString().strip()
+                    + ") does not start or continue a UTF-8 character");
         }
+        return out.flip().toString();
     }
 }

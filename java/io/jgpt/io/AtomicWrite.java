@@ -19,6 +19,8 @@ public final class AtomicWrite {
         void writeTo(FileChannel channel) throws IOException;
     }
 
+    private static final java.util.random.RandomGenerator TEMP_NAMES = new java.security.SecureRandom();
+
     private AtomicWrite() {}
 
     public static void write(Path target, Body body) {
@@ -26,8 +28,11 @@ public final class AtomicWrite {
         Path temp = null;
         try {
             Files.createDirectories(dir);
-            temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
-            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            // Not Files.createTempFile: that makes the file 0600, and the renamed file would keep it; created
+            // plainly, it gets the user's umask like any other file they write.
+            temp = dir.resolve("." + target.getFileName() + "." + ProcessHandle.current().pid() + "."
+                    + Long.toHexString(TEMP_NAMES.nextLong()) + ".tmp");
+            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
                 body.writeTo(channel);
                 channel.force(true);
             }
@@ -35,7 +40,7 @@ public final class AtomicWrite {
             temp = null;
             syncDirectory(dir);
         } catch (IOException e) {
-            throw new JgptException("cannot write " + target + ": " + e, e);
+            throw new JgptException("cannot write " + target + ": " + IoErrors.reason(e), e);
         } finally {
             if (temp != null) {
                 try {

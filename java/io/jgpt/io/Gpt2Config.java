@@ -71,7 +71,7 @@ public final class Gpt2Config {
         } catch (JsonProcessingException e) {
             throw new JgptException(path + ": not valid JSON: " + e.getOriginalMessage().lines().findFirst().orElse(""), e);
         } catch (IOException e) {
-            throw new JgptException("cannot read " + path + ": " + e, e);
+            throw new JgptException("cannot read " + path + ": " + IoErrors.reason(e), e);
         }
         if (root == null || !root.isObject()) {
             throw new JgptException(path + ": not a JSON object");

@@ -77,11 +77,20 @@ public final class LlmcCheckpoint {
         }
     }
 
-    /** Writes a version 3 (fp32) file atomically; a model without qkv bias gets zero biases. */
     public static void write(Path path, ModelWeights weights) {
+        write(path, weights, "the model");
+    }
+
+    /**
+     * Writes a version 3 (fp32) file atomically; a model without qkv bias gets zero biases.
+     *
+     * @param source what the weights were read from, for the message when they cannot be written
+     */
+    public static void write(Path path, ModelWeights weights, String source) {
         GPTConfig s = weights.shape();
         if (!s.tiedHead()) {
-            throw new JgptException(path + ": llm.c model files have no separate lm_head; only tied models convert");
+            throw new JgptException(source + " has an untied output head (its own lm_head); llm.c's format holds only"
+                    + " models whose head is the token embedding (gpt2-* presets), so it cannot be converted to " + path);
         }
         Gpt2Parameters.validate(s, weights.tensors(), path.toString());
         int c = s.embDim();

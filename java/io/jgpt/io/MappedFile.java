@@ -37,9 +37,12 @@ public final class MappedFile implements AutoCloseable {
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
             MemorySegment segment = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
             return new MappedFile(path, arena, segment);
-        } catch (IOException | UnsupportedOperationException e) {
+        } catch (IOException e) {
             arena.close();
-            throw new JgptException("cannot read " + path + ": " + e, e);
+            throw new JgptException("cannot read " + path + ": " + IoErrors.reason(e), e);
+        } catch (UnsupportedOperationException e) {
+            arena.close();
+            throw new JgptException("cannot read " + path + ": it cannot be memory-mapped (not a regular file?)", e);
         }
     }
 

@@ -83,7 +83,7 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new JgptException(path + ": safetensors header is not valid JSON: "
                     + e.getOriginalMessage().lines().findFirst().orElse(""), e);
         } catch (IOException e) {
-            throw new JgptException(path + ": cannot parse safetensors header: " + e, e);
+            throw new JgptException(path + ": cannot parse safetensors header: " + IoErrors.reason(e), e);
         }
         if (root == null || !root.isObject()) {
             throw new JgptException(path + ": safetensors header is not a JSON object");

@@ -3,11 +3,11 @@ package io.jgpt.profile;
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import io.jgpt.io.AtomicWrite;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.file.Files;
+import java.nio.channels.Channels;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 
 /**
@@ -21,22 +21,9 @@ public final class ChromeTrace {
 
     private ChromeTrace() {}
 
-    /**
-     * Writes the trace to a temporary file beside {@code file} and then renames it into place, so a reader
-     * (or a crash mid-write) never sees a truncated trace.
-     */
-    public static void write(List<Profiler.Event> events, Path file) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-        try {
-            try (OutputStream out = Files.newOutputStream(tmp)) {
-                writeTo(events, out);
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+    /** Writes the trace atomically ({@link AtomicWrite}): a reader or a crash mid-write never sees a truncated trace. */
+    public static void write(List<Profiler.Event> events, Path file) {
+        AtomicWrite.write(file, channel -> writeTo(events, Channels.newOutputStream(channel)));
     }
 
     /** Writes the trace JSON to a stream, leaving it open. */

@@ -15,9 +15,22 @@ public final class Evaluation {
         }
     }
 
-    /** @param maxBatches at most this many batches from the loader's first epoch (0 or less: all) */
+    /** Told after each batch; answering false abandons the evaluation (Ctrl-C during a long one). */
+    @FunctionalInterface
+    public interface Watch {
+        boolean proceed(int batchesDone, int batches);
+
+        Watch ALWAYS = (done, total) -> true;
+    }
+
+    /** @param maxBatches at most this many batches from the loader's first epoch (0: all) */
     public static Result run(GPTModel model, BatchLoader loader, int maxBatches) {
-        int n = maxBatches > 0 ? Math.min(maxBatches, loader.batchesPerEpoch()) : loader.batchesPerEpoch();
+        return run(model, loader, maxBatches, Watch.ALWAYS);
+    }
+
+    /** As {@link #run(GPTModel, BatchLoader, int)}; null when {@code watch} stopped it. */
+    public static Result run(GPTModel model, BatchLoader loader, int maxBatches, Watch watch) {
+        int n = batches(loader, maxBatches);
         double sum = 0;
         long tokens = 0;
         for (int i = 0; i < n; i++) {
@@ -25,7 +38,13 @@ public final class Evaluation {
             model.forward(b.inputs(), b.batch(), b.time(), DropoutPlan.eval());
             sum += (double) model.loss(b.targets()) * b.tokens();
             tokens += b.tokens();
+            if (!watch.proceed(i + 1, n)) return null;
         }
         return new Result(sum / tokens, tokens);
+    }
+
+    /** How many batches {@link #run} evaluates. */
+    public static int batches(BatchLoader loader, int maxBatches) {
+        return maxBatches > 0 ? Math.min(maxBatches, loader.batchesPerEpoch()) : loader.batchesPerEpoch();
     }
 }

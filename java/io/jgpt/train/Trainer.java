@@ -5,6 +5,7 @@ import io.jgpt.checkpoint.TrainerState;
 import io.jgpt.checkpoint.TrainingCheckpoint;
 import io.jgpt.data.BatchLoader;
 import io.jgpt.data.LoaderState;
+import io.jgpt.data.SlidingWindowDataset;
 import io.jgpt.model.GPTModel;
 import io.jgpt.profile.Profiler;
 import java.nio.file.Path;
@@ -13,9 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,6 +22,8 @@ import org.slf4j.LoggerFactory;
  * schedule, periodic train/validation evaluation, a sample after each epoch, metrics, a loss plot and
  * atomic checkpoints (periodic, final, and on Ctrl-C). Steps whose loss or gradient norm is not finite are
  * skipped; too many in a row stop the run without overwriting the last good checkpoint.
+ *
+ * <p>Step numbers in logs, metrics and checkpoint names all count steps done: "step 1" is the first update.
  */
 public final class Trainer {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
@@ -32,14 +32,17 @@ public final class Trainer {
      * @param evalEvery  evaluate every this many steps (0: only at the end)
      * @param saveEvery  checkpoint every this many steps (0: only at the end)
      * @param logEvery   read the step's loss, norm and skip flag back from the device (metrics, warnings, the
-     *                   --max-bad-steps rule) every this many steps, and at evaluations, saves and the end
+     *                   --max-bad-steps rule) every this many steps, and at evaluations, samples, saves and the end
      */
     public record Settings(int batch, int accum, long steps, LrSchedule lr, double clip, long seed, int evalEvery,
                            int evalBatches, int saveEvery, int keep, int maxBadSteps, int logEvery,
                            boolean progressBar) {}
 
-    /** How a run ended: final losses (NaN where not evaluated), steps done, where the last checkpoint is. */
-    public record Outcome(double firstTrainLoss, double trainLoss, double valLoss, long steps, Path checkpoint) {}
+    /**
+     * How a run ended: final losses (NaN where not evaluated), steps done, where the last checkpoint is, and
+     * whether Ctrl-C (or {@link #requestStop}) ended it early.
+     */
+    public record Outcome(double firstTrainLoss, double trainLoss, double valLoss, long steps, Path checkpoint, boolean stopped) {}
 
     private final GPTModel model;
     private final AdamW optimizer;
@@ -54,6 +57,7 @@ public final class Trainer {
     private Profiler profiler = Profiler.OFF;
     private boolean graphs = true;
     private DataParallel parallel;
+    private Path lastCheckpoint;
 
     /**
      * @param valEval  validation loader, or null when there is no validation part
@@ -69,6 +73,12 @@ public final class Trainer {
         this.out = out;
         this.s = settings;
         this.sampler = sampler;
+    }
+
+    /** How {@code loader} cuts the data into steps of {@code microBatches} (over all ranks): what a resumed run must repeat. */
+    public static TrainerState.Layout layout(BatchLoader loader, int microBatches) {
+        SlidingWindowDataset d = loader.dataset();
+        return new TrainerState.Layout(loader.batchSize(), microBatches, d.contextLength(), d.stride(), loader.shuffled(), d.tokens().length());
     }
 
     /** Profiles the training steps (not evaluation or saving); spans are resolved after every step. */
@@ -90,10 +100,12 @@ public final class Trainer {
         parallel = dp;
     }
 
-    /** Asks the loop to save a checkpoint and stop after the current step (Ctrl-C). */
+    /** Asks the loop to stop after the current step (or evaluation batch) and save a checkpoint (Ctrl-C). */
     public void requestStop() {
         stopRequested = true;
     }
+
+    private record Losses(double train, double val) {}
 
     public Outcome run(TrainerState resumeFrom) {
         int ranks = parallel == null ? 1 : parallel.size();
@@ -107,25 +119,28 @@ public final class Trainer {
             train.restore(new LoaderState(resumeFrom.epoch(), resumeFrom.position()));
         }
         double firstLoss = Double.NaN;
-        double lastTrain = Double.NaN;
-        double lastVal = Double.NaN;
+        Losses last = new Losses(Double.NaN, Double.NaN);
         int bad = 0;
         double ema = Double.NaN;
-        Path checkpoint = null;
-        long started = System.nanoTime();
-        long tokensAtStart = tokensSeen;
+        long savedAt = -1;
         try (TrainingStep step = new TrainingStep(model, optimizer, s.clip(), graphs && profiler == Profiler.OFF, parallel);
-             MetricsLog metrics = lead ? new MetricsLog(out, resumeFrom != null) : null; ProgressBar bar = progressBar(first)) {
+             MetricsLog metrics = !lead ? null : resumeFrom == null ? MetricsLog.start(out) : MetricsLog.resume(out, first);
+             Progress progress = Progress.start("train", first, s.steps(), s.progressBar())) {
+            if (resumeFrom != null && lead) plot.replay(out.resolve(MetricsLog.FILE));
             if (resumeFrom == null && lead) {
-                firstLoss = Evaluation.run(model, trainEval, s.evalBatches()).loss();
-                double firstVal = valEval == null ? Double.NaN : Evaluation.run(model, valEval, s.evalBatches()).loss();
-                plot.add(0, firstLoss, firstVal);
-                metrics.write(record("eval", 0, 0, evalFields(firstLoss, firstVal)));
-                LOG.info("before training: train loss {}, val loss {} (ln(vocab) = {})", fmt(firstLoss), fmt(firstVal),
-                        fmt(Math.log(model.config().vocabSize())));
+                Losses before = evaluate();
+                if (before != null) {
+                    firstLoss = before.train();
+                    plot.add(0, before.train(), before.val());
+                    metrics.write(record("eval", 0, 0, evalFields(before)));
+                    LOG.info("before training: {}; a uniform guess would be ln(vocab) = {}", describe(before),
+                            fmt(Math.log(model.config().vocabSize())));
+                }
             }
-            long stepNo = first;
-            for (; stepNo < s.steps() && !stopNow(); stepNo++) {
+            long done = first;
+            long windowStart = System.nanoTime(); // training since the last read-back: what tokens_per_s measures
+            long windowTokens = 0;
+            while (done < s.steps() && !stopNow()) {
                 int epochBefore = train.state().epoch();
                 // The global batch is ranks x accum micro-batches in loader order; this rank's are its block of accum.
                 List<Batch> micro = new ArrayList<>(s.accum());
@@ -135,60 +150,80 @@ public final class Trainer {
                     stepTokens += b.tokens();
                     if (g / s.accum() == rank) micro.add(b);
                 }
-                float lr = s.lr().at(stepNo);
+                float lr = s.lr().at(done);
                 model.ops().setProfiler(profiler);
-                step.run(micro, lr, stepNo, s.seed());
+                step.run(micro, lr, done, s.seed());
                 profiler.flush();
                 model.ops().setProfiler(Profiler.OFF);
+                windowTokens += stepTokens;
                 tokensSeen += stepTokens;
-                boolean last = stepNo + 1 == s.steps();
-                boolean evalNow = last || (s.evalEvery() > 0 && (stepNo + 1) % s.evalEvery() == 0);
-                boolean saveNow = s.saveEvery() > 0 && (stepNo + 1) % s.saveEvery() == 0 && !last;
-                if (evalNow || saveNow || stopRequested || (stepNo + 1) % s.logEvery() == 0) {
+                done++;
+                boolean end = done == s.steps();
+                boolean evalNow = end || (s.evalEvery() > 0 && done % s.evalEvery() == 0);
+                boolean saveNow = s.saveEvery() > 0 && done % s.saveEvery() == 0 && !end;
+                boolean sampleNow = sampler != null && (train.state().epoch() != epochBefore || end);
+                if (evalNow || saveNow || sampleNow || stopRequested || done % s.logEvery() == 0) {
                     // The one read-back of the step: the device decided on its own whether to skip it.
                     TrainingStep.Result r = step.result();
                     bad = r.badInARow();
                     if (r.skipped()) {
                         LOG.warn("step {}: loss {} / gradient norm {} is not finite; skipped the update ({} in a row)",
-                                stepNo, r.loss(), r.gradNorm(), bad);
-                        if (bad >= s.maxBadSteps()) {
-                            throw new JgptException("training stopped at step " + stepNo + ": " + bad
-                                    + " consecutive steps had a non-finite loss or gradient norm (--max-bad-steps "
-                                    + s.maxBadSteps() + "); the last good checkpoint is left as it was");
-                        }
+                                done, r.loss(), r.gradNorm(), bad);
                     } else {
-                        if (stepNo - first > 10 && r.loss() > 2 * ema) {
-                            LOG.warn("step {}: loss spike {} (recent average {})", stepNo, fmt(r.loss()), fmt(ema));
+                        if (done - first > 10 && r.loss() > 2 * ema) {
+                            LOG.warn("step {}: loss spike {} (recent average {})", done, fmt(r.loss()), fmt(ema));
                         }
                         ema = Double.isNaN(ema) ? r.loss() : 0.9 * ema + 0.1 * r.loss();
                     }
-                    double seconds = (System.nanoTime() - started) / 1e9;
-                    double tokPerS = (tokensSeen - tokensAtStart) / Math.max(seconds, 1e-9);
-                    if (lead) metrics.write(record("train", stepNo + 1, tokensSeen, Map.of("lr", lr, "loss", r.loss(),
-                            "grad_norm", r.gradNorm(), "skipped", r.skipped(), "tokens_per_s", tokPerS, "world_size", ranks)));
-                    if (bar != null) {
-                        bar.stepTo(stepNo + 1);
-                        bar.setExtraMessage(String.format(" loss %.3f  %,.0f tok/s", r.loss(), tokPerS));
+                    // Throughput of the steps since the last read-back only: evaluation, sampling and saving
+                    // happen right after a read-back and are not in any window.
+                    long now = System.nanoTime();
+                    double tokPerS = windowTokens / Math.max((now - windowStart) / 1e9, 1e-9);
+                    windowTokens = 0;
+                    windowStart = now;
+                    Map<String, Object> fields = new LinkedHashMap<>();
+                    fields.put("lr", lr);
+                    fields.put("loss", r.loss());
+                    fields.put("grad_norm", r.gradNorm());
+                    fields.put("skipped", r.skipped());
+                    fields.put("tokens_per_s", tokPerS);
+                    fields.put("world_size", ranks);
+                    if (lead) metrics.write(record("train", done, tokensSeen, fields));
+                    plot.addStep(tokensSeen, r.loss());
+                    progress.update(done, String.format("loss %.3f, %,.0f tokens/s", r.loss(), tokPerS));
+                    if (bad >= s.maxBadSteps()) {
+                        throw new JgptException("training stopped at step " + done + ": " + bad
+                                + " consecutive steps had a non-finite loss or gradient norm (--max-bad-steps "
+                                + s.maxBadSteps() + "); " + (lastCheckpoint == null ? "no checkpoint was written"
+                                : "the last good checkpoint, " + lastCheckpoint + ", is left as it was"));
                     }
                 }
-                if (evalNow && lead) {
-                    lastTrain = Evaluation.run(model, trainEval, s.evalBatches()).loss();
-                    lastVal = valEval == null ? Double.NaN : Evaluation.run(model, valEval, s.evalBatches()).loss();
-                    plot.add(tokensSeen, lastTrain, lastVal);
-                    LOG.info("step {} (epoch {}): train loss {}, val loss {}, val perplexity {}", stepNo + 1,
-                            epochBefore + 1, fmt(lastTrain), fmt(lastVal), fmt(Math.exp(lastVal)));
-                    metrics.write(record("eval", stepNo + 1, tokensSeen, evalFields(lastTrain, lastVal)));
+                if (end) {
+                    // The final checkpoint first: nothing after it (evaluation, a sample) can lose the run.
+                    save(done, tokensSeen);
+                    savedAt = done;
                 }
-                if (sampler != null && (train.state().epoch() != epochBefore || last)) {
+                if (evalNow && lead) {
+                    Losses now = evaluate();
+                    if (now != null) {
+                        last = now;
+                        plot.add(tokensSeen, now.train(), now.val());
+                        LOG.info("step {} (epoch {}): {}", done, epochBefore + 1, describe(now));
+                        metrics.write(record("eval", done, tokensSeen, evalFields(now)));
+                        plot.write(out);
+                    }
+                }
+                if (sampleNow && !stopRequested) {
                     LOG.info("sample after epoch {}: {}", epochBefore + 1, sampler.apply(model).replace('\n', ' '));
                 }
                 if (saveNow && bad == 0) {
-                    checkpoint = save(stepNo + 1, tokensSeen);
+                    save(done, tokensSeen);
+                    savedAt = done;
                 }
+                if (evalNow || saveNow || sampleNow) windowStart = System.nanoTime();
             }
-            checkpoint = save(stepNo, tokensSeen);
-            if (stopRequested) LOG.info("stopped at step {}; checkpoint saved to {}", stepNo, checkpoint);
-            return new Outcome(firstLoss, lastTrain, lastVal, stepNo, checkpoint);
+            if (savedAt != done && done > first) save(done, tokensSeen);
+            return new Outcome(firstLoss, last.train(), last.val(), done, lastCheckpoint, done < s.steps());
         }
     }
 
@@ -197,38 +232,45 @@ public final class Trainer {
         return parallel == null ? stopRequested : parallel.anyRank(stopRequested);
     }
 
-    /** Writes a checkpoint (rank 0 only: every rank holds the same weights and optimizer state); its path or null. */
-    private Path save(long nextStep, long tokensSeen) {
-        if (parallel != null && parallel.rank() != 0) return null;
+    /** Train and validation loss; null when a stop request cut the evaluation short. */
+    private Losses evaluate() {
+        Evaluation.Watch watch = (d, n) -> !stopRequested;
+        Evaluation.Result t = Evaluation.run(model, trainEval, s.evalBatches(), watch);
+        if (t == null) return null;
+        if (valEval == null) return new Losses(t.loss(), Double.NaN);
+        Evaluation.Result v = Evaluation.run(model, valEval, s.evalBatches(), watch);
+        return v == null ? null : new Losses(t.loss(), v.loss());
+    }
+
+    /** Writes a checkpoint (rank 0 only: every rank holds the same weights and optimizer state). */
+    private void save(long step, long tokensSeen) {
+        if (parallel != null && parallel.rank() != 0) return;
         // The last line of defence: whatever happened, non-finite weights never replace a good checkpoint.
         double norm = model.ops().sumOfSquares(optimizer.arena().values());
         if (!Double.isFinite(norm)) {
-            throw new JgptException("not saving step " + nextStep + ": the weights contain NaN or infinity;"
-                    + " the last good checkpoint is left as it was");
+            throw new JgptException("not saving step " + step + ": the weights contain NaN or infinity; "
+                    + (lastCheckpoint == null ? "no checkpoint was written" : "the last good checkpoint, " + lastCheckpoint + ", is left as it was"));
         }
         LoaderState ls = train.state();
-        TrainerState state = new TrainerState(nextStep, ls.epoch(), ls.position(), s.seed(), optimizer.stepCount(), tokensSeen);
-        Path dir = TrainingCheckpoint.save(out, model, optimizer, state, s.keep());
+        TrainerState state = new TrainerState(step, ls.epoch(), ls.position(), s.seed(), optimizer.stepCount(), tokensSeen,
+                layout(train, s.accum() * (parallel == null ? 1 : parallel.size())));
+        lastCheckpoint = TrainingCheckpoint.save(out, model, optimizer, state, s.keep());
         plot.write(out);
-        return dir;
     }
 
-    private ProgressBar progressBar(long first) {
-        // Only on a terminal: redirected to a file, a redrawn bar is just noise (metrics.jsonl has every step).
-        if (!s.progressBar() || System.console() == null || !System.console().isTerminal()) return null;
-        return new ProgressBarBuilder().setTaskName("train").setInitialMax(s.steps()).startsFrom(first, java.time.Duration.ZERO)
-                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).continuousUpdate().build();
+    /** "train loss 3.210, val loss 3.456 (perplexity 31.7)", without a validation part where there is none. */
+    private static String describe(Losses l) {
+        String train = "train loss " + fmt(l.train());
+        return Double.isFinite(l.val()) ? train + ", val loss " + fmt(l.val()) + " (perplexity " + String.format("%.1f", Math.exp(l.val())) + ")" : train;
     }
 
-    private static Map<String, Object> evalFields(double trainLoss, double valLoss) {
+    private static Map<String, Object> evalFields(Losses l) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("train_loss", trainLoss);
-        m.put("train_perplexity", Math.exp(trainLoss));
-        if (Double.isFinite(valLoss)) {
-            m.put("val_loss", valLoss);
-            m.put("val_perplexity", Math.exp(valLoss));
-        }
-        return m;
+        m.put("train_loss", l.train());
+        m.put("train_perplexity", Math.exp(l.train()));
+        m.put("val_loss", l.val());
+        m.put("val_perplexity", Math.exp(l.val()));
+        return m; // MetricsLog leaves out the val fields when there is no validation part (NaN)
     }
 
     private static Map<String, Object> record(String type, long step, long tokens, Map<String, ?> fields) {

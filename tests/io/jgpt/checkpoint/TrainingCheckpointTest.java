@@ -84,6 +84,31 @@ class TrainingCheckpointTest {
         }
     }
 
+    @Test
+    void neverPrunesTheCheckpointJustWrittenAndNeverLeavesAHalfDeletedOne(@TempDir Path run) throws IOException {
+        try (CpuOps ops = new CpuOps(1)) {
+            GPTModel model = new GPTModel(TINY, ops, 3);
+            AdamW adamw = new AdamW(model.parameterArena(), AdamW.Settings.book(0f));
+            TrainingCheckpoint.save(run, model, adamw, new TrainerState(200, 0, 0, 1, 0, 0), 1);
+            // A later save at a lower step (an older run's leftovers): ranking by step alone deleted the new one.
+            Path written = TrainingCheckpoint.save(run, model, adamw, new TrainerState(2, 0, 0, 1, 0, 0), 1);
+            assertEquals(List.of(written), RunDirectory.checkpoints(run));
+            try (var left = Files.list(run.resolve(RunDirectory.CHECKPOINTS))) {
+                assertEquals(List.of(written), left.toList(), "nothing else, not even a dot-named leftover");
+            }
+        }
+    }
+
+    @Test
+    void aDirectoryBeingDeletedOrAssembledIsNeverListed(@TempDir Path run) throws IOException {
+        Files.createDirectories(run.resolve("checkpoints/.deleting-step-00000005-123"));
+        Files.createDirectories(run.resolve("checkpoints/.tmp-step-00000006-123"));
+        Files.createDirectories(run.resolve("checkpoints/step-00000004"));
+        Files.createDirectories(run.resolve("checkpoints/step-100000000"));
+        assertEquals(List.of("step-00000004", "step-100000000"),
+                RunDirectory.checkpoints(run).stream().map(p -> p.getFileName().toString()).toList(), "by step number, not by name");
+    }
+
     /** Six steps in one go, and three steps then a resume for three more, log identical losses. */
     @Test
     void resumedRunReproducesTheUninterruptedLosses(@TempDir Path tmp) throws IOException {

@@ -11,6 +11,7 @@ import io.jgpt.checkpoint.ModelSource;
 import io.jgpt.checkpoint.RunDirectory;
 import io.jgpt.cpu.CpuOps;
 import io.jgpt.demo.DemoCorpus;
+import io.jgpt.train.LossPlot;
 import io.jgpt.train.MetricsLog;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -42,10 +43,14 @@ class CrashSafetyTest {
     }
 
     private static Process child(List<String> args, Path log) throws IOException {
+        return child(args, log, System.getProperty("java.io.tmpdir"));
+    }
+
+    private static Process child(List<String> args, Path log, String tmpdir) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector",
-                "--enable-native-access=ALL-UNNAMED", "-cp", cp, Main.class.getName()));
+                "--enable-native-access=ALL-UNNAMED", "-Djava.io.tmpdir=" + tmpdir, "-cp", cp, Main.class.getName()));
         cmd.addAll(args);
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
@@ -110,21 +115,42 @@ class CrashSafetyTest {
     }
 
     @Test
-    void interruptSavesAFinalCheckpoint(@TempDir Path tmp) throws Exception {
+    void interruptSavesAFinalCheckpointAndSaysHowToResume(@TempDir Path tmp) throws Exception {
         Path run = tmp.resolve("run");
-        Process p = child(trainArgs(corpus(tmp), run, 100_000), tmp.resolve("child.log"));
+        Path javaTmp = Files.createDirectories(tmp.resolve("java-tmp"));
+        Path log = tmp.resolve("child.log");
+        Process p = child(trainArgs(corpus(tmp), run, 100_000), log, javaTmp.toString());
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (System.nanoTime() < deadline && (!Files.exists(run.resolve(MetricsLog.FILE))
                 || Files.readAllLines(run.resolve(MetricsLog.FILE)).size() < 3)) {
             Thread.sleep(20);
         }
         assertTrue(RunDirectory.checkpoints(run).isEmpty(), "no periodic checkpoints in this run");
+        long sent = System.nanoTime();
         new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the child did not exit after SIGINT");
-        Path last = RunDirectory.latestCheckpoint(run).orElseThrow(() -> new AssertionError("no checkpoint after SIGINT"));
-        assertFalse(saveInProgress(run));
+        double seconds = (System.nanoTime() - sent) / 1e9;
+        String said = Files.readString(log);
+        assertEquals(130, p.exitValue(), said);
+        Path last = RunDirectory.latestCheckpoint(run).orElseThrow(() -> new AssertionError("no checkpoint after SIGINT: " + said));
+        assertFalse(said.contains("internal error") || said.contains("Shutdown in progress"), said);
+        assertTrue(said.contains("interrupted at step " + last.getFileName().toString().replaceFirst("step-0*", "") + "; saved " + last), said);
+        assertTrue(said.contains("resume with: ./jgpt train ") && said.contains("--resume " + last), said);
+        assertTrue(Files.exists(run.resolve(LossPlot.FILE)), "loss.png is drawn at the checkpoint");
+        assertEquals(List.of(), dotFiles(run), "no temporary files left in the run");
+        try (Stream<Path> s = Files.list(javaTmp)) {
+            assertEquals(List.of(), s.toList(), "nothing left in java.io.tmpdir");
+        }
+        // One step of this model takes milliseconds; the bound leaves room for a shared machine and JVM exit.
+        assertTrue(seconds < 30, "answered Ctrl-C after " + seconds + " s");
         try (CpuOps ops = new CpuOps(1)) {
             ModelSource.open(last.toString(), ops, 0, UnaryOperator.identity());
+        }
+    }
+
+    private static List<Path> dotFiles(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(f -> f.getFileName().toString().startsWith(".")).toList();
         }
     }
 }

@@ -28,6 +28,7 @@ class GenerateCommandTest {
         assertTrue(cached.out.startsWith("Hello, I am"), cached.out);
         assertTrue(cached.out.length() > "Hello, I am".length() + 1, cached.out);
         assertEquals(cached.out, uncached.out);
+        assertTrue(cached.err.contains("random weights: preset gpt2-small, untrained"), cached.err);
         Run sampled = run(with("--max-new-tokens", "5", "--temperature", "0.8", "--top-k", "40", "--top-p", "0.9"));
         assertEquals(0, sampled.code, sampled.err);
     }

@@ -39,6 +39,8 @@ class UserErrorsTest {
     static Path dir;
     static Path text;
     static Path checkpoint;
+    static Path untied;
+    static Path resumable;
     static Path out;
 
     @BeforeAll
@@ -47,9 +49,14 @@ class UserErrorsTest {
         Files.writeString(text, "Every effort moves you forward, one small step after another. ".repeat(20));
         out = dir.resolve("never-written");
         checkpoint = dir.resolve("ckpt");
+        untied = dir.resolve("untied");
         try (CpuOps ops = new CpuOps(1)) {
             Gpt2Checkpoint.save(checkpoint, ModelStates.export(new GPTModel(new GPTConfig(50257, 16, 8, 2, 1, 0f, true, true), ops, 1)));
+            Gpt2Checkpoint.save(untied, ModelStates.export(new GPTModel(new GPTConfig(50257, 16, 8, 2, 1, 0f, true, false), ops, 1)));
         }
+        resumable = dir.resolve("resumable");
+        assertEquals(0, Main.run("train", "--data", text.toString(), "--model", checkpoint.toString(), "--steps", "1",
+                "--batch", "2", "--context", "16", "--eval-batches", "1", "--threads", "1", "--out", resumable.toString()));
     }
 
     static Path file(String name, byte[] bytes) throws IOException {
@@ -109,7 +116,10 @@ class UserErrorsTest {
                 row("no such file", List.of("train", "--data", dir.resolve("missing.txt").toString(), "--steps", "1", "--out", out.toString())),
                 row("is empty", trainWithData(file("empty.txt", new byte[0]))),
                 row("needs at least", trainWithData(file("short.txt", "Hello, I am".getBytes(StandardCharsets.UTF_8)))),
-                row("not valid UTF-8", trainWithData(file("latin1.txt", new byte[] {'c', 'a', 'f', (byte) 0xe9, ' ', 'x'}))),
+                row("not valid UTF-8 text: byte offset 3 (e9)", trainWithData(file("latin1.txt", new byte[] {'c', 'a', 'f', (byte) 0xe9, ' ', 'x'}))),
+                row("not valid UTF-8 text: byte offset 2", List.of("tokenize", "--file", file("bad-utf8.txt", new byte[] {'o', 'k', (byte) 0xc3}).toString())),
+                row("is a directory", trainWithData(dir)),
+                row("is a directory", List.of("tokenize", "--text", "Hi", "--shard", Files.createDirectories(dir.resolve("shard-dir")).toString())),
                 row("magic", trainWithData(file("bad-magic.bin", ints(1234, 1, 0)))),
                 row("version", trainWithData(file("bad-version.bin", ints(20240520, 7, 0)))),
                 row("token", trainWithData(file("bad-count.bin", ints(20240520, 1, 1_000_000)))),
@@ -145,20 +155,102 @@ class UserErrorsTest {
                 row("--weight-decay must be a finite number", train("--weight-decay", "-0.5")),
                 row("dropout must be in [0, 1)", train("--dropout", "1.0")),
                 row("--temperature", List.of("generate", "--model", cp, "--prompt", "Hi", "--temperature", "-1")),
-                row("--top-k must be in [1, 50257]", List.of("generate", "--model", cp, "--prompt", "Hi", "--top-k", "0")),
-                row("--top-k must be in [1, 50257]", List.of("generate", "--model", cp, "--prompt", "Hi", "--top-k", "60000")),
-                row("--top-p must be in (0, 1]", List.of("generate", "--model", cp, "--prompt", "Hi", "--top-p", "1.5")),
+                row("--top-k must be in [1, 50257]", List.of("generate", "--model", cp, "--prompt", "Hi", "--temperature", "1", "--top-k", "0")),
+                row("--top-k must be in [1, 50257]", List.of("generate", "--model", cp, "--prompt", "Hi", "--temperature", "1", "--top-k", "60000")),
+                row("--top-p must be in (0, 1]", List.of("generate", "--model", cp, "--prompt", "Hi", "--temperature", "1", "--top-p", "1.5")),
                 row("--prompt must not be empty", List.of("generate", "--model", cp, "--prompt", "")),
                 row("unknown device 'tpu'", train("--device", "tpu")),
                 row("not a preset", List.of("generate", "--model", "gpt7", "--prompt", "Hi")),
                 // GPU
-                row("--device cuda is not usable", train("--device", "cuda")));
+                row("--device cuda is not usable", train("--device", "cuda")),
+                row("--device cuda is not usable", List.of("demo", "--device", "cuda", "--out", out.toString())),
+                // validated before the first step (issue 13, item 2)
+                row("--sample-prompt: token 0 ('Every', id 6109) is outside the model's vocabulary of 300",
+                        trainWithData(smallIdShard(), "--vocab", "300", "--sample-prompt", "Every effort")),
+                // a loaded model keeps its shape; generate has one rule for --context (item 4)
+                row("--n-layer 2 contradicts the model's 1", List.of("train", "--data", text.toString(), "--model", cp, "--n-layer", "2",
+                        "--steps", "1", "--out", out.toString())),
+                row("--vocab 300 contradicts the model's 50257", List.of("train", "--data", text.toString(), "--model", cp, "--vocab", "300",
+                        "--steps", "1", "--out", out.toString())),
+                row("--context 8 contradicts the model's 16", List.of("generate", "--model", cp, "--prompt", "Hi", "--context", "8")),
+                row("Unknown options: '--dropout'", List.of("generate", "--model", cp, "--prompt", "Hi", "--dropout", "0")),
+                // --resume refuses what contradicts the checkpoint (item 5)
+                row("--batch 4 contradicts", resume("--batch", "4")),
+                row("--context 8 contradicts", resume("--context", "8")),
+                row("--seed 9 contradicts", resume("--seed", "9")),
+                row("--stride 4 contradicts", resume("--stride", "4")),
+                row("--n-embd 16 contradicts the model's 8", resume("--n-embd", "16")),
+                row("--model book-124m (with the flags given) is not the model in", resume("--model", "book-124m")),
+                row("training tokens", resumeWithData(file("other.txt", "A different story, told at a different length. ".repeat(30).getBytes(StandardCharsets.UTF_8)))),
+                // the file named is the file loaded (item 6)
+                row("other.safetensors", eval(checkpointWithSibling("other.safetensors", java.util.Arrays.copyOf(header, 20)).resolve("other.safetensors"))),
+                row("holds AdamW's moments, not model weights", eval(resumable.resolve("checkpoints/step-00000001/optimizer.safetensors"))),
+                row("is a JSON file, not weights", eval(checkpoint.resolve("config.json"))),
+                // flags that cannot take effect (item 7)
+                row("--min-lr 0.01 is above --lr 0.001", train("--lr", "1e-3", "--min-lr", "1e-2")),
+                row("--initial-lr has no effect without --warmup", train("--initial-lr", "1e-5")),
+                row("--eval-batches must not be negative", train("--eval-batches", "-1")),
+                row("--top-k has no effect with --temperature 0", List.of("generate", "--model", cp, "--prompt", "Hi", "--top-k", "5")),
+                row("--top-p has no effect with --temperature 0", List.of("generate", "--model", cp, "--prompt", "Hi", "--top-p", "0.9")),
+                row("--json and --shard cannot be combined", List.of("tokenize", "--text", "Hi", "--json", "--shard", out.toString())),
+                row("--shard has no effect with --decode", List.of("tokenize", "--text", "1 2", "--decode", "--shard", out.toString())),
+                row("--tf32 is a GPU tensor-core mode", plus(train(), "--tf32")),
+                row("--blas applies to --device cuda only", train("--blas", "ffm")),
+                row("--no-graph applies to --device cuda only", plus(train(), "--no-graph")),
+                row("--blas must be auto, jcublas or ffm, got 'cublas9'", train("--blas", "cublas9")),
+                row("--trace names where --profile writes", List.of("bench", "--model", "gpt2-small", "--n-layer", "1", "--n-embd", "8",
+                        "--n-head", "2", "--context", "8", "--steps", "1", "--trace", out.toString())),
+                // convert never writes over a run or other work unasked (item 3), and blames the right side
+                row("is a training run directory", List.of("convert", "--from", cp, "--to", resumable.toString())),
+                row("is not empty; give --overwrite", List.of("convert", "--from", cp, "--to", nonEmpty().toString())),
+                row("already exists; give --overwrite", List.of("convert", "--from", cp, "--to", file("exists.bin", new byte[] {1}).toString())),
+                row("has an untied output head", List.of("convert", "--from", untied.toString(), "--to", out.resolve("x.bin").toString())));
     }
 
-    static List<String> trainWithData(Path data) {
-        List<String> a = train();
+    static List<String> plus(List<String> args, String... more) {
+        List<String> a = new ArrayList<>(args);
+        a.addAll(List.of(more));
+        return a;
+    }
+
+    static List<String> trainWithData(Path data, String... more) {
+        List<String> a = train(more);
         a.set(2, data.toString());
         return a;
+    }
+
+    /** Ids below 300 only: a --vocab 300 model can train on it. */
+    static Path smallIdShard() throws IOException {
+        int[] ids = new int[200];
+        for (int i = 0; i < ids.length; i++) ids[i] = (i * 7) % 300;
+        return shard("small-ids.bin", ids);
+    }
+
+    /** Continues {@link #resumable} into a new --out with the given flags (each refused before anything is written). */
+    static List<String> resume(String... more) {
+        List<String> a = new ArrayList<>(List.of("train", "--data", text.toString(), "--steps", "3", "--resume",
+                resumable.toString(), "--out", out.toString()));
+        a.addAll(List.of(more));
+        return a;
+    }
+
+    static List<String> resumeWithData(Path data) {
+        List<String> a = resume();
+        a.set(2, data.toString());
+        return a;
+    }
+
+    /** The valid checkpoint with one more safetensors file beside its model.safetensors. */
+    static Path checkpointWithSibling(String name, byte[] bytes) throws IOException {
+        Path d = brokenCheckpoint("with-" + name, "model.safetensors", Files.readAllBytes(checkpoint.resolve("model.safetensors")));
+        Files.write(d.resolve(name), bytes);
+        return d;
+    }
+
+    static Path nonEmpty() throws IOException {
+        Path d = Files.createDirectories(dir.resolve("notes"));
+        Files.writeString(d.resolve("todo.txt"), "mine");
+        return d;
     }
 
     static List<String> trainEpochs(String epochs) {
@@ -203,6 +295,7 @@ class UserErrorsTest {
         assertEquals(1, lines.size(), "one error line: " + message);
         assertTrue(lines.getFirst().contains(expected), "expected '" + expected + "' in: " + lines.getFirst());
         assertFalse(message.contains("\tat "), "no stack trace: " + message);
+        assertFalse(lines.getFirst().matches(".*\\bjava[a-z]*\\.[a-z.]+\\.[A-Z]\\w*(Exception|Error).*"), "no Java exception names: " + lines.getFirst());
         assertFalse(lines.getFirst().contains("internal error"), lines.getFirst());
         assertFalse(Files.exists(out), "nothing may be written on bad input");
     }
