@@ -34,6 +34,8 @@ final class Attention {
 
     /** Query rows per block: a multiple of {@link Gemm#MR}, small enough that the horizons hug the diagonal. */
     static final int ROWS = 6 * Gemm.MR;
+    /** Row blocks whose dS and P∘Z the backward gathers before its key-side products (memory: that many rows by T). */
+    static final int KEY_SIDE_BLOCKS = 4;
     private static final VectorSpecies<Float> S = Simd.S;
 
     private final Parallel parallel;
@@ -107,28 +109,32 @@ final class Attention {
             HeadGemm.packRows(qkv, qo, 3 * C, T, hs, q);
             HeadGemm.packRows(dout, oo, C, T, hs, dO);
             float[] edge = scratch.get(4, HeadGemm.MR * (HeadGemm.NR + Math.max(T, hs)));
-            // Per block: P (then P∘Z) and dout·v^T (then dS), (rows, T) each.
-            float[] p = scratch.get(0, rows * T), g = scratch.get(8, rows * T), keep = scratch.get(1, T);
-            for (int i0 = 0; i0 < T; i0 += rows) {
-                int i1 = Math.min(T, i0 + rows), n = i1, m = i1 - i0;
-                for (int t = i0; t < i1; t++) {
-                    Arrays.fill(p, (t - i0) * T, (t - i0) * T + n, 0f);
-                    Arrays.fill(g, (t - i0) * T, (t - i0) * T + n, 0f);
+            // P (then P∘Z) and dout·v^T (then dS) for a chunk of query rows, (chunk, T) each: the query side works
+            // block by block, the key side once per chunk, so its products are deep enough to run at GEMM speed.
+            int chunk = KEY_SIDE_BLOCKS * rows;
+            float[] p = scratch.get(0, chunk * T), g = scratch.get(8, chunk * T), keep = scratch.get(1, T);
+            for (int c0 = 0; c0 < T; c0 += chunk) {
+                int c1 = Math.min(T, c0 + chunk);
+                for (int i0 = c0; i0 < c1; i0 += rows) {
+                    int i1 = Math.min(c1, i0 + rows), n = i1, m = i1 - i0, o = (i0 - c0) * T;
+                    Arrays.fill(p, o, o + m * T, 0f);
+                    Arrays.fill(g, o, o + m * T, 0f);
+                    HeadGemm.multiplyAdd(m, n, hs, qkv, qo + i0 * 3 * C, 3 * C, 1, kT, hs, 0, p, o, T, edge);
+                    HeadGemm.multiplyAdd(m, n, hs, dout, oo + i0 * C, C, 1, vT, hs, 0, g, o, T, edge);
+                    for (int t = i0; t < i1; t++) {
+                        int row = (t - c0) * T, seen = t + 1;
+                        float delta = Simd.dot(dout, oo + t * C, out, oo + t * C, hs);
+                        if (dropout.active()) DropoutLanes.factors(dropout, ((long) bh * T + t) * T, keepScale, keep, 0, seen);
+                        gradientRow(p, g, row, seen, lse[bh * T + t], delta, dropout.active() ? keep : null, scale);
+                        Arrays.fill(p, row + seen, row + n, 0f);
+                        Arrays.fill(g, row + seen, row + n, 0f);
+                    }
+                    HeadGemm.multiplyAdd(m, hs, n, g, o, T, 1, k, T, 0, dqkv, dq + i0 * 3 * C, 3 * C, edge);
                 }
-                HeadGemm.multiplyAdd(m, n, hs, qkv, qo + i0 * 3 * C, 3 * C, 1, kT, hs, 0, p, 0, T, edge);
-                HeadGemm.multiplyAdd(m, n, hs, dout, oo + i0 * C, C, 1, vT, hs, 0, g, 0, T, edge);
-                for (int t = i0; t < i1; t++) {
-                    int row = (t - i0) * T, seen = t + 1;
-                    float delta = Simd.dot(dout, oo + t * C, out, oo + t * C, hs);
-                    if (dropout.active()) DropoutLanes.factors(dropout, ((long) bh * T + t) * T, keepScale, keep, 0, seen);
-                    gradientRow(p, g, row, seen, lse[bh * T + t], delta, dropout.active() ? keep : null, scale);
-                    Arrays.fill(p, row + seen, row + n, 0f);
-                    Arrays.fill(g, row + seen, row + n, 0f);
-                }
-                HeadGemm.multiplyAdd(m, hs, n, g, 0, T, 1, k, T, 0, dqkv, dq + i0 * 3 * C, 3 * C, edge);
-                // Key side: keys [0, n) gather this block's queries (columns of dS and P∘Z read as rows).
-                HeadGemm.multiplyAdd(n, hs, m, g, 0, 1, T, q, T, i0, dqkv, dk, 3 * C, edge);
-                HeadGemm.multiplyAdd(n, hs, m, p, 0, 1, T, dO, T, i0, dqkv, dv, 3 * C, edge);
+                // Key side: keys [0, c1) gather the chunk's queries (columns of dS and P∘Z read as rows; entries past
+                // a row's own position are exact zeros).
+                HeadGemm.multiplyAdd(c1, hs, c1 - c0, g, 0, 1, T, q, T, c0, dqkv, dk, 3 * C, edge);
+                HeadGemm.multiplyAdd(c1, hs, c1 - c0, p, 0, 1, T, dO, T, c0, dqkv, dv, 3 * C, edge);
             }
         });
     }

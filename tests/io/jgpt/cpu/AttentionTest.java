@@ -53,12 +53,15 @@ class AttentionTest {
         assertGradient("dqkv", g[0], gradient(x -> Reference.attention(x, b, t, c, nh, d).out(), qkvD, dout));
     }
 
-    /** The kernel itself with 2-row blocks, so a short sequence crosses block boundaries forward and backward. */
+    /**
+     * The kernel itself with 2-row blocks, so a short sequence crosses block boundaries forward and backward, and the
+     * backward's key-side chunks (KEY_SIDE_BLOCKS blocks) too.
+     */
     @ParameterizedTest
     @ValueSource(floats = {0f, 0.25f})
     void blocksMatchReference(float p) {
         var r = new Random(p == 0f ? 24 : 25);
-        int b = 2, t = 7, nh = 2, hs = 5, c = nh * hs;
+        int b = 2, t = 2 * Attention.KEY_SIDE_BLOCKS + 3, nh = 2, hs = 5, c = nh * hs;
         var d = Dropout.of(p, 99, 7);
         var dims = new Attention.Dims(b, t, c, nh);
         float[] qkv = randn(r, b * t * 3 * c, 1), out = new float[b * t * c], lse = new float[b * nh * t];
