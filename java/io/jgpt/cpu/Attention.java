@@ -131,12 +131,24 @@ final class Attention {
                     }
                     HeadGemm.multiplyAdd(m, hs, n, g, o, T, 1, k, T, 0, dqkv, dq + i0 * 3 * C, 3 * C, edge);
                 }
-                // Key side: keys [0, c1) gather the chunk's queries (columns of dS and P∘Z read as rows; entries past
-                // a row's own position are exact zeros).
-                HeadGemm.multiplyAdd(c1, hs, c1 - c0, g, 0, 1, T, q, T, c0, dqkv, dk, 3 * C, edge);
-                HeadGemm.multiplyAdd(c1, hs, c1 - c0, p, 0, 1, T, dO, T, c0, dqkv, dv, 3 * C, edge);
+                // Key side (columns of dS and P∘Z read as rows): keys before the chunk gather all its queries; keys
+                // inside it, block by block, only the queries from the block's first key on (entries past a row's
+                // own position are exact zeros, so skipping them changes nothing).
+                keySide(c0, hs, c1 - c0, 0, g, p, q, dO, T, c0, dqkv, dk, dv, 3 * C, edge);
+                for (int j0 = c0; j0 < c1; j0 += rows) {
+                    int j1 = Math.min(c1, j0 + rows);
+                    keySide(j1 - j0, hs, c1 - j0, (j0 - c0) * T + j0, g, p, q, dO, T, j0, dqkv, dk + j0 * 3 * C,
+                            dv + j0 * 3 * C, 3 * C, edge);
+                }
             }
         });
+    }
+
+    /** dk += dS^T q and dv += (P∘Z)^T dout for `keys` keys over `queries` queries, dS and P∘Z read transposed at ao. */
+    private static void keySide(int keys, int hs, int queries, int ao, float[] ds, float[] pz, float[] q, float[] dO,
+                                int T, int k0, float[] dqkv, int dk, int dv, int ldc, float[] edge) {
+        HeadGemm.multiplyAdd(keys, hs, queries, ds, ao, 1, T, q, T, k0, dqkv, dk, ldc, edge);
+        HeadGemm.multiplyAdd(keys, hs, queries, pz, ao, 1, T, dO, T, k0, dqkv, dv, ldc, edge);
     }
 
     /*
