@@ -20,6 +20,17 @@ def read(*parts):
         return ""
 
 
+def jsonl(name):
+    """The JSON objects of a file in WORK, one per line; lines that do not parse are skipped."""
+    rows = []
+    for line in read(name).splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            pass
+    return rows
+
+
 def stages():
     rows = [line.split("\t") for line in read("stages.tsv").splitlines() if line]
     if not rows:
@@ -87,12 +98,7 @@ def profile_table(bench):
 
 
 def flash_table():
-    rows = []
-    for line in read("flash.jsonl").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            pass
+    rows = jsonl("flash.jsonl")
     if not rows:
         return "(no results; see stages.log)"
     md = ["| implementation | pass | ms | TFLOP/s |", "|---|---|---:|---:|"]
@@ -107,11 +113,7 @@ def flash_table():
 def matrix_table():
     """jgpt vs PyTorch per batch and precision from matrix.jsonl (bench_matrix_gpu.sh)."""
     jgpt, torch_runs = {}, {}
-    for line in read("matrix.jsonl").splitlines():
-        try:
-            r = json.loads(line)
-        except ValueError:
-            continue
+    for r in jsonl("matrix.jsonl"):
         if r.get("engine") == "torch":
             torch_runs[(r.get("batch"), r.get("mode"))] = r
         else:
@@ -137,12 +139,7 @@ def main():
     if bench is not None:
         with open(os.path.join(out, "bench.json"), "w") as f:
             json.dump(bench, f, indent=2)
-    torch_runs = []
-    for line in read("torch.jsonl").splitlines():
-        try:
-            torch_runs.append(json.loads(line))
-        except ValueError:
-            pass
+    torch_runs = jsonl("torch.jsonl")
 
     md = ["# jgpt GPU check", ""]
     md.append(f"- date: {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}")

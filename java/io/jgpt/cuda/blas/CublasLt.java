@@ -157,7 +157,7 @@ public final class CublasLt implements AutoCloseable {
             check((int) h.get("cublasLtCreate").invokeExact(out), "cublasLtCreate");
         } catch (Throwable t) {
             arena.close();
-            throw rethrow(t);
+            throw FfmCublas.rethrow(t);
         }
         handle = out.get(ADDRESS, 0);
     }
@@ -218,7 +218,7 @@ public final class CublasLt implements AutoCloseable {
                     "cublasLtMatmul(" + s + ")");
             return true;
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw FfmCublas.rethrow(t);
         }
     }
 
@@ -285,7 +285,7 @@ public final class CublasLt implements AutoCloseable {
             plans.clear();
             check((int) destroy.invokeExact(handle), "cublasLtDestroy");
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw FfmCublas.rethrow(t);
         } finally {
             arena.close();
         }
@@ -296,12 +296,6 @@ public final class CublasLt implements AutoCloseable {
             throw new IllegalStateException(call + " failed: " + FfmCublas.statusName(status) + " (" + status
                     + ") in " + library);
         }
-    }
-
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) return r;
-        if (t instanceof Error e) throw e;
-        return new IllegalStateException(t);
     }
 
     private static Map<String, Integer> constants() {

@@ -204,7 +204,8 @@ final class FfmCublas implements Blas {
         }
     }
 
-    private static RuntimeException rethrow(Throwable t) {
+    /** A downcall's Throwable as an unchecked exception (errors pass through). */
+    static RuntimeException rethrow(Throwable t) {
         if (t instanceof RuntimeException r) return r;
         if (t instanceof Error e) throw e;
         return new IllegalStateException(t);

@@ -99,10 +99,7 @@ class BlasGpuTest {
             float[] got = cBf16 ? widen(gpu.shorts(dC, c.length)) : gpu.floats(dC, c.length);
             for (int j = 0; j < N; j++) {
                 for (int i = 0; i < M; i++) {
-                    double sum = 0;
-                    for (int l = 0; l < K; l++) {
-                        sum += (double) a[ta ? l + i * lda : i + l * lda] * b[tb ? j + l * ldb : l + j * ldb];
-                    }
+                    double sum = product(a, 0, lda, ta, b, 0, ldb, tb, i, j);
                     double want = 1.5 * sum + 0.5 * c[i + j * ldc];
                     assertEquals(want, got[i + j * ldc], 1e-4 * (1 + Math.abs(want)) + (cBf16 ? Math.abs(want) / 256 : 0),
                             blas.name() + " bf16 ta=" + ta + " tb=" + tb + " bf16 C=" + cBf16 + " at (" + i + "," + j + ")");
@@ -113,6 +110,16 @@ class BlasGpuTest {
             cuMemFree(dB);
             cuMemFree(dC);
         }
+    }
+
+    /** Element (i, j) of op(A) op(B) in double, column-major, the matrices starting at aBase and bBase. */
+    private static double product(float[] a, int aBase, int lda, boolean ta, float[] b, int bBase, int ldb, boolean tb,
+                                  int i, int j) {
+        double sum = 0;
+        for (int l = 0; l < K; l++) {
+            sum += (double) a[aBase + (ta ? l + i * lda : i + l * lda)] * b[bBase + (tb ? j + l * ldb : l + j * ldb)];
+        }
+        return sum;
     }
 
     private static float[] bf16(Random r, int n) {
@@ -152,12 +159,7 @@ class BlasGpuTest {
             for (int p = 0; p < batch; p++) {
                 for (int j = 0; j < N; j++) {
                     for (int i = 0; i < M; i++) {
-                        double sum = 0;
-                        for (int l = 0; l < K; l++) {
-                            float x = a[16 + p * sizeA + (ta ? l + i * lda : i + l * lda)];
-                            float y = b[p * sizeB + (tb ? j + l * ldb : l + j * ldb)];
-                            sum += (double) x * y;
-                        }
+                        double sum = product(a, 16 + p * sizeA, lda, ta, b, p * sizeB, ldb, tb, i, j);
                         int at = p * sizeC + i + j * ldc;
                         double want = 1.5 * sum + 0.5 * c[at];
                         assertEquals(want, got[at], tol * (1 + Math.abs(want)),
