@@ -48,6 +48,7 @@ __device__ __forceinline__ Vec16<T> map_lanes(size_t i, Op op, const V&... in) {
 // the result narrowed to T. When every pointer is 16-byte aligned, each thread moves 16 bytes per operand at a
 // time and the last n % N elements go one by one; otherwise every element does. out may alias an input (the
 // same index is read before it is written), which is how accumulating kernels pass their output as an input.
+// The host sizes the grid at one thread per vector (io.jgpt.cuda.Launch.vectorized).
 template <typename T, typename Op, typename... In>
 __device__ __forceinline__ void map_elementwise(size_t n, Op op, T* out, const In*... in) {
     static_assert(((sizeof(In) == sizeof(T)) && ...), "operands of one element-wise kernel share a storage size");

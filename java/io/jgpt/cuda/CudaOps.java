@@ -281,8 +281,8 @@ public final class CudaOps implements Ops {
         gemm("linear_forward", false, true, N, OC, IC, in, IC, weight, IC, 0f, out, OC);
         if (bias != null) {
             f32(op, bias);
-            kernels.biasAdd(DType.F32, Launch.elementwise((long) N * OC, OpCost.biasAdd(N, OC, DType.F32)), ptr(out),
-                    ptr(bias), N, OC);
+            Launch launch = Launch.vectorized((long) N * OC, DType.F32, OpCost.biasAdd(N, OC, DType.F32));
+            kernels.biasAdd(DType.F32, launch, ptr(out), ptr(bias), N, OC);
         }
     }
 
@@ -396,7 +396,7 @@ public final class CudaOps implements Ops {
         var op = "geluForward";
         long n = OpShapes.geluForward(op, out, in);
         DType s = OpShapes.storage(op, out, in);
-        kernels.geluForward(s, Launch.elementwise(n, OpCost.geluForward(n, s)), ptr(out), ptr(in), n);
+        kernels.geluForward(s, Launch.vectorized(n, s, OpCost.geluForward(n, s)), ptr(out), ptr(in), n);
     }
 
     @Override
@@ -404,7 +404,7 @@ public final class CudaOps implements Ops {
         var op = "geluBackward";
         long n = OpShapes.geluBackward(op, din, dout, in);
         DType s = OpShapes.storage(op, din, dout, in);
-        kernels.geluBackward(s, Launch.elementwise(n, OpCost.geluBackward(n, s)), ptr(din), ptr(dout), ptr(in), n);
+        kernels.geluBackward(s, Launch.vectorized(n, s, OpCost.geluBackward(n, s)), ptr(din), ptr(dout), ptr(in), n);
     }
 
     @Override
@@ -412,7 +412,7 @@ public final class CudaOps implements Ops {
         var op = "add";
         long n = OpShapes.add(op, out, a, b);
         DType s = OpShapes.storage(op, out, a, b);
-        kernels.residualAdd(s, Launch.elementwise(n, OpCost.add(n, s)), ptr(out), ptr(a), ptr(b), n);
+        kernels.residualAdd(s, Launch.vectorized(n, s, OpCost.add(n, s)), ptr(out), ptr(a), ptr(b), n);
     }
 
     @Override
@@ -424,7 +424,7 @@ public final class CudaOps implements Ops {
             copy(out, in);
             return;
         }
-        kernels.dropoutForward(s, Launch.elementwise(n, OpCost.dropoutForward(n, s)), ptr(out), ptr(in), n,
+        kernels.dropoutForward(s, Launch.vectorized(n, s, OpCost.dropoutForward(n, s)), ptr(out), ptr(in), n,
                 dropout.key(), dropout.threshold(), dropout.scale());
     }
 
@@ -433,7 +433,7 @@ public final class CudaOps implements Ops {
         var op = "dropoutBackward";
         long n = OpShapes.dropoutBackward(op, din, dout, dropout);
         DType s = OpShapes.storage(op, din, dout);
-        kernels.dropoutBackward(s, Launch.elementwise(n, OpCost.dropoutBackward(n, s)), ptr(din), ptr(dout), n,
+        kernels.dropoutBackward(s, Launch.vectorized(n, s, OpCost.dropoutBackward(n, s)), ptr(din), ptr(dout), n,
                 dropout.key(), dropout.threshold(), dropout.scale());
     }
 

@@ -1,6 +1,7 @@
 package io.jgpt.cuda;
 
 import io.jgpt.ops.Cost;
+import io.jgpt.tensor.Tensor.DType;
 
 /**
  * How a kernel is launched (a 1-D grid of (blockX, blockY) blocks with {@code sharedBytes} of dynamic shared
@@ -26,6 +27,15 @@ record Launch(int gridX, int blockX, int blockY, int sharedBytes, Cost cost) {
     /** A grid-stride kernel over {@code n} elements. */
     static Launch elementwise(long n, Cost cost) {
         return new Launch(elementwiseBlocks(n), THREADS, 1, 0, cost);
+    }
+
+    /**
+     * A kernel over {@code n} elements of {@code storage} built on storage.cuh's map_elementwise: one thread per
+     * 16-byte vector (4 floats, 8 bf16), which the grid-stride loops of its misaligned path and tail also cover.
+     */
+    static Launch vectorized(long n, DType storage, Cost cost) {
+        long perVector = 16 / storage.bytes();
+        return elementwise((n + perVector - 1) / perVector, cost);
     }
 
     /** Blocks a grid-stride kernel over {@code n} elements uses: one thread per element up to MAX_BLOCKS. */

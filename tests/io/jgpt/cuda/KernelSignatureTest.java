@@ -116,6 +116,9 @@ class KernelSignatureTest {
         assertEquals(4, Launch.elementwise(1000, c).gridX());
         assertEquals(Launch.MAX_BLOCKS, Launch.elementwise(1L << 40, c).gridX());
         assertEquals(2, Launch.warpPerRow(9, c).gridX()); // 8 warps a block
+        // map_elementwise kernels: a thread per 16 bytes, 4 floats or 8 bf16.
+        assertEquals(4, Launch.vectorized(4 * 256 * 4, DType.F32, c).gridX());
+        assertEquals(3, Launch.vectorized(4099, DType.BF16, c).gridX()); // 513 vectors (the last partial)
         assertEquals(32 * 32, Launch.columnTiles(33, c).blockX() * Launch.columnTiles(33, c).blockY());
         assertThrows(IllegalArgumentException.class, () -> Launch.blocks(1, 48, c));
         assertThrows(IllegalArgumentException.class, () -> new Launch(1, 64, 32, 0, c));
