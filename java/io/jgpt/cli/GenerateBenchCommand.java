@@ -98,12 +98,14 @@ public final class GenerateBenchCommand implements Callable<Integer> {
         java.util.Map<String, Double> startup = new java.util.LinkedHashMap<>(); // phase -> seconds since process start
         startup.put("main", since(processStart));
         try (DecoderWeights w = DecoderSource.open(model.preset, type, 1337, model::applyOverrides)) {
-            Thread warmUp = DecodeKernels.warmUpInBackground(w.warmUpSamples());
-            startup.put("weights_mapped", since(processStart));
+            // Checked before the warm-up thread starts: an error here closes the weights it would be reading.
+            if (!ModelSource.isPreset(model.preset)) model.checkLoaded(w.config(), model.preset, false);
             if (promptTokens + newTokens > w.config().contextLength()) {
                 throw new io.jgpt.JgptException("--prompt-tokens + --new-tokens (" + (promptTokens + newTokens)
                         + ") exceed the context length " + w.config().contextLength());
             }
+            Thread warmUp = DecodeKernels.warmUpInBackground(w.warmUpSamples());
+            startup.put("weights_mapped", since(processStart));
             int[] prompt = prompt(tokenizer.join(), w.config().vocabSize());
             double firstToken;
             long peakRss;
@@ -140,7 +142,7 @@ public final class GenerateBenchCommand implements Callable<Integer> {
      */
     private Integer onDevice(Instant processStart, int workers) {
         try (Ops ops = Backends.open(device, workers, "auto", io.jgpt.ops.Precision.FP32)) {
-            GPTModel gpt = ModelSource.open(model.preset, ops, 1337, c -> model.applyOverrides(c).withDropRate(0f));
+            GPTModel gpt = ModelSource.open(model.preset, ops, 1337, model.flags(0f, false));
             int[] prompt = prompt(new Gpt2Tokenizer(), gpt.config().vocabSize());
             double firstToken;
             try (KVCache cache = new KVCache(gpt, 1)) {

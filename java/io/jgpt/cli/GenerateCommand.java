@@ -96,7 +96,7 @@ public final class GenerateCommand implements Callable<Integer> {
         Notes.randomWeights(model.preset);
         try (LanguageModel gpt = LanguageModel.load(model.preset, options, model::applyOverrides)) {
             // A loaded model keeps its shape: architecture flags (--context included) must agree with it.
-            if (!ModelSource.isPreset(model.preset)) model.flags(null, false).loaded(gpt.config(), model.preset);
+            if (!ModelSource.isPreset(model.preset)) model.checkLoaded(gpt.config(), model.preset, false);
             // The sampler's own checks, with the vocabulary now known (a given --top-k 0 is an error, not "all").
             new Sampler(gpt.vocabSize(), temperature, topK != null ? topK : gpt.vocabSize(), topP, seed);
             if (input.prompt != null) {

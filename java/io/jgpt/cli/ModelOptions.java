@@ -65,19 +65,27 @@ public final class ModelOptions {
 
             @Override
             public GPTConfig loaded(GPTConfig file, String source) {
-                List<String> clashes = new ArrayList<>();
-                clash(clashes, "--n-layer", nLayer, file.nLayers());
-                clash(clashes, "--n-head", nHead, file.nHeads());
-                clash(clashes, "--n-embd", nEmbd, file.embDim());
-                clash(clashes, "--vocab", vocab, file.vocabSize());
-                if (!contextIsWindow) clash(clashes, "--context", context, file.contextLength());
-                if (!clashes.isEmpty()) {
-                    throw new JgptException(String.join(", ", clashes) + " in " + source
-                            + ": architecture flags shape a preset only, a loaded model keeps its shape (drop the flag)");
-                }
+                checkLoaded(file, source, contextIsWindow);
                 return dropout != null ? file.withDropRate(dropout) : file;
             }
         };
+    }
+
+    /**
+     * A loaded model keeps its shape: every architecture flag given must agree with it (an error naming both
+     * values otherwise). Nothing to check for a preset, which the flags shaped.
+     */
+    void checkLoaded(GPTConfig file, String source, boolean contextIsWindow) {
+        List<String> clashes = new ArrayList<>();
+        clash(clashes, "--n-layer", nLayer, file.nLayers());
+        clash(clashes, "--n-head", nHead, file.nHeads());
+        clash(clashes, "--n-embd", nEmbd, file.embDim());
+        clash(clashes, "--vocab", vocab, file.vocabSize());
+        if (!contextIsWindow) clash(clashes, "--context", context, file.contextLength());
+        if (!clashes.isEmpty()) {
+            throw new JgptException(String.join(", ", clashes) + " in " + source
+                    + ": architecture flags shape a preset only, a loaded model keeps its shape (drop the flag)");
+        }
     }
 
     private static void clash(List<String> out, String flag, Integer given, int inFile) {

@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.LoggerFactory;
 
 /**
  * Training data from the files {@code --data} names: UTF-8 text (tokenized here, documents joined by
@@ -21,6 +22,9 @@ import java.util.List;
  * ({@code .bin}, memory-mapped, split by tokens). Text and shards are not mixed in one run.
  */
 public final class Corpus {
+    /** Characters above which tokenizing takes long enough (seconds) to be announced. */
+    private static final int LONG_TEXT = 16 << 20;
+
     private Corpus() {}
 
     public static TrainValSplit<TokenSource> load(List<Path> files, double valFraction, int vocabSize) {
@@ -39,6 +43,11 @@ public final class Corpus {
         List<String> texts = new ArrayList<>();
         for (Path f : files) texts.add(readText(f));
         String text = String.join(Gpt2Tokenizer.END_OF_TEXT_TEXT, texts);
+        if (text.length() > LONG_TEXT) {
+            // Tokenizing runs at a few MB/s: say what the pause is.
+            LoggerFactory.getLogger(Corpus.class).info("tokenizing {} MB of text from {}", text.length() >> 20,
+                    files.size() == 1 ? files.getFirst() : files.size() + " files");
+        }
         TrainValSplit<String> split = TrainValSplit.ofText(text, valFraction);
         Gpt2Tokenizer tokenizer = new Gpt2Tokenizer();
         String name = files.size() == 1 ? files.getFirst().toString() : files.size() + " files";

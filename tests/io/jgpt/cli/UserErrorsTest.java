@@ -173,6 +173,9 @@ class UserErrorsTest {
                 row("--vocab 300 contradicts the model's 50257", List.of("train", "--data", text.toString(), "--model", cp, "--vocab", "300",
                         "--steps", "1", "--out", out.toString())),
                 row("--context 8 contradicts the model's 16", List.of("generate", "--model", cp, "--prompt", "Hi", "--context", "8")),
+                row("--n-layer 2 contradicts the model's 1", List.of("bench-generate", "--model", cp, "--n-layer", "2", "--rounds", "1")),
+                row("--prompt-tokens + --new-tokens (20) exceed the context length 16", List.of("bench-generate", "--model", cp,
+                        "--prompt-tokens", "10", "--new-tokens", "10", "--rounds", "1")),
                 row("Unknown options: '--dropout'", List.of("generate", "--model", cp, "--prompt", "Hi", "--dropout", "0")),
                 // --resume refuses what contradicts the checkpoint (item 5)
                 row("--batch 4 contradicts", resume("--batch", "4")),
