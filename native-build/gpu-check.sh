@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one-shot GPU check, run on the GPU machine from the repository root after
 # native-build/package-gpu-check.sh built .gpu/ here: device info, `jgpt info`, the JUnit tests tagged
-# "gpu", `jgpt bench` on GPT-2 small with the profiler, the same model in eager PyTorch, and one markdown
-# report, $OUT/gpu-report.md, with the trace, logs and raw results beside it (OUT defaults to ./gpu-report).
+# "gpu", `jgpt bench` on GPT-2 small with the profiler, the same model in eager PyTorch, the training step
+# against PyTorch's best at batch 4-64 and the larger models (see "issue 11" below), and one markdown report, $OUT/gpu-report.md, with the trace, logs and raw results beside it (OUT defaults to ./gpu-report).
 # Every stage has a time limit and may fail without stopping the others; the whole run stays under 8 min.
 # --dry-run checks the environment only (no bundle, no Java stages).
 # Exit codes: 0 done (stage failures are in the report), 2 bundle missing, 3 no NVIDIA GPU here.
@@ -19,7 +19,7 @@ trap 'rm -rf "$work"' EXIT
 log="$OUT/stages.log"
 : > "$log"
 : > "$work/stages.tsv"
-deadline=$((SECONDS + 420))
+deadline=$((SECONDS + 460))
 
 # stage NAME LIMIT_S CMD...: runs CMD with its output in the log, records status and seconds, never fails.
 stage() {
@@ -115,6 +115,21 @@ stage flash-time 30 bash -c "'$flash' time > '$work/flash.jsonl'"
 stage torch-flash 60 bash -c "python3 native-build/bench_flash_attention.py >> '$work/flash.jsonl'"
 cp "$work/flash.jsonl" "$OUT/flash.jsonl" 2>/dev/null || true
 
+# ---- the training step against PyTorch's best (issue 11) -------------------------------------------------------
+# jgpt on GPT-2 small at context 1024, batch 64/32/16/4 (bf16 when `bench` has --bf16, TF32, fp32; CUDA graphs
+# replay the step), then PyTorch in the same run at the same batches: eager fp32/TF32, bf16 = autocast + SDPA +
+# fused AdamW, and bf16 under torch.compile (batch 64); the batch-64 step profiled per kernel with its roofline
+# points; gpt2-medium/large/xl at the largest batch that fits; jgpt's tokenizer against tiktoken on the shared
+# corpora package-gpu-check.sh copied into .gpu/shared-data. Each stage appends JSON lines as runs finish, so
+# one that runs out of time keeps what it measured; step_report.py turns them into the report's tables.
+jgpt=("$java" "${jvm_flags[@]}" -jar "$root/.gpu/jgpt.jar")
+stage steps-small 150 python3 native-build/step_bench.py small "$work/steps-small.jsonl" "${jgpt[@]}"
+stage torch-peers 110 bash -c 'python3 native-build/bench_torch_gpu.py --modes bf16,tf32,fp32 --batch 64,32,16,4 --steps 5 > "$0"' \
+  "$work/torch-peers.jsonl"
+stage profile-b64 60 python3 native-build/step_bench.py profile "$work/profile-b64.jsonl" "${jgpt[@]}"
+stage tiktoken 40 bash -c 'python3 native-build/tiktoken_compare.py "$@" > "$0"' "$work/tiktoken.jsonl" \
+  .gpu/shared-data "${jgpt[@]}"
+
 # bench runs in its own directory, so that whatever trace.json it writes can be found and kept, and with
 # stdout (the JSON) apart from stderr.
 mkdir -p "$work/bench"
@@ -128,7 +143,6 @@ stage torch-bench 100 bash -c "python3 native-build/bench_torch_gpu.py > '$work/
 cp "$work/torch.jsonl" "$OUT/torch.jsonl" 2>/dev/null || true
 
 # The workflow on the GPU: train (with evaluation, a sample and a checkpoint), then generate and evaluate.
-jgpt=("$java" "${jvm_flags[@]}" -jar "$root/.gpu/jgpt.jar")
 stage demo-cuda 90 "${jgpt[@]}" demo --device cuda --steps 40 --out "$work/demo"
 stage generate-cuda 40 "${jgpt[@]}" generate --device cuda --model "$work/demo" --prompt "One morning" --max-new-tokens 20
 stage eval-cuda 40 "${jgpt[@]}" eval --device cuda --model "$work/demo" --data "$work/demo/corpus.txt" --context 64 --json
@@ -146,11 +160,18 @@ stage jgpt-bench-tf32 70 bash -c 'cd "$0" && { "$@" > stdout 2> stderr; rc=$?; c
 
 
 # bf16: the device's fp32 -> bf16 rounding against io.jgpt.tensor.Bf16 over all 2^32 float bit patterns (its
-# own stage: about half a minute), then bf16 / TF32 / fp32 at batch 4, 16 and 32 beside PyTorch (matrix.jsonl).
+# own stage: about half a minute).
 stage bf16-exhaustive 90 "$java" "${jvm_flags[@]}" -jar .gpu/junit-console.jar execute \
   --class-path .gpu/jgpt.jar:.gpu/test-classes --select-class io.jgpt.cuda.Bf16ExhaustiveGpuTest \
   --reports-dir "$work/junit-bf16" --details=tree --disable-banner
-stage bench-matrix 240 native-build/bench_matrix_gpu.sh "$work/matrix.jsonl" "$java" "${jvm_flags[@]}"
-cp "$work/matrix.jsonl" "$OUT/matrix.jsonl" 2>/dev/null || true
+
+# Last, because they take longest and matter less than the stages above (the 8-minute budget skips what is left):
+# torch.compile's bf16 step at batch 64, and the larger models.
+stage torch-compiled 90 bash -c 'python3 native-build/bench_torch_gpu.py --modes compiled --batch 64 --steps 5 >> "$0"' \
+  "$work/torch-peers.jsonl"
+stage steps-scale 110 python3 native-build/step_bench.py scale "$work/steps-scale.jsonl" "${jgpt[@]}"
+for f in steps-small.jsonl torch-peers.jsonl profile-b64.jsonl profile-b64-trace.json steps-scale.jsonl tiktoken.jsonl; do
+  cp "$work/$f" "$OUT/$f" 2>/dev/null || true
+done
 
 report

@@ -8,6 +8,9 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import step_report  # noqa: E402  (beside this file)
+
 work, out = sys.argv[1], sys.argv[2]
 stop = sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == "--stop" else None
 
@@ -110,30 +113,6 @@ def flash_table():
     return "\n".join(md)
 
 
-def matrix_table():
-    """jgpt vs PyTorch per batch and precision from matrix.jsonl (bench_matrix_gpu.sh)."""
-    jgpt, torch_runs = {}, {}
-    for r in jsonl("matrix.jsonl"):
-        if r.get("engine") == "torch":
-            torch_runs[(r.get("batch"), r.get("mode"))] = r
-        else:
-            jgpt[(r.get("batch"), r.get("precision"))] = r
-    if not jgpt and not torch_runs:
-        return "(no results; see stages.log)"
-    md = ["| batch | precision | jgpt tokens/s | PyTorch tokens/s | jgpt / PyTorch | jgpt / jgpt TF32 |",
-          "|---:|---|---:|---:|---:|---:|"]
-    for batch in sorted({k[0] for k in list(jgpt) + list(torch_runs)}, key=lambda b: b or 0):
-        tf32 = tokens_per_s(jgpt.get((batch, "tf32")))
-        for precision in ("bf16", "tf32", "fp32"):
-            j, t = jgpt.get((batch, precision)), torch_runs.get((batch, precision))
-            mine, theirs = tokens_per_s(j), tokens_per_s(t)
-            cell = f"{mine:,.0f}" if mine else (j or {}).get("error", "-")
-            md.append(f"| {batch} | {precision} | {cell} | {f'{theirs:,.0f}' if theirs else '-'} | "
-                      f"{f'{mine / theirs:.2f}' if mine and theirs else '-'} | "
-                      f"{f'{mine / tf32:.2f}' if mine and tf32 else '-'} |")
-    return "\n".join(md)
-
-
 def main():
     bench = bench_json()
     if bench is not None:
@@ -168,13 +147,12 @@ def main():
             mine = tokens_per_s(bench_tf32) if r.get("mode") == "tf32" else ours
             ratio = f"{mine / theirs:.3f}" if mine and theirs else "n/a"
             md.append(f"- jgpt {r.get('mode')} vs torch {r.get('mode')}: {ratio} (jgpt {mine}, torch {theirs})")
-        md += ["", "## Precision x batch (GPT-2 small, context 1024, dropout 0; PyTorch bf16 = autocast + SDPA)", "",
-               matrix_table(), ""]
         md += ["", "## Decoding (GPT-2 small, KV cache, greedy; bench-generate --device cuda)", "", "```json"]
         md += [l for l in read("decode.jsonl").splitlines() if l.startswith("{")] or ["(no results; see stages.log)"]
         md += ["```", ""]
         md += ["", "## Flash attention kernels vs PyTorch (64x12x1024x64, causal)", "", flash_table(), ""]
         md += ["", "## Profile", "", profile_table(bench), ""]
+        md += step_report.sections(work)
         md.append("Files here: " + ", ".join(sorted(os.listdir(out))))
     with open(os.path.join(out, "gpu-report.md"), "w") as f:
         f.write("\n".join(md) + "\n")

@@ -38,6 +38,13 @@ else
   echo "package-gpu-check: no nvcc: .gpu/flash-attention-check not built (its gpu-check stages will fail)"
 fi
 
+# The shared corpora for the tokenizer's comparison with tiktoken (../shared does not travel to the GPU machine).
+if [[ -d ../shared/data ]]; then
+  mkdir -p .gpu/shared-data && cp ../shared/data/*.txt .gpu/shared-data/
+else
+  echo "package-gpu-check: no ../shared/data: the tiktoken stage will report no corpora"
+fi
+
 { git rev-parse HEAD 2>/dev/null || echo unknown; } > .gpu/COMMIT
 git diff --quiet HEAD 2>/dev/null || echo "(working tree had uncommitted changes)" >> .gpu/COMMIT
 

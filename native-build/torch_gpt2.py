@@ -28,6 +28,9 @@ CONFIGS = {
     "gpt2-small": Config(),
     "book-124m": Config(context=256, qkv_bias=False, tied_head=False, dropout=0.1),
     "small": Config(context=128, emb=256, heads=4, layers=4),
+    "gpt2-medium": Config(emb=1024, heads=16, layers=24),
+    "gpt2-large": Config(emb=1280, heads=20, layers=36),
+    "gpt2-xl": Config(emb=1600, heads=25, layers=48),
 }
 
 
@@ -85,19 +88,22 @@ class GPT(nn.Module):
         return self.head(self.ln_f(x))
 
 
-def bench(config_name, batch, steps, warmup, device, label, bf16=False):
+def bench(config_name, batch, steps, warmup, device, label, bf16=False, compiled=False):
     """Times full training steps (forward, loss, backward, AdamW) on random tokens; returns a dict. With bf16:
-    autocast to bf16 (fp32 weights and optimizer) and SDPA attention, PyTorch's usual mixed precision."""
+    autocast to bf16 (fp32 weights and optimizer), SDPA attention and, on CUDA, the fused AdamW kernel:
+    PyTorch's usual mixed precision. compiled: the model under torch.compile (nanoGPT's fastest setup)."""
     c = dataclasses.replace(CONFIGS[config_name], sdpa=bf16)
     torch.manual_seed(0)
     model = GPT(c).to(device).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1)
+    fused = bf16 and device.startswith("cuda")
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1, **({"fused": True} if fused else {}))
+    forward = torch.compile(model) if compiled else model
     x = torch.randint(0, c.vocab, (batch, c.context), device=device)
     y = torch.randint(0, c.vocab, (batch, c.context), device=device)
 
     def step():
         with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
-            loss = F.cross_entropy(model(x).view(-1, c.vocab), y.view(-1))
+            loss = F.cross_entropy(forward(x).view(-1, c.vocab), y.view(-1))
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -120,7 +126,8 @@ def bench(config_name, batch, steps, warmup, device, label, bf16=False):
             "context": c.context, "steps": steps, "ms_per_step": round(ms, 3),
             "tokens_per_s": round(batch * c.context * steps / seconds, 1), "final_loss": round(loss.item(), 4),
             "params": sum(p.numel() for p in model.parameters()), "torch": torch.__version__,
-            "autocast": "bf16" if bf16 else None, "attention": "sdpa" if c.sdpa else "explicit"}
+            "autocast": "bf16" if bf16 else None, "attention": "sdpa" if c.sdpa else "explicit",
+            "fused_adamw": fused, "compiled": compiled}
 
 
 def emit(result):

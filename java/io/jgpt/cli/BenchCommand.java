@@ -5,9 +5,10 @@ import io.jgpt.JgptException;
 import io.jgpt.model.GPTConfig;
 import io.jgpt.model.GPTModel;
 import io.jgpt.ops.Ops;
-import io.jgpt.ops.Precision;
 import io.jgpt.profile.ProfileReport;
 import io.jgpt.profile.Profiler;
+import io.jgpt.profile.Roofline;
+import io.jgpt.profile.RooflineChart;
 import io.jgpt.train.AdamW;
 import io.jgpt.train.Batch;
 import io.jgpt.train.FlopCount;
@@ -69,13 +70,16 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--profile", description = "Per-kernel timing table of the timed steps, and a Chrome trace (runs the steps eagerly).")
     boolean profile;
 
+    @Option(names = "--roofline", description = "With --profile: draw each kernel's achieved FLOP/s against its arithmetic intensity under the device's roof into this PNG (needs a Java runtime with java.desktop).")
+    Path roofline;
+
     @Option(names = "--no-graph", description = "On CUDA, issue every step's kernels from the host instead of replaying a captured CUDA graph.")
     boolean noGraph;
 
     @Option(names = "--trace", defaultValue = "trace.json", description = "Where --profile writes the Chrome trace; default ${DEFAULT-VALUE}.")
     Path trace;
 
-    @Option(names = "--peak-tflops", description = "Peak TFLOP/s for MFU (default on CUDA: 67 fp32 or 495 with --tf32, the H100/H200 dense figures).")
+    @Option(names = "--peak-tflops", description = "Peak TFLOP/s for MFU (default on CUDA: the H100/H200 dense figures, 67 fp32, 495 TF32, 989 bf16).")
     Double peakTflops;
 
     @Override
@@ -92,6 +96,9 @@ public final class BenchCommand implements Callable<Integer> {
         if (maxWarmup < warmup && spec.commandLine().getParseResult().hasMatchedOption("--max-warmup")) throw new JgptException("--max-warmup " + maxWarmup + " is below --warmup " + warmup);
         Float rate = dropout.rate();
         GPTConfig cfg = rate == null ? model.config() : model.config().withDropRate(rate);
+        if (roofline != null && !profile) throw new JgptException("--roofline needs --profile (it plots the profiled kernels)");
+        if (roofline != null && !Roofline.drawable())
+            throw new JgptException("--roofline: this Java runtime has no java.desktop to draw with; the --json output holds the roofline points");
         int time = cfg.contextLength();
         try (Ops ops = device.open()) {
             GPTModel gpt = new GPTModel(cfg, ops, seed);
@@ -136,7 +143,9 @@ public final class BenchCommand implements Callable<Integer> {
         double msPerStep = seconds * 1e3 / steps;
         double tokensPerS = (double) batch * time * steps / seconds;
         double tflops = FlopCount.perToken(cfg, time) * tokensPerS / 1e12;
-        Double peak = peakTflops != null ? peakTflops : ops.name().startsWith("cuda") ? (device.precision() == Precision.TF32 ? 495.0 : 67.0) : null;
+        double tflopsLlmc = FlopCount.llmcPerToken(cfg, time) * tokensPerS / 1e12;
+        double nominal = ProfileOutput.peaks(ops, device.precision()).tflopsPerSecond();
+        Double peak = peakTflops != null ? peakTflops : nominal > 0 ? nominal : null;
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("device", ops.name());
         out.put("precision", device.precision().flag());
@@ -152,12 +161,21 @@ public final class BenchCommand implements Callable<Integer> {
         out.put("tokens_per_s", tokensPerS);
         out.put("tflops", tflops);
         out.put("mfu", peak == null ? null : tflops / peak);
+        out.put("tflops_llmc", tflopsLlmc);
+        out.put("mfu_llmc", peak == null ? null : tflopsLlmc / peak);
+        out.put("peak_tflops", peak);
         out.put("last_loss", loss);
         ProfileReport profileReport = null;
         if (profile) {
-            profileReport = ProfileOutput.report(profiler, ops, device.precision() == Precision.TF32, trace);
+            profileReport = ProfileOutput.report(profiler, ops, device.precision(), trace);
             out.put("profile_markdown", profileReport.toMarkdown());
             out.put("trace", trace.toString());
+            Roofline r = Roofline.of(profileReport, ProfileOutput.peaks(ops, device.precision()));
+            out.put("roofline", r);
+            if (roofline != null) {
+                RooflineChart.write(r, ops.name() + " " + model.preset + " batch " + batch + " x " + time, roofline);
+                out.put("roofline_png", roofline.toString());
+            }
         }
         if (json) {
             System.out.println(new ObjectMapper().writeValueAsString(out));

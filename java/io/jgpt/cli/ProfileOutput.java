@@ -1,6 +1,7 @@
 package io.jgpt.cli;
 
 import io.jgpt.ops.Ops;
+import io.jgpt.ops.Precision;
 import io.jgpt.profile.ChromeTrace;
 import io.jgpt.profile.ProfileReport;
 import io.jgpt.profile.Profiler;
@@ -11,16 +12,23 @@ final class ProfileOutput {
     private ProfileOutput() {}
 
     /** Writes the trace and returns the table (peaks: the H100/H200 figures on CUDA, none on the CPU). */
-    static ProfileReport report(Profiler profiler, Ops ops, boolean tf32, Path trace) {
-        ProfileReport.Peaks peaks = ops.name().startsWith("cuda")
-                ? (tf32 ? ProfileReport.Peaks.H200_TF32 : ProfileReport.Peaks.H200_FP32)
-                : ProfileReport.Peaks.NONE;
+    static ProfileReport report(Profiler profiler, Ops ops, Precision precision, Path trace) {
         ChromeTrace.write(profiler.events(), trace);
-        return new ProfileReport(profiler, peaks);
+        return new ProfileReport(profiler, peaks(ops, precision));
     }
 
-    static void print(Profiler profiler, Ops ops, boolean tf32, Path trace) {
-        print(report(profiler, ops, tf32, trace), trace);
+    /** The H100/H200 dense figures of the precision's GEMMs on CUDA, none on the CPU. */
+    static ProfileReport.Peaks peaks(Ops ops, Precision precision) {
+        if (!ops.name().startsWith("cuda")) return ProfileReport.Peaks.NONE;
+        return switch (precision) {
+            case FP32 -> ProfileReport.Peaks.H200_FP32;
+            case TF32 -> ProfileReport.Peaks.H200_TF32;
+            case BF16 -> ProfileReport.Peaks.H200_BF16;
+        };
+    }
+
+    static void print(Profiler profiler, Ops ops, Precision precision, Path trace) {
+        print(report(profiler, ops, precision, trace), trace);
     }
 
     static void print(ProfileReport report, Path trace) {

@@ -15,7 +15,6 @@ import io.jgpt.dist.World;
 import io.jgpt.model.GPTConfig;
 import io.jgpt.model.GPTModel;
 import io.jgpt.ops.Ops;
-import io.jgpt.ops.Precision;
 import io.jgpt.profile.Profiler;
 import io.jgpt.train.AdamW;
 import io.jgpt.train.DataParallel;
@@ -235,7 +234,7 @@ public final class TrainCommand implements Callable<Integer> {
                 if (parallel != null) parallel.close();
             }
             if (!lead) return outcome.stopped() ? CtrlC.EXIT_CODE : 0;
-            if (profile) ProfileOutput.print(profiler, ops, device.precision() == Precision.TF32, out.resolve(RunDirectory.TRACE));
+            if (profile) ProfileOutput.print(profiler, ops, device.precision(), out.resolve(RunDirectory.TRACE));
             return report(outcome);
         }
     }

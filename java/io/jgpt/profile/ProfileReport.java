@@ -19,6 +19,7 @@ public final class ProfileReport {
         /** H200 SXM: HBM3e bandwidth with dense fp32 CUDA-core and dense TF32 tensor-core rates. */
         public static final Peaks H200_FP32 = new Peaks(4800, 67);
         public static final Peaks H200_TF32 = new Peaks(4800, 495);
+        public static final Peaks H200_BF16 = new Peaks(4800, 989);
     }
 
     /** One table row; NaN marks a value that does not apply. */

@@ -15,4 +15,14 @@ public final class FlopCount {
         double n = c.parameterCount() - (double) c.contextLength() * c.embDim();
         return 6 * n + 12.0 * c.nLayers() * time * c.embDim();
     }
+
+    /**
+     * llm.c's count (train_gpt2.cu, gpt2_estimate_mfu), so MFU compares across projects: 6 FLOPs per
+     * parameter (all of them) per token plus 6 * layers * width * context for attention (half of the PaLM
+     * term: the causal mask skips half the scores). llm.c pads the vocabulary to 50,304; jgpt counts its real
+     * 50,257 (0.03 % fewer FLOPs for GPT-2 small).
+     */
+    public static double llmcPerToken(GPTConfig c, int time) {
+        return 6.0 * c.parameterCount() + 6.0 * c.nLayers() * c.embDim() * time;
+    }
 }
