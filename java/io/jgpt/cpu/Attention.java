@@ -113,6 +113,7 @@ final class Attention {
             // block by block, the key side once per chunk, so its products are deep enough to run at GEMM speed.
             int chunk = KEY_SIDE_BLOCKS * rows;
             float[] p = scratch.get(0, chunk * T), g = scratch.get(8, chunk * T), keep = scratch.get(1, T);
+            if (!dropout.active()) Arrays.fill(keep, 0, T, 1f); // no dropout: every factor is 1
             for (int c0 = 0; c0 < T; c0 += chunk) {
                 int c1 = Math.min(T, c0 + chunk);
                 for (int i0 = c0; i0 < c1; i0 += rows) {
@@ -125,7 +126,7 @@ final class Attention {
                         int row = (t - c0) * T, seen = t + 1;
                         float delta = Simd.dot(dout, oo + t * C, out, oo + t * C, hs);
                         if (dropout.active()) DropoutLanes.factors(dropout, ((long) bh * T + t) * T, keepScale, keep, 0, seen);
-                        gradientRow(p, g, row, seen, lse[bh * T + t], delta, dropout.active() ? keep : null, scale);
+                        gradientRow(p, g, row, seen, lse[bh * T + t], delta, keep, scale);
                         Arrays.fill(p, row + seen, row + n, 0f);
                         Arrays.fill(g, row + seen, row + n, 0f);
                     }
@@ -214,37 +215,26 @@ final class Attention {
 
     /**
      * One query row over the n keys it sees. On entry p[o..o+n) holds raw scores and g[o..o+n) dout·v^T; on exit
-     * p holds P∘Z and g holds dS, with P = exp(s·scale - lse), dP = Z∘g (keep holds Z, null without dropout) and
-     * dS = P ∘ (dP - delta) · scale.
+     * p holds P∘Z and g holds dS, with P = exp(s·scale - lse), dP = Z∘g (z holds Z: the dropout factors, or ones)
+     * and dS = P ∘ (dP - delta) · scale.
      */
-    private static void gradientRow(float[] p, float[] g, int o, int n, float lse, float delta, float[] keep,
+    private static void gradientRow(float[] p, float[] g, int o, int n, float lse, float delta, float[] z,
                                     float scale) {
         int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += S.length()) gradientLanes(p, g, o, i, lse, delta, keep, scale, null);
-        if (i < n) gradientLanes(p, g, o, i, lse, delta, keep, scale, S.indexInRange(i, n));
-    }
-
-    /** {@link #gradientRow} on the lanes from i: a whole vector when m is null, else the lanes m selects. */
-    private static void gradientLanes(float[] p, float[] g, int o, int i, float lse, float delta, float[] keep,
-                                      float scale, VectorMask<Float> m) {
-        FloatVector pi = Exp.exp(load(p, o + i, m).mul(scale).sub(lse));
-        FloatVector dp = load(g, o + i, m);
-        if (keep != null) {
-            FloatVector z = load(keep, i, m);
-            store(pi.mul(dp.mul(z).sub(delta)).mul(scale), g, o + i, m);
-            store(pi.mul(z), p, o + i, m);
-        } else {
-            store(pi.mul(dp.sub(delta)).mul(scale), g, o + i, m);
-            store(pi, p, o + i, m);
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector pi = Exp.exp(FloatVector.fromArray(S, p, o + i).mul(scale).sub(lse));
+            FloatVector zi = FloatVector.fromArray(S, z, i);
+            FloatVector dp = FloatVector.fromArray(S, g, o + i).mul(zi);
+            pi.mul(dp.sub(delta)).mul(scale).intoArray(g, o + i);
+            pi.mul(zi).intoArray(p, o + i);
         }
-    }
-
-    private static FloatVector load(float[] a, int o, VectorMask<Float> m) {
-        return m == null ? FloatVector.fromArray(S, a, o) : FloatVector.fromArray(S, a, o, m);
-    }
-
-    private static void store(FloatVector v, float[] a, int o, VectorMask<Float> m) {
-        if (m == null) v.intoArray(a, o);
-        else v.intoArray(a, o, m);
+        if (i < n) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector pi = Exp.exp(FloatVector.fromArray(S, p, o + i, m).mul(scale).sub(lse));
+            FloatVector zi = FloatVector.fromArray(S, z, i, m);
+            FloatVector dp = FloatVector.fromArray(S, g, o + i, m).mul(zi);
+            pi.mul(dp.sub(delta)).mul(scale).intoArray(g, o + i, m);
+            pi.mul(zi).intoArray(p, o + i, m);
+        }
     }
 }
