@@ -133,6 +133,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bar on a terminal (a line every 10 s instead).")
     boolean noProgress;
 
+    @Option(names = "--zero", defaultValue = "0", description = "1: ZeRO stage 1, AdamW state and update sharded across ranks; default ${DEFAULT-VALUE}.")
+    int zero;
+
     @Option(names = "--bucket-mb", defaultValue = "25", description = "Gradient bucket size for reduction across ranks, MB; default ${DEFAULT-VALUE}.")
     int bucketMb;
 
@@ -214,6 +217,7 @@ public final class TrainCommand implements Callable<Integer> {
             DataParallel parallel = comm == null ? null : new DataParallel(comm, gpt.parameterArena(), (long) bucketMb << 20);
             if (parallel != null) {
                 parallel.broadcastWeights();
+                if (zero == 1) parallel.shardOptimizer(adamw);
                 trainer.distribute(parallel);
             }
             Profiler profiler = profile ? new Profiler(ops.clock()) : Profiler.OFF;
@@ -350,6 +354,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (model.context != null) Checks.positive("--context", model.context);
         Checks.positive("--accum", accum);
         Checks.positive("--bucket-mb", bucketMb);
+        if (zero != 0 && zero != 1) throw new JgptException("--zero must be 0 or 1 (ZeRO stage 1), got " + zero);
         Checks.positive("--keep", keep);
         Checks.positive("--max-bad-steps", maxBadSteps);
         Checks.positive("--log-every", logEvery);

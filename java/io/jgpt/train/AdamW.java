@@ -26,6 +26,11 @@ public final class AdamW {
         public static Settings book(float weightDecay) {
             return new Settings(0.9f, 0.999f, 1e-8f, weightDecay, false);
         }
+
+        /** Whether weight decay applies to a parameter (matrices always; the rest unless decay is matrices-only). */
+        public boolean decays(boolean matrix) {
+            return !decayMatricesOnly || matrix;
+        }
     }
 
     private final ParameterArena arena;
@@ -37,10 +42,12 @@ public final class AdamW {
     private final Tensor chunks;
     private final Tensor state;
     private final AdamWConfig config;
+    private final Settings settings;
 
     public AdamW(ParameterArena arena, Settings settings) {
         this.arena = arena;
         this.ops = arena.ops();
+        this.settings = settings;
         config = new AdamWConfig(settings.beta1, settings.beta2, settings.eps, settings.weightDecay);
         m = arena.allocate();
         v = arena.allocate();
@@ -48,7 +55,7 @@ public final class AdamW {
         vViews = arena.views(v);
         List<ArenaChunks.Span> spans = new ArrayList<>();
         for (ParameterArena.Slot s : arena.slots())
-            spans.add(new ArenaChunks.Span(s.offset(), s.numel(), !settings.decayMatricesOnly || s.matrix()));
+            spans.add(new ArenaChunks.Span(s.offset(), s.numel(), settings.decays(s.matrix())));
         int[] rows = ArenaChunks.rows(spans);
         chunks = ops.upload(rows, rows.length / ArenaChunks.COLUMNS, ArenaChunks.COLUMNS);
         state = ops.zeros(DType.F32, StepState.SIZE);
@@ -101,7 +108,29 @@ public final class AdamW {
      */
     public void update(double maxNorm, boolean zeroGrads) {
         ops.stepDecision(state, arena.gradients(), chunks, (float) Math.max(0, maxNorm));
+        apply(zeroGrads);
+    }
+
+    /** The update alone, after the step was decided elsewhere (across ranks: {@link DataParallel}). */
+    public void apply(boolean zeroGrads) {
         ops.adamw(arena.values(), arena.gradients(), m, v, chunks, state, config, zeroGrads);
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    public AdamWConfig config() {
+        return config;
+    }
+
+    /** The first moment, one tensor with the arena's layout (ZeRO-1 copies its shard out of and into it). */
+    public Tensor firstMomentArena() {
+        return m;
+    }
+
+    public Tensor secondMomentArena() {
+        return v;
     }
 
     /** One unclipped update of every parameter with learning rate lr and the current gradients. */

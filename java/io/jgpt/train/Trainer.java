@@ -244,6 +244,7 @@ public final class Trainer {
 
     /** Writes a checkpoint (rank 0 only: every rank holds the same weights and optimizer state). */
     private void save(long step, long tokensSeen) {
+        if (parallel != null) parallel.gatherOptimizer(optimizer);
         if (parallel != null && parallel.rank() != 0) return;
         // The last line of defence: whatever happened, non-finite weights never replace a good checkpoint.
         double norm = model.ops().sumOfSquares(optimizer.arena().values());

@@ -95,8 +95,12 @@ public final class TrainingStep implements AutoCloseable {
                     model.trainStaged(plan, 1f / global, valid, optimizer.state());
                 }
             }
-            if (parallel != null) parallel.finishStep(optimizer.state());
-            optimizer.update(clipNorm, true);
+            if (parallel != null) {
+                parallel.finishStep(optimizer.state());
+                parallel.update(optimizer, clipNorm);
+            } else {
+                optimizer.update(clipNorm, true);
+            }
         }
         model.markGradientsZero();
     }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jgpt.Main;
 import io.jgpt.checkpoint.ModelSource;
 import io.jgpt.checkpoint.RunDirectory;
+import io.jgpt.checkpoint.TrainingCheckpoint;
 import io.jgpt.cpu.CpuOps;
 import io.jgpt.demo.DemoCorpus;
 import io.jgpt.dist.Mpirun;
@@ -29,8 +30,10 @@ import org.junit.jupiter.api.io.TempDir;
  * their losses agree within 1e-6 relative and their weights within 1e-5 (not bit for bit: one rank adds the
  * second micro-batch's gradient into the first inside each backward op, two ranks add the two finished
  * gradients; the loss of a step is computed on identical weights only at step 1, where it is bitwise equal).
- * Two identical 2-rank runs, and 2-rank runs with other bucket sizes, are bit-identical (every gradient
- * element is summed by one rank from the same two addends; the optimizer then decides from the same bits). A 2-rank run resumed from the 1-rank run's step-10
+ * Two identical 2-rank runs are bit-identical (every gradient element is summed by one rank from the same two
+ * addends, the norm's partial sums are added in rank order), and so are 2-rank runs with and without ZeRO-1,
+ * checkpointed optimizer state included. Other bucket sizes move the norm's partial sums (which rank owns
+ * which chunk), so they stay within the 1-rank bounds. A 2-rank run resumed from the 1-rank run's step-10
  * checkpoint continues within the same bounds. All 2-rank runs share one mpirun launch.
  */
 class DataParallelTrainingTest {
@@ -92,6 +95,10 @@ class DataParallelTrainingTest {
         }
     }
 
+    private static Path optimizerFile(Path run) {
+        return RunDirectory.latestCheckpoint(run).orElseThrow().resolve(TrainingCheckpoint.OPTIMIZER_FILE);
+    }
+
     /** Bit-identical losses and gradient norms at every step. */
     static void assertSameLog(Path a, Path b) throws Exception {
         Map<Long, JsonNode> ra = trainRecords(a), rb = trainRecords(b);
@@ -108,7 +115,7 @@ class DataParallelTrainingTest {
         Mpirun.assumeAvailable();
         Path corpus = corpus(tmp);
         Path one = tmp.resolve("one"), twoA = tmp.resolve("twoA"), twoA2 = tmp.resolve("twoA2"),
-                twoBuckets = tmp.resolve("twoBuckets"), resumed = tmp.resolve("resumed");
+                twoBuckets = tmp.resolve("twoBuckets"), twoZero = tmp.resolve("twoZero"), resumed = tmp.resolve("resumed");
         assertEquals(0, Main.run(args(corpus, one, 2).toArray(String[]::new)));
         Path oneAt10 = RunDirectory.checkpoints(one).stream().filter(p -> p.getFileName().toString().endsWith("10"))
                 .findFirst().orElseThrow();
@@ -119,7 +126,9 @@ class DataParallelTrainingTest {
         runs.add("--next");
         runs.addAll(args(corpus, twoBuckets, 1, "--bucket-mb", "1"));
         runs.add("--next");
-        runs.addAll(args(corpus, resumed, 1, "--resume", oneAt10.toString()));
+        runs.addAll(args(corpus, twoZero, 1, "--zero", "1"));
+        runs.add("--next");
+        runs.addAll(args(corpus, resumed, 1, "--zero", "1", "--resume", oneAt10.toString()));
         Mpirun.Result r = Mpirun.run(Mpirun.command(2, List.of(), RunMany.class.getName(), runs), 600);
         assertEquals(0, r.exitCode(), r.output());
 
@@ -127,8 +136,12 @@ class DataParallelTrainingTest {
         assertEquals(trainRecords(one).get(1L).get("loss").asDouble(), trainRecords(twoA).get(1L).get("loss").asDouble());
         assertSameLog(twoA, twoA2);
         assertClose(twoA, twoA2, 1, 0, 0);
-        assertSameLog(twoA, twoBuckets);
-        assertClose(twoA, twoBuckets, 1, 0, 0);
+        assertClose(twoA, twoBuckets, 1, 1e-6, 1e-5);
+        assertSameLog(twoA, twoZero);
+        assertClose(twoA, twoZero, 1, 0, 0);
+        for (Path dir : List.of(twoA, twoZero)) assertTrue(Files.isRegularFile(optimizerFile(dir)), dir.toString());
+        assertEquals(-1, Files.mismatch(optimizerFile(twoA), optimizerFile(twoZero)),
+                "ZeRO-1 gathers the same AdamW moments into today's checkpoint format");
         assertClose(one, resumed, 11, 1e-6, 1e-5);
 
         Map<Long, JsonNode> logged = trainRecords(twoA);
@@ -137,7 +150,7 @@ class DataParallelTrainingTest {
         assertEquals(1, trainRecords(one).get(20L).get("world_size").asInt());
         assertEquals(trainRecords(one).get(20L).get("tokens_seen").asLong(), logged.get(20L).get("tokens_seen").asLong(),
                 "tokens_seen counts the global batch");
-        // Three fresh runs (the resumed one does not evaluate first), logged by rank 0 alone.
-        assertEquals(3, r.output().split("before training", -1).length - 1, r.output());
+        // Four fresh runs (the resumed one does not evaluate first), logged by rank 0 alone.
+        assertEquals(4, r.output().split("before training", -1).length - 1, r.output());
     }
 }
