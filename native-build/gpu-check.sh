@@ -58,6 +58,18 @@ PY
 )
 export JGPT_CUBLAS_DIRS=${JGPT_CUBLAS_DIRS:+$JGPT_CUBLAS_DIRS:}$wheel_dirs
 echo "JGPT_CUBLAS_DIRS=$JGPT_CUBLAS_DIRS" > "$work/env"
+# NCCL from the same wheels (nvidia-nccl-cu12, with include/nccl.h beside lib/), for the NCCL binding's
+# gpu-tagged tests in junit-gpu: io.jgpt.dist.NcclGpuTest (every collective of a one-rank communicator on
+# device buffers against hand-computed values; two ranks on one GPU refused) and NcclHeaderTest (enums, id
+# size and prototypes against nccl.h).
+nccl_lib=$(python3 - 2>/dev/null <<'PY' || true
+import glob, os, nvidia
+libs = sorted(p for root in nvidia.__path__ for p in glob.glob(os.path.join(root, "nccl", "lib", "libnccl.so.2")))
+print(libs[0] if libs else "")
+PY
+)
+if [[ -z "${JGPT_NCCL:-}" && -n "$nccl_lib" ]]; then export JGPT_NCCL=$nccl_lib; fi
+echo "JGPT_NCCL=${JGPT_NCCL:-}" >> "$work/env"
 
 java=""
 for candidate in "$root/.gpu/java/bin/java" "${JAVA_HOME:+$JAVA_HOME/bin/java}" "$(command -v java || true)"; do
