@@ -143,9 +143,27 @@ class CrashSafetyTest {
         }
         // One step of this model takes milliseconds; the bound leaves room for a shared machine and JVM exit.
         assertTrue(seconds < 30, "answered Ctrl-C after " + seconds + " s");
+        // A scheduler's SIGTERM is answered the same way: the run continues from here and is stopped again.
+        List<String> again = trainArgs(corpus(tmp), run, 100_000);
+        again.addAll(List.of("--resume", last.toString()));
+        Process q = child(again, tmp.resolve("child2.log"), javaTmp.toString());
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (System.nanoTime() < until && RunDirectory.latestCheckpoint(run).orElseThrow().equals(last)
+                && losses(run).keySet().stream().mapToLong(Long::longValue).max().orElse(0) < resumedStep(last) + 3) {
+            Thread.sleep(20);
+        }
+        new ProcessBuilder("kill", "-TERM", Long.toString(q.pid())).start().waitFor();
+        assertTrue(q.waitFor(60, TimeUnit.SECONDS), "the child did not exit after SIGTERM");
+        String said2 = Files.readString(tmp.resolve("child2.log"));
+        assertEquals(130, q.exitValue(), said2);
+        assertTrue(resumedStep(RunDirectory.latestCheckpoint(run).orElseThrow()) > resumedStep(last), said2);
         try (CpuOps ops = new CpuOps(1)) {
             ModelSource.open(last.toString(), ops, 0, UnaryOperator.identity());
         }
+    }
+
+    private static long resumedStep(Path checkpoint) {
+        return Long.parseLong(checkpoint.getFileName().toString().substring("step-".length()));
     }
 
     private static List<Path> dotFiles(Path dir) throws IOException {
