@@ -6,15 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.jgpt.Main;
 import io.jgpt.checkpoint.RunDirectory;
 import io.jgpt.demo.DemoCorpus;
 import io.jgpt.train.LossPlot;
 import io.jgpt.train.MetricsLog;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
@@ -46,21 +42,8 @@ class RunDirectoryTest {
         Files.writeString(corpus, DemoCorpus.generate(30, 3));
     }
 
-    record Run(int code, String out, String err) {}
-
-    static synchronized Run jgpt(List<String> args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        var out = new ByteArrayOutputStream();
-        var err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args.toArray(String[]::new));
-            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    static CliRun jgpt(List<String> args) {
+        return CliRun.of(args);
     }
 
     static List<String> train(Path out, String... more) {
@@ -101,14 +84,14 @@ class RunDirectoryTest {
         Files.move(RunDirectory.checkpoints(run).getFirst(), RunDirectory.checkpointDir(run, 200));
         String oldMetrics = Files.readString(run.resolve(MetricsLog.FILE));
 
-        Run refused = jgpt(train(run, "--steps", "2", "--keep", "1"));
+        CliRun refused = jgpt(train(run, "--steps", "2", "--keep", "1"));
         assertEquals(2, refused.code(), refused.err());
         assertTrue(refused.err().contains("already holds a run") && refused.err().contains("--resume " + run)
                 && refused.err().contains("--overwrite"), refused.err());
         assertEquals(oldMetrics, Files.readString(run.resolve(MetricsLog.FILE)), "metrics.jsonl must be left alone");
         assertEquals(List.of(RunDirectory.checkpointDir(run, 200)), RunDirectory.checkpoints(run));
 
-        Run over = jgpt(train(run, "--steps", "2", "--keep", "1", "--overwrite"));
+        CliRun over = jgpt(train(run, "--steps", "2", "--keep", "1", "--overwrite"));
         assertEquals(0, over.code(), over.err());
         assertEquals(List.of(RunDirectory.checkpointDir(run, 2)), RunDirectory.checkpoints(run), "the new run's checkpoint, only");
         assertTrue(over.out().contains(RunDirectory.checkpointDir(run, 2).toString()), over.out());
@@ -119,7 +102,7 @@ class RunDirectoryTest {
     void aNonEmptyFolderThatIsNoRunIsRefusedToo() throws IOException {
         Path folder = Files.createDirectories(tmp.resolve("papers"));
         Files.writeString(folder.resolve("thesis.tex"), "mine");
-        Run r = jgpt(train(folder, "--steps", "1"));
+        CliRun r = jgpt(train(folder, "--steps", "1"));
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains("is not empty (thesis.tex)"), r.err());
         assertEquals(List.of(folder.resolve("thesis.tex")), Files.list(folder).toList());
@@ -129,14 +112,14 @@ class RunDirectoryTest {
     void resumingTakesTheCheckpointsSettingsAndSaysWhenThereIsNothingToDo() throws IOException {
         Path run = tmp.resolve("resumed");
         assertEquals(0, jgpt(train(run, "--steps", "2", "--batch", "3", "--seed", "77")).code());
-        Run more = jgpt(resume(run, "--steps", "4"));
+        CliRun more = jgpt(resume(run, "--steps", "4"));
         assertEquals(0, more.code(), more.err());
         assertTrue(more.err().contains("taken from the checkpoint: seed 77, batch 3, accum 1, context 16, stride 16, shuffled"), more.err());
         assertEquals(RunDirectory.checkpointDir(run, 4), RunDirectory.latestCheckpoint(run).orElseThrow());
 
         String before = Files.readString(run.resolve(MetricsLog.FILE));
         List<Path> checkpoints = RunDirectory.checkpoints(run);
-        Run nothing = jgpt(resume(run, "--steps", "3"));
+        CliRun nothing = jgpt(resume(run, "--steps", "3"));
         assertEquals(0, nothing.code(), nothing.err());
         assertTrue(nothing.out().startsWith("nothing to do: ") && nothing.out().contains("at step 4"), nothing.out());
         assertFalse((nothing.out() + nothing.err()).contains("NaN"), nothing.out() + nothing.err());
@@ -147,7 +130,7 @@ class RunDirectoryTest {
     @Test
     void withoutValidationNothingSaysNaNAndEveryMetricIsANumber() throws IOException {
         Path run = tmp.resolve("no-val");
-        Run r = jgpt(train(run, "--steps", "2", "--val-fraction", "0", "--eval-every", "1"));
+        CliRun r = jgpt(train(run, "--steps", "2", "--val-fraction", "0", "--eval-every", "1"));
         assertEquals(0, r.code(), r.err());
         assertFalse((r.out() + r.err()).contains("NaN"), r.out() + r.err());
         assertFalse(r.err().contains("val loss"), r.err());
@@ -159,7 +142,7 @@ class RunDirectoryTest {
     void nonFiniteStepsAreLoggedWithTheirMetricsStepAndTheStopSaysNoCheckpointExists() throws IOException {
         Path run = tmp.resolve("diverged");
         // A rate of 1e30 makes the first update blow the weights up; every later loss is not finite.
-        Run r = jgpt(train(run, "--steps", "50", "--lr", "1e30", "--max-bad-steps", "3"));
+        CliRun r = jgpt(train(run, "--steps", "50", "--lr", "1e30", "--max-bad-steps", "3"));
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains("no checkpoint was written"), r.err());
         assertFalse(r.err().contains("last good checkpoint is left"), r.err());
@@ -179,7 +162,7 @@ class RunDirectoryTest {
     @Test
     void theLogIsInJgptsOwnWordsAndStartsWithASummary() throws IOException {
         Path run = tmp.resolve("words");
-        Run r = jgpt(train(run, "--steps", "2"));
+        CliRun r = jgpt(train(run, "--steps", "2"));
         assertEquals(0, r.code(), r.err());
         assertFalse(r.err().contains("INFO") || r.err().contains("[main]") || r.err().contains("io.jgpt."), r.err());
         String first = r.err().lines().findFirst().orElse("");
@@ -209,14 +192,14 @@ class RunDirectoryTest {
         for (String flag : List.of("--from", "--overwrite")) {
             List<String> args = new ArrayList<>(List.of("convert", "--from", checkpoint.toString(), "--to", run.toString()));
             if (flag.equals("--overwrite")) args.add(flag);
-            Run r = jgpt(args);
+            CliRun r = jgpt(args);
             assertEquals(2, r.code(), r.err());
             assertFalse(Files.exists(run.resolve("config.json")), "the run directory must still stand for its newest checkpoint");
         }
         Path copy = tmp.resolve("copy");
         assertEquals(0, jgpt(List.of("convert", "--from", run.toString(), "--to", copy.toString())).code());
         assertEquals(-1L, Files.mismatch(checkpoint.resolve("model.safetensors"), copy.resolve("model.safetensors")));
-        Run again = jgpt(List.of("convert", "--from", run.toString(), "--to", copy.toString()));
+        CliRun again = jgpt(List.of("convert", "--from", run.toString(), "--to", copy.toString()));
         assertEquals(2, again.code(), again.err());
         Files.writeString(copy.resolve("README.md"), "my notes");
         assertEquals(0, jgpt(List.of("convert", "--from", run.toString(), "--to", copy.toString(), "--overwrite")).code());
@@ -233,7 +216,7 @@ class RunDirectoryTest {
         Files.copy(RunDirectory.latestCheckpoint(b).orElseThrow().resolve("model.safetensors"), dirA.resolve("other.safetensors"));
         List<String> eval = List.of("eval", "--data", corpus.toString(), "--context", "16", "--threads", "1", "--json", "--model");
         // It used to load the sibling model.safetensors of run a, silently.
-        Run other = jgpt(concat(eval, dirA.resolve("other.safetensors").toString()));
+        CliRun other = jgpt(concat(eval, dirA.resolve("other.safetensors").toString()));
         assertEquals(2, other.code(), other.out());
         assertTrue(other.err().contains("other.safetensors: a checkpoint's weights are read from its model.safetensors"), other.err());
         assertEquals(loss(jgpt(concat(eval, dirA.toString()))), loss(jgpt(concat(eval, dirA.resolve("model.safetensors").toString()))), 0.0);
@@ -243,7 +226,7 @@ class RunDirectoryTest {
     void dropoutAppliesToALoadedModel() throws IOException {
         Path run = tmp.resolve("dropout");
         assertEquals(0, jgpt(train(run, "--steps", "1")).code());
-        Run r = jgpt(resume(run, "--steps", "2", "--dropout", "0"));
+        CliRun r = jgpt(resume(run, "--steps", "2", "--dropout", "0"));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("(dropout 0.0)"), r.err());
     }
@@ -254,7 +237,7 @@ class RunDirectoryTest {
         return out;
     }
 
-    private static double loss(Run r) throws IOException {
+    private static double loss(CliRun r) throws IOException {
         assertEquals(0, r.code(), r.err());
         return new ObjectMapper().readTree(r.out()).get("loss").asDouble();
     }
