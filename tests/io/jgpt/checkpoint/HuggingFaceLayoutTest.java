@@ -51,18 +51,23 @@ class HuggingFaceLayoutTest {
             GPTModel model = new GPTModel(cfg, ops, 9);
             Gpt2Checkpoint.save(dir, ModelStates.export(model));
             float[] ours = ops.download(model.forward(ids, 1, ids.length, DropoutPlan.eval()));
-            List<String> cmd = new ArrayList<>(List.of(python, SCRIPT.toString(), dir.toString()));
-            for (int id : ids) cmd.add(Integer.toString(id));
-            Process p = new ProcessBuilder(cmd).redirectError(dir.resolve("stderr.txt").toFile()).start();
-            byte[] out = p.getInputStream().readAllBytes();
-            assertTrue(p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0, () -> readQuietly(dir.resolve("stderr.txt")));
-            double[] theirs = new ObjectMapper().readValue(out, double[].class);
+            double[] theirs = scriptLogits(python, SCRIPT, dir, ids, 120);
             assertEquals(ours.length, theirs.length);
             for (int i = 0; i < ours.length; i++) {
                 // Both in float32 with different summation orders: agree to 1e-4 of the logit scale.
                 assertEquals(theirs[i], ours[i], 1e-4 * (1 + Math.abs(theirs[i])), "logit " + i);
             }
         }
+    }
+
+    /** The logits {@code script DIR ID...} prints as one JSON array for the checkpoint in {@code dir}. */
+    static double[] scriptLogits(String python, Path script, Path dir, int[] ids, int timeoutSeconds) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(python, script.toString(), dir.toString()));
+        for (int id : ids) cmd.add(Integer.toString(id));
+        Process p = new ProcessBuilder(cmd).redirectError(dir.resolve("stderr.txt").toFile()).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        assertTrue(p.waitFor(timeoutSeconds, TimeUnit.SECONDS) && p.exitValue() == 0, () -> readQuietly(dir.resolve("stderr.txt")));
+        return new ObjectMapper().readValue(out, double[].class);
     }
 
     private static String readQuietly(Path p) {

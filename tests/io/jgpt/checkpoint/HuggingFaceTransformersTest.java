@@ -3,7 +3,6 @@ package io.jgpt.checkpoint;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jgpt.cuda.CudaDevice;
 import io.jgpt.cuda.CudaOps;
 import io.jgpt.io.Gpt2Checkpoint;
@@ -14,9 +13,7 @@ import io.jgpt.ops.Ops;
 import io.jgpt.train.AdamW;
 import io.jgpt.train.Batch;
 import io.jgpt.train.TrainingStep;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -66,25 +63,13 @@ class HuggingFaceTransformersTest {
             }
             Gpt2Checkpoint.save(dir, ModelStates.export(model));
             float[] ours = gpu.download(model.forward(ids, 1, ids.length, DropoutPlan.eval()));
-            List<String> cmd = new ArrayList<>(List.of("python3", "native-build/hf_transformers_logits.py", dir.toString()));
-            for (int id : ids) cmd.add(Integer.toString(id));
-            Process p = new ProcessBuilder(cmd).redirectError(dir.resolve("stderr.txt").toFile()).start();
-            byte[] json = p.getInputStream().readAllBytes();
-            assertTrue(p.waitFor(300, TimeUnit.SECONDS) && p.exitValue() == 0, () -> readQuietly(dir.resolve("stderr.txt")));
-            double[] theirs = new ObjectMapper().readValue(json, double[].class);
+            double[] theirs = HuggingFaceLayoutTest.scriptLogits("python3", Path.of("native-build/hf_transformers_logits.py"),
+                    dir, ids, 300);
             assertEquals(ours.length, theirs.length);
             double maxErr = 0;
             for (int i = 0; i < ours.length; i++) maxErr = Math.max(maxErr, Math.abs(theirs[i] - ours[i]) / (1 + Math.abs(theirs[i])));
             // Both float32 (strict fp32 GEMMs here; PyTorch's default matmul precision) with different orders.
             assertTrue(maxErr < 1e-4, "largest logit difference relative to 1 + |logit|: " + maxErr);
-        }
-    }
-
-    private static String readQuietly(Path p) {
-        try {
-            return Files.readString(p);
-        } catch (Exception e) {
-            return "";
         }
     }
 }
