@@ -120,7 +120,9 @@ final class MatVec {
         parallel.forRange(in, grain, (i0, i1) -> {
             int p = i0 / grain * perPiece;
             java.util.Arrays.fill(part, p, p + perPiece, 0f);
-            for (int r = 0; r < rows; r++) scaledRows(w, x, r, part, p + r * out, i0, i1);
+            int r = 0;
+            for (; r + GROUP <= rows; r += GROUP) scaledRows4(w, x, r, part, p + r * out, i0, i1);
+            for (; r < rows; r++) scaledRows(w, x, r, part, p + r * out, i0, i1);
         });
         // Add the slices' partial sums in slice order, split by output columns.
         parallel.forRange(out, Math.max(L, 4096), (o0, o1) -> {
@@ -164,6 +166,37 @@ final class MatVec {
                 w.load(b + o).fma(cv, FloatVector.fromArray(S, acc, ao + o)).intoArray(acc, ao + o);
             }
             for (; o < out; o++) acc[ao + o] += w.get(b + o) * c;
+        }
+    }
+
+    /**
+     * Rows r..r+3 at once: acc[ao + q*out, +out) += sum over i in [i0, i1) of x[r+q, i] · W[i, :], one weight
+     * load feeding all four rows.
+     */
+    private static void scaledRows4(WeightMatrix w, float[] x, int r, float[] acc, int ao, int i0, int i1) {
+        int in = w.in(), out = w.out(), bound = S.loopBound(out);
+        int x0 = r * in, x1 = x0 + in, x2 = x1 + in, x3 = x2 + in;
+        int a0 = ao, a1 = a0 + out, a2 = a1 + out, a3 = a2 + out;
+        for (int i = i0; i < i1; i++) {
+            float s0 = x[x0 + i], s1 = x[x1 + i], s2 = x[x2 + i], s3 = x[x3 + i];
+            FloatVector c0 = FloatVector.broadcast(S, s0), c1 = FloatVector.broadcast(S, s1),
+                    c2 = FloatVector.broadcast(S, s2), c3 = FloatVector.broadcast(S, s3);
+            long b = (long) i * out;
+            int o = 0;
+            for (; o < bound; o += L) {
+                FloatVector wv = w.load(b + o);
+                wv.fma(c0, FloatVector.fromArray(S, acc, a0 + o)).intoArray(acc, a0 + o);
+                wv.fma(c1, FloatVector.fromArray(S, acc, a1 + o)).intoArray(acc, a1 + o);
+                wv.fma(c2, FloatVector.fromArray(S, acc, a2 + o)).intoArray(acc, a2 + o);
+                wv.fma(c3, FloatVector.fromArray(S, acc, a3 + o)).intoArray(acc, a3 + o);
+            }
+            for (; o < out; o++) {
+                float wo = w.get(b + o);
+                acc[a0 + o] += wo * s0;
+                acc[a1 + o] += wo * s1;
+                acc[a2 + o] += wo * s2;
+                acc[a3 + o] += wo * s3;
+            }
         }
     }
 
