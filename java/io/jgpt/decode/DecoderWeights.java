@@ -212,10 +212,8 @@ public final class DecoderWeights implements AutoCloseable {
         if (!stored.readableAsFloat()) {
             throw new JgptException(file.path() + ": tensor '" + name + "' has dtype " + stored + "; weights must be F32, F16 or BF16");
         }
-        WeightMatrix converted = target == Type.BF16 ? roundedCopy(data, stored, in, out, layout, arena)
+        return target == Type.BF16 ? roundedCopy(data, stored, in, out, layout, arena)
                 : widenedCopy(data, stored, in, out, layout, arena);
-        data.unload(); // the converted copy replaces the file's pages: let them leave this process's memory
-        return converted;
     }
 
     // ---- conversions into native memory -------------------------------------------------------------
@@ -236,15 +234,38 @@ public final class DecoderWeights implements AutoCloseable {
     private static WeightMatrix roundedCopy(MemorySegment src, Dtype type, int in, int out, Layout layout, Arena arena) {
         long n = (long) in * out;
         MemorySegment dst = arena.allocate(2 * n, 64);
-        for (long i = 0; i < n; i++) dst.setAtIndex(SHORT, i, Bf16.fromFloat(element(src, type, i)));
+        inChunks(src, type, n, (from, to) -> {
+            for (long i = from; i < to; i++) dst.setAtIndex(SHORT, i, Bf16.fromFloat(element(src, type, i)));
+        });
         return new WeightMatrix(dst, in, out, layout, Type.BF16);
+    }
+
+    private interface Range {
+        void run(long from, long to);
+    }
+
+    /** Elements per conversion chunk: a mapped source gives its pages back after each (16 MiB of F32). */
+    private static final long CHUNK = 1 << 22;
+
+    /**
+     * Runs {@code body} over [0, n) in chunks; for a mapped source, each chunk's pages leave this process's
+     * memory once converted, so the peak holds the copy plus one chunk, not the copy plus the whole tensor.
+     */
+    private static void inChunks(MemorySegment src, Dtype type, long n, Range body) {
+        for (long from = 0; from < n; from += CHUNK) {
+            long to = Math.min(n, from + CHUNK);
+            body.run(from, to);
+            if (src.isMapped()) src.asSlice(from * type.bytes(), (to - from) * type.bytes()).unload();
+        }
     }
 
     /** A float32 copy (exact) of a 16-bit float matrix. */
     private static WeightMatrix widenedCopy(MemorySegment src, Dtype type, int in, int out, Layout layout, Arena arena) {
         long n = (long) in * out;
         MemorySegment dst = arena.allocate(4 * n, 64);
-        for (long i = 0; i < n; i++) dst.setAtIndex(FLOAT, i, element(src, type, i));
+        inChunks(src, type, n, (from, to) -> {
+            for (long i = from; i < to; i++) dst.setAtIndex(FLOAT, i, element(src, type, i));
+        });
         return new WeightMatrix(dst, in, out, layout, Type.F32);
     }
 
