@@ -10,7 +10,8 @@ so a stage that runs out of time keeps what it measured):
                                     the roofline points (the trace goes beside OUT)
 
 JAVA... is the command that runs the jgpt jar (java, flags, -jar, the jar). Each run: 5 timed steps after
-2-4 warm-up steps (CUDA graphs replay from the second step on), --dropout 0 as the model presets have."""
+2-4 warm-up steps (CUDA graphs replay from the second step on), --dropout 0 like the PyTorch peers (the
+presets' 0.1 would also keep the step out of a CUDA graph, whose mask keys are fixed)."""
 import json
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import sys
 
 
 def run(java, out, model, precision, batch, limit, extra=(), keep_profile=False):
-    cmd = java + ["bench", "--device", "cuda", "--model", model, "--context", "1024", "--batch", str(batch),
+    cmd = java + ["bench", "--device", "cuda", "--model", model, "--context", "1024", "--dropout", "0", "--batch", str(batch),
                   "--precision", precision, *extra, "--json"]
     row = {"engine": "jgpt", "model": model, "mode": precision, "batch": batch, "command": " ".join(cmd[cmd.index("bench"):])}
     try:
