@@ -5,6 +5,8 @@ import io.jgpt.model.GPTModel;
 import io.jgpt.ops.Ops;
 import io.jgpt.ops.StepState;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One optimizer step: forward and backward over each micro-batch (gradient accumulation), then the
@@ -25,6 +27,8 @@ public final class TrainingStep implements AutoCloseable {
      */
     public record Result(float loss, double gradNorm, boolean skipped, int badInARow) {}
 
+    private static final Logger LOG = LoggerFactory.getLogger(TrainingStep.class);
+
     /** What a recorded step is specific to. */
     private record Shape(int batch, int time, int validTargets) {}
 
@@ -36,6 +40,7 @@ public final class TrainingStep implements AutoCloseable {
     private Shape eagerShape;
     private Shape graphShape;
     private Ops.Graph graph;
+    private boolean captureFailed;
 
     /** Replays recorded steps where the backend can (see the class comment); see the 4-argument constructor. */
     public TrainingStep(GPTModel model, AdamW optimizer, double clipNorm) {
@@ -77,7 +82,7 @@ public final class TrainingStep implements AutoCloseable {
         optimizer.begin(lr);
         float dropRate = model.config().dropRate();
         int k = microBatches.size();
-        if (graphs && parallel == null && k == 1 && dropRate == 0f) {
+        if (graphs && !captureFailed && parallel == null && k == 1 && dropRate == 0f) {
             Batch b = microBatches.getFirst();
             int valid = model.stage(b.inputs(), b.targets(), b.batch(), b.time());
             replayOrRecord(new Shape(b.batch(), b.time(), valid), DropoutPlan.eval());
@@ -124,8 +129,14 @@ public final class TrainingStep implements AutoCloseable {
             return;
         }
         close();
-        graph = model.ops().capture(() -> deviceWork(plan, shape.validTargets()));
-        if (graph == null) { // a backend without graphs: stay eager
+        try {
+            graph = model.ops().capture(() -> deviceWork(plan, shape.validTargets()));
+        } catch (RuntimeException e) {
+            // A driver or library that refuses the capture must not stop training: the step runs eagerly.
+            LOG.warn("recording the training step as a CUDA graph failed ({}); running steps eagerly", e.getMessage());
+            captureFailed = true;
+        }
+        if (graph == null) { // a backend without graphs, or a failed capture: stay eager
             deviceWork(plan, shape.validTargets());
             return;
         }

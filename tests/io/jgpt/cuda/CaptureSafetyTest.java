@@ -98,6 +98,23 @@ class CaptureSafetyTest {
         }
     }
 
+    /** A capture the driver refuses leaves training running eagerly, one launch of each kernel per step. */
+    @Test
+    void aRefusedCaptureFallsBackToEagerSteps() {
+        RecordingDriver driver = new RecordingDriver();
+        driver.refuseCaptures = true;
+        try (CudaOps ops = fakeBackend(driver)) {
+            GPTModel m = new GPTModel(CFG, ops, 1);
+            AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
+            try (TrainingStep step = new TrainingStep(m, opt, 1.0)) {
+                for (int s = 0; s < 4; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 1);
+            }
+            assertEquals(0, driver.captures);
+            assertEquals(0, driver.graphLaunches);
+            assertEquals(4, Collections.frequency(driver.launched, "adamw_arena"), "every step ran, eagerly");
+        }
+    }
+
     /** The fake really catches what a capture must not contain, and a failed capture leaves no capture open. */
     @Test
     void unsafeCallsInsideACaptureFail() {

@@ -34,6 +34,8 @@ final class RecordingDriver implements CudaDriver {
     /** Every kernel launched outside a capture, in order. */
     final List<String> launched = new ArrayList<>();
     int captures;
+    /** Refuse every capture, as a driver or library that cannot capture would. */
+    boolean refuseCaptures;
     int graphLaunches;
     /** Host waits and synchronous copies outside captures: what a step must not need. */
     int hostWaits;
@@ -168,6 +170,7 @@ final class RecordingDriver implements CudaDriver {
     @Override
     public void beginCapture(CUstream s) {
         if (capturing) throw new IllegalStateException("nested capture");
+        if (refuseCaptures) throw new IllegalStateException("CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED (refused by the fake)");
         capturing = true;
         captured.clear();
         captures++;
