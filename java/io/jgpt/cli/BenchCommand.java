@@ -125,7 +125,7 @@ public final class BenchCommand implements Callable<Integer> {
             float loss = trainingStep.result().loss();
             double seconds = (System.nanoTime() - start) / 1e9;
             ops.setProfiler(Profiler.OFF);
-            report(ops, cfg, time, warmed, seconds, loss, profiler);
+            report(ops, cfg, time, warmed, seconds, loss, profiler, trainingStep.replaying());
         }
         return 0;
     }
@@ -138,7 +138,8 @@ public final class BenchCommand implements Callable<Integer> {
         return new Batch(java.util.Arrays.copyOfRange(ids, 0, n), java.util.Arrays.copyOfRange(ids, 1, n + 1), batch, time);
     }
 
-    private void report(Ops ops, GPTConfig cfg, int time, int warmed, double seconds, float loss, Profiler profiler)
+    private void report(Ops ops, GPTConfig cfg, int time, int warmed, double seconds, float loss, Profiler profiler,
+                        boolean graph)
             throws Exception {
         double msPerStep = seconds * 1e3 / steps;
         double tokensPerS = (double) batch * time * steps / seconds;
@@ -154,7 +155,7 @@ public final class BenchCommand implements Callable<Integer> {
         out.put("batch", batch);
         out.put("context", time);
         out.put("warmup_steps", warmed);
-        out.put("graph", !noGraph && !profile && ops.name().startsWith("cuda"));
+        out.put("graph", graph);
         out.put("steps", steps);
         out.put("threads", ops.name().equals("cpu") ? device.threads() : null);
         out.put("ms_per_step", msPerStep);

@@ -144,6 +144,11 @@ public final class TrainingStep implements AutoCloseable {
         graph.replay();
     }
 
+    /** Whether the last step was a replay of a recorded graph. */
+    public boolean replaying() {
+        return graph != null;
+    }
+
     /** The last step's mean loss, gradient norm and skip decision (waits for the device). */
     public Result result() {
         StepState.Snapshot s = optimizer.lastStep();

@@ -60,6 +60,7 @@ class CaptureSafetyTest {
                 for (String k : List.of("loss_accumulate", "chunk_sum_squares", "step_decision", "adamw_arena"))
                     assertEquals(1, Collections.frequency(driver.captured, k), k + " in " + driver.captured);
                 assertTrue(driver.captured.contains("embedding_forward_f32"), "the forward pass is captured");
+                assertTrue(step.replaying());
                 assertNotNull(step.result()); // reading back waits, outside the step
                 assertTrue(driver.hostWaits > 0);
             }
