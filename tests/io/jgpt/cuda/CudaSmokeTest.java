@@ -42,11 +42,6 @@ class CudaSmokeTest {
                           int ldb, float beta, Pointer c, int ldc) {
             throw new UnsupportedOperationException("no cuBLAS in this test");
         }
-        public void sgemmStridedBatched(boolean ta, boolean tb, int m, int n, int k, float alpha, Pointer a,
-                                        int lda, long sa, Pointer b, int ldb, long sb, float beta, Pointer c,
-                                        int ldc, long sc, int batch) {
-            throw new UnsupportedOperationException("no cuBLAS in this test");
-        }
         public void gemmBf16(boolean ta, boolean tb, int m, int n, int k, float alpha, Pointer a, int lda, Pointer b,
                              int ldb, float beta, Pointer c, int ldc, boolean cBf16) {
             throw new UnsupportedOperationException("no cuBLAS in this test");

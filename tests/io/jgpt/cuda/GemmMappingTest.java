@@ -43,29 +43,21 @@ class GemmMappingTest {
 
         public void sgemm(boolean ta, boolean tb, int m, int n, int k, float alpha, Pointer a, int lda, Pointer b,
                           int ldb, float beta, Pointer c, int ldc) {
-            sgemmStridedBatched(ta, tb, m, n, k, alpha, a, lda, 0, b, ldb, 0, beta, c, ldc, 0, 1);
-        }
-
-        public void sgemmStridedBatched(boolean ta, boolean tb, int m, int n, int k, float alpha, Pointer a,
-                                        int lda, long sa, Pointer b, int ldb, long sb, float beta, Pointer c,
-                                        int ldc, long sc, int batch) {
             // cuBLAS returns CUBLAS_STATUS_INVALID_VALUE for these.
             if (lda < Math.max(1, ta ? k : m) || ldb < Math.max(1, tb ? n : k) || ldc < Math.max(1, m))
                 throw new IllegalArgumentException("invalid leading dimension: m=" + m + " n=" + n + " k=" + k
                         + " lda=" + lda + " ldb=" + ldb + " ldc=" + ldc + " ta=" + ta + " tb=" + tb);
             float[] A = memory.get(a), B = memory.get(b), C = memory.get(c);
-            for (int p = 0; p < batch; p++) {
-                for (int j = 0; j < n; j++) {
-                    for (int i = 0; i < m; i++) {
-                        double s = 0;
-                        for (int l = 0; l < k; l++) {
-                            float x = A[(int) (p * sa) + (ta ? l + i * lda : i + l * lda)];
-                            float y = B[(int) (p * sb) + (tb ? j + l * ldb : l + j * ldb)];
-                            s += (double) x * y;
-                        }
-                        int at = (int) (p * sc) + i + j * ldc;
-                        C[at] = (float) (alpha * s + (beta == 0f ? 0.0 : beta * (double) C[at]));
+            for (int j = 0; j < n; j++) {
+                for (int i = 0; i < m; i++) {
+                    double s = 0;
+                    for (int l = 0; l < k; l++) {
+                        float x = A[ta ? l + i * lda : i + l * lda];
+                        float y = B[tb ? j + l * ldb : l + j * ldb];
+                        s += (double) x * y;
                     }
+                    int at = i + j * ldc;
+                    C[at] = (float) (alpha * s + (beta == 0f ? 0.0 : beta * (double) C[at]));
                 }
             }
         }

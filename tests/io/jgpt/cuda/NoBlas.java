@@ -26,13 +26,6 @@ final class NoBlas implements Blas {
     }
 
     @Override
-    public void sgemmStridedBatched(boolean transA, boolean transB, int m, int n, int k, float alpha, Pointer a, int lda,
-                                    long strideA, Pointer b, int ldb, long strideB, float beta, Pointer c, int ldc,
-                                    long strideC, int batch) {
-        gemms++;
-    }
-
-    @Override
     public void gemmBf16(boolean transA, boolean transB, int m, int n, int k, float alpha, Pointer a, int lda, Pointer b,
                          int ldb, float beta, Pointer c, int ldc, boolean cBf16) {
         gemms++;

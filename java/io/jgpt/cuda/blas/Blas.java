@@ -23,11 +23,6 @@ public interface Blas extends AutoCloseable {
     void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Pointer a, int lda,
                Pointer b, int ldb, float beta, Pointer c, int ldc);
 
-    /** {@link #sgemm} over {@code batch} matrices spaced by the given element strides. */
-    void sgemmStridedBatched(boolean transA, boolean transB, int m, int n, int k, float alpha,
-                             Pointer a, int lda, long strideA, Pointer b, int ldb, long strideB,
-                             float beta, Pointer c, int ldc, long strideC, int batch);
-
     /**
      * C = alpha * op(A) * op(B) + beta * C with bf16 A and B, fp32 accumulation and scaling, and C in bf16 or
      * fp32 ({@code cBf16}), column-major: cublasGemmEx, the fallback for shapes cuBLASLt has no algorithm for.

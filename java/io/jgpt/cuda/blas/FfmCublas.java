@@ -34,7 +34,7 @@ final class FfmCublas implements Blas {
             Map.entry(15, "CUBLAS_STATUS_NOT_SUPPORTED"), Map.entry(16, "CUBLAS_STATUS_LICENSE_ERROR"));
 
     private final Path library;
-    private final MethodHandle destroy, setStream, setMathMode, sgemm, sgemmStridedBatched, gemmEx;
+    private final MethodHandle destroy, setStream, setMathMode, sgemm, gemmEx;
     private final Arena arena = Arena.ofShared();
     // alpha and beta go by host pointer (cuBLAS's default pointer mode reads them before returning).
     private final MemorySegment alphaPtr = arena.allocate(JAVA_FLOAT), betaPtr = arena.allocate(JAVA_FLOAT);
@@ -60,10 +60,6 @@ final class FfmCublas implements Blas {
         sgemm = linker.downcallHandle(find(lib, "cublasSgemm_v2"), FunctionDescriptor.of(JAVA_INT,
                 ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
                 ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
-        sgemmStridedBatched = linker.downcallHandle(find(lib, "cublasSgemmStridedBatched"),
-                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
-                        ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_INT, JAVA_LONG,
-                        ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT));
         gemmEx = linker.downcallHandle(find(lib, "cublasGemmEx"), GEMM_EX);
         MemorySegment out = arena.allocate(ADDRESS);
         try {
@@ -125,26 +121,6 @@ final class FfmCublas implements Blas {
             if (status != 0) {
                 check(status, "cublasSgemm_v2(transA=%b, transB=%b, m=%d, n=%d, k=%d, alpha=%g, lda=%d, ldb=%d, beta=%g, ldc=%d)"
                         .formatted(transA, transB, m, n, k, alpha, lda, ldb, beta, ldc));
-            }
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    @Override
-    public void sgemmStridedBatched(boolean transA, boolean transB, int m, int n, int k, float alpha,
-                                    Pointer a, int lda, long strideA, Pointer b, int ldb, long strideB,
-                                    float beta, Pointer c, int ldc, long strideC, int batch) {
-        setScalars(alpha, beta);
-        try {
-            int status = (int) sgemmStridedBatched.invokeExact(handle, op(transA), op(transB), m, n, k,
-                    alphaPtr, device(a), lda, strideA, device(b), ldb, strideB, betaPtr, device(c), ldc,
-                    strideC, batch);
-            if (status != 0) {
-                check(status, ("cublasSgemmStridedBatched(transA=%b, transB=%b, m=%d, n=%d, k=%d, alpha=%g, "
-                        + "lda=%d, strideA=%d, ldb=%d, strideB=%d, beta=%g, ldc=%d, strideC=%d, batch=%d)")
-                        .formatted(transA, transB, m, n, k, alpha, lda, strideA, ldb, strideB, beta, ldc,
-                                strideC, batch));
             }
         } catch (Throwable t) {
             throw rethrow(t);

@@ -57,23 +57,6 @@ final class JCublasBlas implements Blas {
     }
 
     @Override
-    public void sgemmStridedBatched(boolean transA, boolean transB, int m, int n, int k, float alpha,
-                                    Pointer a, int lda, long strideA, Pointer b, int ldb, long strideB,
-                                    float beta, Pointer c, int ldc, long strideC, int batch) {
-        this.alpha[0] = alpha;
-        this.beta[0] = beta;
-        try {
-            JCublas2.cublasSgemmStridedBatched(handle, op(transA), op(transB), m, n, k, alphaPtr, a, lda, strideA,
-                    b, ldb, strideB, betaPtr, c, ldc, strideC, batch);
-        } catch (CudaException e) {
-            throw new IllegalStateException(("cublasSgemmStridedBatched(transA=%b, transB=%b, m=%d, n=%d, k=%d, "
-                    + "alpha=%g, lda=%d, strideA=%d, ldb=%d, strideB=%d, beta=%g, ldc=%d, strideC=%d, batch=%d) "
-                    + "failed: %s").formatted(transA, transB, m, n, k, alpha, lda, strideA, ldb, strideB, beta,
-                    ldc, strideC, batch, e.getMessage()), e);
-        }
-    }
-
-    @Override
     public void gemmBf16(boolean transA, boolean transB, int m, int n, int k, float alpha, Pointer a, int lda,
                          Pointer b, int ldb, float beta, Pointer c, int ldc, boolean cBf16) {
         this.alpha[0] = alpha;

@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 @Tag("gpu")
 class BlasGpuTest {
 
-    private static final int M = 37, N = 53, K = 61, BATCH = 3;
+    private static final int M = 37, N = 53, K = 61;
     private static TestDevice gpu;
     private static CUstream stream;
 
@@ -55,21 +55,10 @@ class BlasGpuTest {
                 blas.setTf32(tf32);
                 for (boolean ta : new boolean[] {false, true}) {
                     for (boolean tb : new boolean[] {false, true}) {
-                        checkGemm(blas, ta, tb, 1, tf32 ? 2e-2 : 1e-4);
+                        checkGemm(blas, ta, tb, tf32 ? 2e-2 : 1e-4);
                     }
                 }
             }
-        }
-    }
-
-    @ParameterizedTest
-    @ValueSource(strings = {"ffm", "jcublas"})
-    void stridedBatchedMatchesHost(String binding) {
-        try (Blas blas = open(binding)) {
-            blas.setStream(stream);
-            blas.setTf32(false);
-            checkGemm(blas, true, false, BATCH, 1e-4);
-            checkGemm(blas, false, true, BATCH, 1e-4);
         }
     }
 
@@ -141,30 +130,23 @@ class BlasGpuTest {
     }
 
     /** C = 1.5 * op(A) op(B) + 0.5 * C, column-major; A sits 16 floats into its buffer to exercise offsets. */
-    private static void checkGemm(Blas blas, boolean ta, boolean tb, int batch, double tol) {
+    private static void checkGemm(Blas blas, boolean ta, boolean tb, double tol) {
         Random r = new Random(7);
         int lda = ta ? K : M, ldb = tb ? N : K, ldc = M;
         int sizeA = lda * (ta ? M : K), sizeB = ldb * (tb ? K : N), sizeC = ldc * N;
-        float[] a = random(r, 16 + sizeA * batch), b = random(r, sizeB * batch), c = random(r, sizeC * batch);
+        float[] a = random(r, 16 + sizeA), b = random(r, sizeB), c = random(r, sizeC);
         CUdeviceptr dA = gpu.upload(a), dB = gpu.upload(b), dC = gpu.upload(c);
         try {
             Pointer a0 = dA.withByteOffset(16L * Sizeof.FLOAT);
-            if (batch == 1) {
-                blas.sgemm(ta, tb, M, N, K, 1.5f, a0, lda, dB, ldb, 0.5f, dC, ldc);
-            } else {
-                blas.sgemmStridedBatched(ta, tb, M, N, K, 1.5f, a0, lda, sizeA, dB, ldb, sizeB, 0.5f, dC, ldc,
-                        sizeC, batch);
-            }
+            blas.sgemm(ta, tb, M, N, K, 1.5f, a0, lda, dB, ldb, 0.5f, dC, ldc);
             float[] got = gpu.floats(dC, c.length);
-            for (int p = 0; p < batch; p++) {
-                for (int j = 0; j < N; j++) {
-                    for (int i = 0; i < M; i++) {
-                        double sum = product(a, 16 + p * sizeA, lda, ta, b, p * sizeB, ldb, tb, i, j);
-                        int at = p * sizeC + i + j * ldc;
-                        double want = 1.5 * sum + 0.5 * c[at];
-                        assertEquals(want, got[at], tol * (1 + Math.abs(want)),
-                                blas.name() + " ta=" + ta + " tb=" + tb + " batch " + p + " at (" + i + "," + j + ")");
-                    }
+            for (int j = 0; j < N; j++) {
+                for (int i = 0; i < M; i++) {
+                    double sum = product(a, 16, lda, ta, b, 0, ldb, tb, i, j);
+                    int at = i + j * ldc;
+                    double want = 1.5 * sum + 0.5 * c[at];
+                    assertEquals(want, got[at], tol * (1 + Math.abs(want)),
+                            blas.name() + " ta=" + ta + " tb=" + tb + " at (" + i + "," + j + ")");
                 }
             }
         } finally {
