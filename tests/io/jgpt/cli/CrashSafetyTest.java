@@ -29,6 +29,11 @@ import org.junit.jupiter.api.io.TempDir;
 /** Training in a child JVM that is killed: checkpoints survive, and resuming reproduces the losses. */
 class CrashSafetyTest {
 
+    /** How long a signalled child may take to save and exit before the test calls it hung. */
+    private static final long EXIT_BOUND_S = 300;
+    /** Steps that may finish between the last logged one and the signal's arrival (a step here is milliseconds). */
+    private static final long PROMPT_STEPS = 200;
+
     private static List<String> trainArgs(Path corpus, Path out, long steps) {
         return new ArrayList<>(List.of("train", "--data", corpus.toString(), "--model", "book-124m", "--n-layer", "1",
                 "--n-head", "2", "--n-embd", "16", "--context", "16", "--batch", "2", "--seed", "5", "--lr", "1e-3",
@@ -126,10 +131,10 @@ class CrashSafetyTest {
             Thread.sleep(20);
         }
         assertTrue(RunDirectory.checkpoints(run).isEmpty(), "no periodic checkpoints in this run");
-        long sent = System.nanoTime();
+        long stepAtSignal = lastLoggedStep(run);
         new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the child did not exit after SIGINT");
-        double seconds = (System.nanoTime() - sent) / 1e9;
+        // Only a liveness bound: on a loaded CI machine saving, drawing loss.png and JVM exit can take a minute.
+        assertTrue(p.waitFor(EXIT_BOUND_S, TimeUnit.SECONDS), "the child did not exit after SIGINT");
         String said = Files.readString(log);
         assertEquals(130, p.exitValue(), said);
         Path last = RunDirectory.latestCheckpoint(run).orElseThrow(() -> new AssertionError("no checkpoint after SIGINT: " + said));
@@ -141,25 +146,32 @@ class CrashSafetyTest {
         try (Stream<Path> s = Files.list(javaTmp)) {
             assertEquals(List.of(), s.toList(), "nothing left in java.io.tmpdir");
         }
-        // One step of this model takes milliseconds; the bound leaves room for a shared machine and JVM exit.
-        assertTrue(seconds < 30, "answered Ctrl-C after " + seconds + " s");
+        // Promptness in steps, not seconds: the run stops at the next step boundary, so the checkpoint is at most
+        // the few steps that finish while the signal is delivered past the last one logged (a step is milliseconds).
+        long stoppedAt = resumedStep(last);
+        assertTrue(stoppedAt >= stepAtSignal && stoppedAt <= stepAtSignal + PROMPT_STEPS,
+                "stopped at step " + stoppedAt + " after SIGINT at step " + stepAtSignal);
         // A scheduler's SIGTERM is answered the same way: the run continues from here and is stopped again.
         List<String> again = trainArgs(corpus(tmp), run, 100_000);
         again.addAll(List.of("--resume", last.toString()));
         Process q = child(again, tmp.resolve("child2.log"), javaTmp.toString());
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (System.nanoTime() < until && RunDirectory.latestCheckpoint(run).orElseThrow().equals(last)
-                && losses(run).keySet().stream().mapToLong(Long::longValue).max().orElse(0) < resumedStep(last) + 3) {
+                && lastLoggedStep(run) < resumedStep(last) + 3) {
             Thread.sleep(20);
         }
         new ProcessBuilder("kill", "-TERM", Long.toString(q.pid())).start().waitFor();
-        assertTrue(q.waitFor(60, TimeUnit.SECONDS), "the child did not exit after SIGTERM");
+        assertTrue(q.waitFor(EXIT_BOUND_S, TimeUnit.SECONDS), "the child did not exit after SIGTERM");
         String said2 = Files.readString(tmp.resolve("child2.log"));
         assertEquals(130, q.exitValue(), said2);
         assertTrue(resumedStep(RunDirectory.latestCheckpoint(run).orElseThrow()) > resumedStep(last), said2);
         try (CpuOps ops = new CpuOps(1)) {
             ModelSource.open(last.toString(), ops, 0, UnaryOperator.identity());
         }
+    }
+
+    private static long lastLoggedStep(Path run) throws IOException {
+        return losses(run).keySet().stream().mapToLong(Long::longValue).max().orElse(0);
     }
 
     private static long resumedStep(Path checkpoint) {
