@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CrashSafetyTest {
 
     /** How long a signalled child may take to save and exit before the test calls it hung. */
-    private static final long EXIT_BOUND_S = 300;
+    private static final long EXIT_BOUND_S = 120;
     /** Steps that may finish between the last logged one and the signal's arrival (a step here is milliseconds). */
     private static final long PROMPT_STEPS = 200;
 
@@ -54,7 +54,10 @@ class CrashSafetyTest {
     private static Process child(List<String> args, Path log, String tmpdir) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector",
+        // A child inherits an ignored SIGINT (any background job of a non-interactive shell: a CI script, a
+        // queue running the suite), and jgpt keeps ignoring it as Unix programs do; so the test restores the
+        // default disposition before starting the JVM, or it would wait for a Ctrl-C that can never arrive.
+        List<String> cmd = new ArrayList<>(List.of("env", "--default-signal=INT", java, "--add-modules", "jdk.incubator.vector",
                 "--enable-native-access=ALL-UNNAMED", "-Djava.io.tmpdir=" + tmpdir, "-cp", cp, Main.class.getName()));
         cmd.addAll(args);
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -133,7 +136,7 @@ class CrashSafetyTest {
         assertTrue(RunDirectory.checkpoints(run).isEmpty(), "no periodic checkpoints in this run");
         long stepAtSignal = lastLoggedStep(run);
         new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
-        // Only a liveness bound: on a loaded CI machine saving, drawing loss.png and JVM exit can take a minute.
+        // Only a liveness bound: on a loaded machine saving, drawing loss.png and JVM exit can take many seconds.
         assertTrue(p.waitFor(EXIT_BOUND_S, TimeUnit.SECONDS), "the child did not exit after SIGINT");
         String said = Files.readString(log);
         assertEquals(130, p.exitValue(), said);
