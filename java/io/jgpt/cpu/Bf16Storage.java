@@ -118,6 +118,14 @@ public final class Bf16Storage implements Ops {
     }
 
     @Override
+    public void residualLayerNormForward(Tensor sum, Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor branch,
+                                         Tensor weight, Tensor bias) {
+        // The GPU stores the rounded sum and normalises what it stored: the unfused pair, rounding as each does.
+        add(sum, x, branch);
+        layerNormForward(out, mean, rstd, sum, weight, bias);
+    }
+
+    @Override
     public void linearForward(Tensor out, Tensor in, Tensor weight, Tensor bias) {
         fp32.linearForward(out, in, weight(weight), bias == null ? null : weight(bias));
         store(out);

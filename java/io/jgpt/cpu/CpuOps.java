@@ -199,6 +199,20 @@ public final class CpuOps implements Ops {
     }
 
     @Override
+    public void residualLayerNormForward(Tensor sum, Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor branch,
+                                         Tensor weight, Tensor bias) {
+        var op = "residualLayerNormForward";
+        var d = OpShapes.residualLayerNormForward(op, sum, out, mean, rstd, x, branch, weight, bias);
+        int n = d.n(), c = d.c();
+        float[] s = f32(op, "sum", sum).data(), o = f32(op, "out", out).data();
+        float[] mu = f32(op, "mean", mean).data(), rs = f32(op, "rstd", rstd).data();
+        float[] a = f32(op, "x", x).data(), b = f32(op, "branch", branch).data();
+        CpuTensor w = f32(op, "weight", weight), bi = f32(op, "bias", bias);
+        timed("residual_layernorm_forward", OpCost.residualLayerNormForward(n, c, DType.F32),
+                () -> layerNorm.forwardResidual(s, o, mu, rs, a, b, w.array(), w.offset(), bi.array(), bi.offset(), n, c));
+    }
+
+    @Override
     public void layerNormBackward(Tensor din, Tensor dweight, Tensor dbias, Tensor dout, Tensor in, Tensor weight,
                                   Tensor mean, Tensor rstd) {
         var op = "layerNormBackward";

@@ -23,30 +23,47 @@ final class LayerNorm {
     void forward(float[] out, float[] mean, float[] rstd, float[] in, float[] w, int wo, float[] b, int bo, int n,
                  int c) {
         parallel.forRange(n, ROWS_PER_TASK, (from, to) -> {
+            for (int row = from; row < to; row++) normalizeRow(out, mean, rstd, in, w, wo, b, bo, row, c);
+        });
+    }
+
+    /**
+     * sum = x + branch, then out = the LayerNorm of sum, row by row: each row of sum is normalised while it is
+     * still in cache. The same additions and the same row arithmetic as Pointwise.add followed by {@link #forward}.
+     */
+    void forwardResidual(float[] sum, float[] out, float[] mean, float[] rstd, float[] x, float[] branch, float[] w,
+                         int wo, float[] b, int bo, int n, int c) {
+        parallel.forRange(n, ROWS_PER_TASK, (from, to) -> {
             for (int row = from; row < to; row++) {
-                int o = row * c;
-                float mu = Simd.sum(in, o, c) / c;
-                // Two passes (mean, then squared deviations) avoid the cancellation of E[x^2] - E[x]^2.
-                float var = 0;
-                int i = 0;
-                FloatVector acc = FloatVector.zero(S);
-                for (int bound = S.loopBound(c); i < bound; i += S.length()) {
-                    FloatVector d = FloatVector.fromArray(S, in, o + i).sub(mu);
-                    acc = d.fma(d, acc);
-                }
-                var = Simd.sumLanes(acc);
-                for (; i < c; i++) var += (in[o + i] - mu) * (in[o + i] - mu);
-                float rs = (float) (1.0 / Math.sqrt(var / c + EPS));
-                mean[row] = mu;
-                rstd[row] = rs;
-                i = 0;
-                for (int bound = S.loopBound(c); i < bound; i += S.length()) {
-                    FloatVector.fromArray(S, in, o + i).sub(mu).mul(rs)
-                            .fma(FloatVector.fromArray(S, w, wo + i), FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i);
-                }
-                for (; i < c; i++) out[o + i] = (in[o + i] - mu) * rs * w[wo + i] + b[bo + i];
+                Simd.sumInto(x, branch, sum, row * c, c);
+                normalizeRow(out, mean, rstd, sum, w, wo, b, bo, row, c);
             }
         });
+    }
+
+    private static void normalizeRow(float[] out, float[] mean, float[] rstd, float[] in, float[] w, int wo,
+                                     float[] b, int bo, int row, int c) {
+        int o = row * c;
+        float mu = Simd.sum(in, o, c) / c;
+        // Two passes (mean, then squared deviations) avoid the cancellation of E[x^2] - E[x]^2.
+        float var = 0;
+        int i = 0;
+        FloatVector acc = FloatVector.zero(S);
+        for (int bound = S.loopBound(c); i < bound; i += S.length()) {
+            FloatVector d = FloatVector.fromArray(S, in, o + i).sub(mu);
+            acc = d.fma(d, acc);
+        }
+        var = Simd.sumLanes(acc);
+        for (; i < c; i++) var += (in[o + i] - mu) * (in[o + i] - mu);
+        float rs = (float) (1.0 / Math.sqrt(var / c + EPS));
+        mean[row] = mu;
+        rstd[row] = rs;
+        i = 0;
+        for (int bound = S.loopBound(c); i < bound; i += S.length()) {
+            FloatVector.fromArray(S, in, o + i).sub(mu).mul(rs)
+                    .fma(FloatVector.fromArray(S, w, wo + i), FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i);
+        }
+        for (; i < c; i++) out[o + i] = (in[o + i] - mu) * rs * w[wo + i] + b[bo + i];
     }
 
     /**

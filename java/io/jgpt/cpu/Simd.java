@@ -54,6 +54,15 @@ final class Simd {
         for (; i < n; i++) y[yo + i] += x[xo + i];
     }
 
+    /** out[o+i] = a[o+i] + b[o+i] (out may be a or b). */
+    static void sumInto(float[] a, float[] b, float[] out, int o, int n) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector.fromArray(S, a, o + i).add(FloatVector.fromArray(S, b, o + i)).intoArray(out, o + i);
+        }
+        for (; i < n; i++) out[o + i] = a[o + i] + b[o + i];
+    }
+
     /** x[xo+i] *= factor. */
     static void scale(float[] x, int xo, int n, float factor) {
         int i = 0;

@@ -33,6 +33,11 @@ public final class CudaOps implements Ops {
 
     private static final int NORM_BLOCKS = 256; // fixed, so sumOfSquares is deterministic
     private static final int CE_THREADS = 512;
+    /**
+     * Rows per partial sum of the layer norm's parameter gradients: 128 groups of (C/32) blocks at batch 64 x 1024,
+     * each thread adding 16 rows; the partials ((N/512) x 2C floats) are ~0.8 MB for GPT-2 small there.
+     */
+    private static final int LN_GROUP_ROWS = 512;
     private static final int MAX_DYNAMIC_SHARED = 48 * 1024; // static + dynamic, without a per-kernel opt-in
     private static final int ATTENTION_CACHED_STATIC_SHARED = 4 * 32; // attention_cached's reduce[WARP_SIZE]
 
@@ -261,8 +266,24 @@ public final class CudaOps implements Ops {
         int n = d.n(), c = d.c();
         kernels.layernormBackwardInput(s, Launch.warpPerRow(n, OpCost.layerNormBackwardInput(n, c, s)), ptr(din),
                 ptr(dout), ptr(in), ptr(weight), ptr(mean), ptr(rstd), n, c);
-        kernels.layernormBackwardParams(s, Launch.columnTiles(c, OpCost.layerNormBackwardParams(n, c, s)),
-                ptr(dweight), ptr(dbias), ptr(dout), ptr(in), ptr(mean), ptr(rstd), n, c);
+        // Parameter sums: partials per group of LN_GROUP_ROWS rows on (tiles x groups) blocks, then groups in order.
+        int groups = (n + LN_GROUP_ROWS - 1) / LN_GROUP_ROWS, tiles = (c + 31) / 32;
+        CUdeviceptr partials = scratch.get("layernorm.partials", 8L * groups * c);
+        kernels.layernormBackwardParams(s, new Launch(tiles * groups, 32, 32, 0,
+                OpCost.layerNormParamPartials(n, c, groups, s)), partials, ptr(dout), ptr(in), ptr(mean), ptr(rstd),
+                n, c, LN_GROUP_ROWS);
+        kernels.layernormParamsReduce(Launch.elementwise(c, OpCost.layerNormParamReduce(c, groups)), ptr(dweight),
+                ptr(dbias), partials, groups, c);
+    }
+
+    @Override
+    public void residualLayerNormForward(Tensor sum, Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor branch,
+                                         Tensor weight, Tensor bias) {
+        var op = "residualLayerNormForward";
+        var d = OpShapes.residualLayerNormForward(op, sum, out, mean, rstd, x, branch, weight, bias);
+        DType s = OpShapes.storage(op, sum, out, x, branch, weight, bias);
+        kernels.residualLayernormForward(s, Launch.warpPerRow(d.n(), OpCost.residualLayerNormForward(d.n(), d.c(), s)),
+                ptr(sum), ptr(out), ptr(mean), ptr(rstd), ptr(x), ptr(branch), ptr(weight), ptr(bias), d.n(), d.c());
     }
 
     @Override

@@ -233,6 +233,16 @@ final class Kernels {
     }
 
     /**
+     * kernels/layernorm.cu: {@code layernorm_params_reduce(float* dweight, float* dbias, const float* partials, int
+     * groups, int C)}
+     */
+    void layernormParamsReduce(Launch launch, CUdeviceptr dweight, CUdeviceptr dbias, CUdeviceptr partials, int groups,
+                int C) {
+        launcher.launch("layernorm_params_reduce", launch, new KernelArgs(5).ptr(dweight).ptr(dbias).ptr(partials)
+                .i32(groups).i32(C));
+    }
+
+    /**
      * kernels/layernorm.cu: {@code layernorm_forward_<storage>(float* out, float* mean, float* rstd, const float* in,
      * const float* weight, const float* bias, int N, int C)}
      */
@@ -263,18 +273,34 @@ final class Kernels {
     }
 
     /**
-     * kernels/layernorm.cu: {@code layernorm_backward_params_<storage>(float* dweight, float* dbias, const float* dout,
-     * const float* in, const float* mean, const float* rstd, int N, int C)}
+     * kernels/layernorm.cu: {@code layernorm_backward_params_<storage>(float* partials, const float* dout, const float*
+     * in, const float* mean, const float* rstd, int N, int C, int rows)}
      */
-    void layernormBackwardParams(DType storage, Launch launch, CUdeviceptr dweight, CUdeviceptr dbias, CUdeviceptr dout,
-                CUdeviceptr in, CUdeviceptr mean, CUdeviceptr rstd, int N, int C) {
+    void layernormBackwardParams(DType storage, Launch launch, CUdeviceptr partials, CUdeviceptr dout, CUdeviceptr in,
+                CUdeviceptr mean, CUdeviceptr rstd, int N, int C, int rows) {
         String kernel = switch (storage) {
             case F32 -> "layernorm_backward_params_f32";
             case BF16 -> "layernorm_backward_params_bf16";
             default -> throw noInstantiation("layernorm_backward_params", storage);
         };
-        launcher.launch(kernel, launch, new KernelArgs(8).ptr(dweight).ptr(dbias).ptr(dout).ptr(in).ptr(mean).ptr(rstd)
-                .i32(N).i32(C));
+        launcher.launch(kernel, launch, new KernelArgs(8).ptr(partials).ptr(dout).ptr(in).ptr(mean).ptr(rstd).i32(N)
+                .i32(C).i32(rows));
+    }
+
+    /**
+     * kernels/layernorm.cu: {@code residual_layernorm_forward_<storage>(float* sum, float* out, float* mean, float*
+     * rstd, const float* x, const float* branch, const float* weight, const float* bias, int N, int C)}
+     */
+    void residualLayernormForward(DType storage, Launch launch, CUdeviceptr sum, CUdeviceptr out, CUdeviceptr mean,
+                CUdeviceptr rstd, CUdeviceptr x, CUdeviceptr branch, CUdeviceptr weight, CUdeviceptr bias, int N,
+                int C) {
+        String kernel = switch (storage) {
+            case F32 -> "residual_layernorm_forward_f32";
+            case BF16 -> "residual_layernorm_forward_bf16";
+            default -> throw noInstantiation("residual_layernorm_forward", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(10).ptr(sum).ptr(out).ptr(mean).ptr(rstd).ptr(x).ptr(branch)
+                .ptr(weight).ptr(bias).i32(N).i32(C));
     }
 
     /**

@@ -97,6 +97,26 @@ public final class OpCost {
         return new Cost(2 * nc * s.bytes() + 2L * c * s.bytes() + 2L * n * F32, 8.0 * nc);
     }
 
+    /** sum = x + branch written, then its LayerNorm: the layer norm's traffic less re-reading sum, plus x and branch. */
+    public static Cost residualLayerNormForward(int n, int c, DType s) {
+        long nc = (long) n * c;
+        return layerNormForward(n, c, s).plus(new Cost(2 * nc * s.bytes(), nc));
+    }
+
+    /**
+     * The layer norm backward's parameter sums as partial sums per group of rows (F32 partials written): dout and
+     * in read once.
+     */
+    public static Cost layerNormParamPartials(int n, int c, int groups, DType s) {
+        long nc = (long) n * c;
+        return new Cost(2 * nc * s.bytes() + 2L * n * F32 + 2L * groups * c * F32, 6.0 * nc);
+    }
+
+    /** dweight, dbias (F32) += the sums of {@code groups} partial rows each, added in group order. */
+    public static Cost layerNormParamReduce(int c, int groups) {
+        return new Cost(2L * groups * c * F32 + 4L * c * F32, 2.0 * groups * c);
+    }
+
     /** din += ...: dout, in and weight read, din read and written, mean and rstd read. */
     public static Cost layerNormBackwardInput(int n, int c, DType s) {
         long nc = (long) n * c;

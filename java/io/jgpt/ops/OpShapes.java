@@ -157,6 +157,15 @@ public final class OpShapes {
         return d;
     }
 
+    /** x (N..,C) with branch and sum like it, then {@link #layerNormForward} of sum into out. */
+    public static RowDims residualLayerNormForward(String op, Tensor sum, Tensor out, Tensor mean, Tensor rstd,
+                                                   Tensor x, Tensor branch, Tensor weight, Tensor bias) {
+        notNull(op, "x", x);
+        expect(op, "branch", branch, x.shape());
+        expect(op, "sum", sum, x.shape());
+        return layerNormForward(op, out, mean, rstd, sum, weight, bias);
+    }
+
     /** din, dout like in (N..,C); weight, dweight, dbias (C); mean, rstd F32 of N elements. */
     public static RowDims layerNormBackward(String op, Tensor din, Tensor dweight, Tensor dbias, Tensor dout,
                                             Tensor in, Tensor weight, Tensor mean, Tensor rstd) {

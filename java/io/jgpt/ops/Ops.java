@@ -89,6 +89,18 @@ public interface Ops extends AutoCloseable {
     void layerNormBackward(Tensor din, Tensor dweight, Tensor dbias, Tensor dout, Tensor in, Tensor weight,
                            Tensor mean, Tensor rstd);
 
+    /**
+     * The residual connection and the LayerNorm after it, in one pass: sum = x + branch (stored in sum's type),
+     * then out, mean, rstd as {@link #layerNormForward} of sum as stored, so the result equals {@link #add}
+     * followed by layerNormForward. sum, x, branch, out (N..,C); sum may alias x or branch.
+     *
+     * <p>Its backward needs no op of its own: the gradient of sum is the residual stream's gradient plus the
+     * LayerNorm's input gradient, which is {@link #layerNormBackward} with din = the residual stream's gradient
+     * buffer (backwards accumulate), the input being this op's sum.
+     */
+    void residualLayerNormForward(Tensor sum, Tensor out, Tensor mean, Tensor rstd, Tensor x, Tensor branch,
+                                  Tensor weight, Tensor bias);
+
     /** out(N,OC) = in(N,IC) @ weight(OC,IC)^T + bias(OC); bias nullable. */
     void linearForward(Tensor out, Tensor in, Tensor weight, Tensor bias);
 
