@@ -1,4 +1,4 @@
-// Fused softmax + cross-entropy + logits gradient: mirrors Ops.crossEntropy. One block per row; three
+// Fused softmax + cross-entropy + logits gradient: mirrors Ops.crossEntropy (and so each chunk of Ops.classifier). One block per row; three
 // passes over the row's V logits (max, sum of exponentials, loss/gradient).
 #include "common.cuh"
 
@@ -8,14 +8,16 @@
 // overwritten with (softmax - onehot) * dlossScale, zero for ignored rows; it may alias logits because
 // each element is read and then written by the same thread, after the reductions have finished.
 // A target outside [0, V) other than -100 is reported through err and its row treated as ignored.
-extern "C" __global__ void cross_entropy_forward_backward(float* losses, float* dlogits, const float* logits,
-                                                          const int* targets, int N, int V,
-                                                          float dlossScale, int* err) {
+// Logits and dlogits are stored as T (a chunk of the classifier's rows in bf16 on the bf16 path); the max, the
+// sum of exponentials and the loss are float.
+template <typename T>
+__device__ void cross_entropy_forward_backward(float* losses, T* dlogits, const T* logits, const int* targets, int N,
+                                               int V, float dlossScale, int* err) {
     __shared__ float scratch[WARP_SIZE];
     int row = blockIdx.x;
     if (row >= N) return;
-    const float* x = logits + (size_t)row * V;
-    float* dx = dlogits ? dlogits + (size_t)row * V : nullptr;
+    const T* x = logits + (size_t)row * V;
+    T* dx = dlogits ? dlogits + (size_t)row * V : nullptr;
     int target = targets[row];
     bool valid = target >= 0 && target < V;
     if (!valid) {
@@ -24,23 +26,34 @@ extern "C" __global__ void cross_entropy_forward_backward(float* losses, float* 
             if (target != IGNORE_INDEX) report_error(err, JGPT_ERR_TARGET, row, target);
         }
         if (dx)
-            for (int i = threadIdx.x; i < V; i += blockDim.x) dx[i] = 0.0f;
+            for (int i = threadIdx.x; i < V; i += blockDim.x) dx[i] = from_float<T>(0.0f);
         return;
     }
     float mx = -INFINITY;
-    for (int i = threadIdx.x; i < V; i += blockDim.x) mx = fmaxf(mx, x[i]);
+    for (int i = threadIdx.x; i < V; i += blockDim.x) mx = fmaxf(mx, to_float(x[i]));
     mx = block_max(mx, scratch);
     float sum = 0.0f;
-    for (int i = threadIdx.x; i < V; i += blockDim.x) sum += expf(x[i] - mx);
+    for (int i = threadIdx.x; i < V; i += blockDim.x) sum += expf(to_float(x[i]) - mx);
     sum = block_sum(sum, scratch);
-    if (threadIdx.x == 0) losses[row] = logf(sum) - (x[target] - mx);
+    if (threadIdx.x == 0) losses[row] = logf(sum) - (to_float(x[target]) - mx);
     if (dx) {
         // Everyone must have read x[target] before anyone overwrites it when dlogits aliases logits.
         __syncthreads();
         float inv = 1.0f / sum;
         for (int i = threadIdx.x; i < V; i += blockDim.x) {
-            float p = expf(x[i] - mx) * inv;
-            dx[i] = (p - (i == target ? 1.0f : 0.0f)) * dlossScale;
+            float p = expf(to_float(x[i]) - mx) * inv;
+            dx[i] = from_float<T>((p - (i == target ? 1.0f : 0.0f)) * dlossScale);
         }
     }
+}
+
+extern "C" __global__ void cross_entropy_forward_backward_f32(float* losses, float* dlogits, const float* logits,
+                                                              const int* targets, int N, int V, float dlossScale,
+                                                              int* err) {
+    cross_entropy_forward_backward(losses, dlogits, logits, targets, N, V, dlossScale, err);
+}
+extern "C" __global__ void cross_entropy_forward_backward_bf16(float* losses, __nv_bfloat16* dlogits,
+                                                               const __nv_bfloat16* logits, const int* targets, int N,
+                                                               int V, float dlossScale, int* err) {
+    cross_entropy_forward_backward(losses, dlogits, logits, targets, N, V, dlossScale, err);
 }

@@ -2,6 +2,7 @@ package io.jgpt.cpu;
 
 import io.jgpt.ops.AdamWConfig;
 import io.jgpt.ops.Dropout;
+import io.jgpt.ops.OpShapes;
 import io.jgpt.ops.Ops;
 import io.jgpt.profile.Profiler;
 import io.jgpt.tensor.Bf16;
@@ -132,6 +133,14 @@ public final class Bf16Storage implements Ops {
     }
 
     @Override
+    public void linearGeluForward(Tensor out, Tensor preact, Tensor in, Tensor weight, Tensor bias) {
+        // The GPU's epilogue takes GELU of the fp32 product and rounds out and the saved pre-activation once each.
+        fp32.linearGeluForward(out, preact, in, weight(weight), weight(bias));
+        store(out);
+        store(preact);
+    }
+
+    @Override
     public void attentionForward(Tensor out, Tensor lse, Tensor qkv, int nHead, Dropout dropout) {
         fp32.attentionForward(out, lse, qkv, nHead, dropout);
         store(out);
@@ -169,6 +178,15 @@ public final class Bf16Storage implements Ops {
         if (dlogits != null) store(dlogits);
     }
 
+    /** The default's chunks through this mode's ops (logits and dlogits rounded per chunk), targets checked first. */
+    @Override
+    public void classifier(Tensor losses, Tensor dx, Tensor dweight, Tensor x, Tensor weight, Tensor targets,
+                           float dlossScale, Tensor logits) {
+        CpuOps.checkTargets("classifier", targets, OpShapes.classifier("classifier", losses, dx, dweight, x, weight,
+                targets, logits).v());
+        Ops.super.classifier(losses, dx, dweight, x, weight, targets, dlossScale, logits);
+    }
+
     // ---- backward: activation gradients bf16, parameter gradients fp32 --------------------------------
 
     @Override
@@ -187,6 +205,13 @@ public final class Bf16Storage implements Ops {
     public void linearBackward(Tensor din, Tensor dweight, Tensor dbias, Tensor dout, Tensor in, Tensor weight) {
         fp32.linearBackward(din, dweight, dbias, dout, in, weight(weight));
         if (din != null) store(din);
+    }
+
+    @Override
+    public void linearBackwardThroughGelu(Tensor dpreact, Tensor dbias, Tensor dout, Tensor weight, Tensor preact) {
+        // The epilogue multiplies the fp32 product by GELU' and sums the bias gradient before rounding dpreact.
+        fp32.linearBackwardThroughGelu(dpreact, dbias, dout, weight(weight), preact);
+        store(dpreact);
     }
 
     @Override

@@ -85,7 +85,8 @@ public final class CpuOps implements Ops {
 
     @Override
     public Tensor view(Tensor base, long offset, int... shape) {
-        return f32("view", "base", base).view(offset, shape);
+        OpShapes.notNull("view", "base", base);
+        return (base.dtype() == DType.I32 ? i32("view", "base", base) : f32("view", "base", base)).view(offset, shape);
     }
 
     @Override
@@ -232,12 +233,12 @@ public final class CpuOps implements Ops {
         var op = "linearForward";
         var d = OpShapes.linearForward(op, out, in, weight, bias);
         int n = d.n(), ic = d.ic(), oc = d.oc();
-        float[] o = f32(op, "out", out).data(), x = f32(op, "in", in).data();
+        CpuTensor o = f32(op, "out", out), x = f32(op, "in", in);
         CpuTensor w = f32(op, "weight", weight), b = bias == null ? null : f32(op, "bias", bias);
         Cost cost = OpCost.gemm(n, oc, ic, false, DType.F32);
         if (b != null) cost = cost.plus(OpCost.fusedBias(n, oc, DType.F32));
-        timed("linear_forward", cost, () -> linear.forward(o, x, w.array(), w.offset(),
-                b == null ? null : b.array(), b == null ? 0 : b.offset(), n, ic, oc));
+        timed("linear_forward", cost, () -> linear.forward(o.array(), o.offset(), x.array(), x.offset(), w.array(),
+                w.offset(), b == null ? null : b.array(), b == null ? 0 : b.offset(), n, ic, oc));
     }
 
     @Override
@@ -245,15 +246,49 @@ public final class CpuOps implements Ops {
         var op = "linearBackward";
         var d = OpShapes.linearBackward(op, din, dweight, dbias, dout, in, weight);
         int n = d.n(), ic = d.ic(), oc = d.oc();
-        float[] dx = din == null ? null : f32(op, "din", din).data();
+        CpuTensor dx = din == null ? null : f32(op, "din", din);
         CpuTensor db = dbias == null ? null : f32(op, "dbias", dbias);
         CpuTensor dw = f32(op, "dweight", dweight), w = f32(op, "weight", weight);
-        float[] dy = f32(op, "dout", dout).data(), x = f32(op, "in", in).data();
+        CpuTensor dy = f32(op, "dout", dout), x = f32(op, "in", in);
         Cost cost = OpCost.gemm(oc, ic, n, true, DType.F32); // dweight += dout^T @ in
         if (dx != null) cost = cost.plus(OpCost.gemm(n, ic, oc, true, DType.F32)); // din += dout @ weight
         if (db != null) cost = cost.plus(OpCost.columnSum(n, oc, DType.F32));
-        timed("linear_backward", cost, () -> linear.backward(dx, dw.array(), dw.offset(),
-                db == null ? null : db.array(), db == null ? 0 : db.offset(), dy, x, w.array(), w.offset(), n, ic, oc));
+        timed("linear_backward", cost, () -> linear.backward(dx == null ? null : dx.array(), dx == null ? 0 : dx.offset(),
+                dw.array(), dw.offset(), db == null ? null : db.array(), db == null ? 0 : db.offset(), dy.array(),
+                dy.offset(), x.array(), x.offset(), w.array(), w.offset(), n, ic, oc));
+    }
+
+    @Override
+    public void linearGeluForward(Tensor out, Tensor preact, Tensor in, Tensor weight, Tensor bias) {
+        var op = "linearGeluForward";
+        var d = OpShapes.linearGeluForward(op, out, preact, in, weight, bias);
+        int n = d.n(), ic = d.ic(), oc = d.oc();
+        float[] o = f32(op, "out", out).data(), pre = f32(op, "preact", preact).data(), x = f32(op, "in", in).data();
+        CpuTensor w = f32(op, "weight", weight), b = f32(op, "bias", bias);
+        Cost cost = OpCost.gemm(n, oc, ic, false, DType.F32).plus(OpCost.fusedBias(n, oc, DType.F32))
+                .plus(OpCost.geluForward((long) n * oc, DType.F32));
+        timed("linear_gelu_forward", cost, () -> {
+            linear.forward(pre, 0, x, 0, w.array(), w.offset(), b.array(), b.offset(), n, ic, oc);
+            pointwise.geluForward(o, pre);
+        });
+    }
+
+    @Override
+    public void linearBackwardThroughGelu(Tensor dpreact, Tensor dbias, Tensor dout, Tensor weight, Tensor preact) {
+        var op = "linearBackwardThroughGelu";
+        var d = OpShapes.linearBackwardThroughGelu(op, dpreact, dbias, dout, weight, preact);
+        int n = d.n(), ic = d.ic(), oc = d.oc();
+        float[] dp = f32(op, "dpreact", dpreact).data(), dy = f32(op, "dout", dout).data();
+        float[] pre = f32(op, "preact", preact).data();
+        CpuTensor w = f32(op, "weight", weight), db = dbias == null ? null : f32(op, "dbias", dbias);
+        Cost cost = OpCost.gemm(n, ic, oc, false, DType.F32).plus(OpCost.geluGradScale((long) n * ic, DType.F32));
+        if (db != null) cost = cost.plus(OpCost.columnSum(n, ic, DType.F32));
+        timed("linear_backward_through_gelu", cost, () -> {
+            pointwise.fill(dp, 0, dp.length, 0f);
+            linear.inputGradient(dp, 0, dy, 0, w.array(), w.offset(), n, ic, oc);
+            pointwise.geluGradScale(dp, pre);
+            if (db != null) linear.columnSums(db.array(), db.offset(), dp, 0, n, ic);
+        });
     }
 
     @Override
@@ -340,17 +375,36 @@ public final class CpuOps implements Ops {
         var op = "crossEntropy";
         var d = OpShapes.crossEntropy(op, losses, dlogits, logits, targets);
         int n = d.n(), v = d.c();
-        int[] tgt = i32(op, "targets", targets).ints();
-        for (int i = 0; i < n; i++) {
-            if (tgt[i] != CrossEntropy.IGNORE && (tgt[i] < 0 || tgt[i] >= v)) {
-                throw new IllegalArgumentException(op + ": target token id " + tgt[i] + " at position " + i
+        CpuTensor t = checkTargets(op, targets, v);
+        int[] tgt = t.intArray();
+        CpuTensor l = f32(op, "losses", losses), x = f32(op, "logits", logits);
+        CpuTensor dx = dlogits == null ? null : f32(op, "dlogits", dlogits);
+        var rows = new CrossEntropy.Rows(l.array(), l.offset(), dx == null ? null : dx.array(), dx == null ? 0 : dx.offset(),
+                x.array(), x.offset(), tgt, t.offset(), n, v);
+        timed("cross_entropy", OpCost.crossEntropy(n, v, dx != null, DType.F32), () -> crossEntropy.run(rows, dlossScale));
+    }
+
+    /** Targets checked all at once first, so that a bad one is named by its position in the whole batch. */
+    @Override
+    public void classifier(Tensor losses, Tensor dx, Tensor dweight, Tensor x, Tensor weight, Tensor targets,
+                           float dlossScale, Tensor logits) {
+        checkTargets("classifier", targets, OpShapes.classifier("classifier", losses, dx, dweight, x, weight, targets,
+                logits).v());
+        Ops.super.classifier(losses, dx, dweight, x, weight, targets, dlossScale, logits);
+    }
+
+    /** Every target id in [0, v) or the ignore index; returns the targets. */
+    static CpuTensor checkTargets(String op, Tensor targets, int v) {
+        CpuTensor t = i32(op, "targets", targets);
+        int[] tgt = t.intArray();
+        for (int i = 0; i < t.numel(); i++) {
+            int id = tgt[t.offset() + i];
+            if (id != CrossEntropy.IGNORE && (id < 0 || id >= v)) {
+                throw new IllegalArgumentException(op + ": target token id " + id + " at position " + i
                         + " is outside [0, " + v + ") and is not the ignore index " + CrossEntropy.IGNORE);
             }
         }
-        float[] l = f32(op, "losses", losses).data(), x = f32(op, "logits", logits).data();
-        float[] dx = dlogits == null ? null : f32(op, "dlogits", dlogits).data();
-        timed("cross_entropy", OpCost.crossEntropy(n, v, dx != null, DType.F32),
-                () -> crossEntropy.run(l, dx, x, tgt, v, dlossScale));
+        return t;
     }
 
     @Override

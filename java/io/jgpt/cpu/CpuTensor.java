@@ -7,10 +7,10 @@ import java.util.Arrays;
  * A host tensor: a row-major {@code float[]} (F32) or {@code int[]} (I32) plus its shape. The arrays are
  * exposed on purpose: the CPU kernels and tests work on them directly, without copies.
  *
- * <p>An F32 tensor may be a {@linkplain #view view}: elements [{@link #offset()}, offset + numel) of a larger
- * array (a parameter inside its arena). {@link #data()} refuses views, so a kernel that has not been taught
- * offsets fails loudly instead of reading the wrong elements; kernels that accept views use {@link #array()}
- * and {@link #offset()}.
+ * <p>A tensor may be a {@linkplain #view view}: elements [{@link #offset()}, offset + numel) of a larger
+ * array (a parameter inside its arena, a chunk of rows). {@link #data()} and {@link #ints()} refuse views, so a
+ * kernel that has not been taught offsets fails loudly instead of reading the wrong elements; kernels that
+ * accept views use {@link #array()} or {@link #intArray()} and {@link #offset()}.
  */
 public final class CpuTensor implements Tensor {
 
@@ -54,10 +54,11 @@ public final class CpuTensor implements Tensor {
             throw new IllegalArgumentException("shape " + Tensor.describe(shape) + " does not hold " + length + " elements");
     }
 
-    /** Elements [offset, offset + numel(shape)) of this F32 tensor's array, as a tensor of that shape. */
+    /** Elements [offset, offset + numel(shape)) of this tensor's array, as a tensor of that shape. */
     public CpuTensor view(long offset, int... shape) {
-        float[] a = array();
-        return new CpuTensor(shape, a, null, Math.toIntExact(this.offset + offset), a.length);
+        int at = Math.toIntExact(this.offset + offset);
+        if (data == null) return new CpuTensor(shape, null, ints, at, ints.length);
+        return new CpuTensor(shape, data, null, at, data.length);
     }
 
     /** The backing array of an F32 tensor that is not a view. */
@@ -82,11 +83,21 @@ public final class CpuTensor implements Tensor {
     }
 
     public boolean isView() {
-        return data != null && (offset != 0 || numel() != data.length);
+        return offset != 0 || numel() != (data != null ? data.length : ints.length);
     }
 
-    /** The backing array of an I32 tensor. */
+    /** The backing array of an I32 tensor that is not a view. */
     public int[] ints() {
+        int[] a = intArray();
+        if (isView()) {
+            throw new IllegalStateException("I32 tensor " + Tensor.describe(shape) + " is a view at offset " + offset
+                    + " of a larger array; this operation does not take views");
+        }
+        return a;
+    }
+
+    /** The array an I32 tensor (view or not) lives in; its elements start at {@link #offset()}. */
+    public int[] intArray() {
         if (ints == null) throw new IllegalStateException("F32 tensor " + Tensor.describe(shape) + " has no int data");
         return ints;
     }

@@ -18,23 +18,32 @@ final class CrossEntropy {
     }
 
     /**
-     * Targets are validated by the caller; dlogits may be null or the logits array itself. The exponentials
-     * exp(x - max) are computed once and kept (in dlogits, else in scratch): the gradient is then only a
-     * rescaling, softmax * dlossScale = exp(x - max) * (dlossScale / sum).
+     * n rows of v logits, each array from its offset (a chunk of rows is a view): losses (n), dlogits (n, v; null,
+     * or the logits themselves), logits (n, v), targets (n). Targets are validated by the caller.
      */
-    void run(float[] losses, float[] dlogits, float[] logits, int[] targets, int v, float dlossScale) {
-        parallel.forEach(targets.length, row -> {
-            int o = row * v, target = targets[row];
+    record Rows(float[] losses, int lossOffset, float[] dlogits, int dlogitsOffset, float[] logits, int logitsOffset,
+                int[] targets, int targetsOffset, int n, int v) {}
+
+    /**
+     * The exponentials exp(x - max) are computed once and kept (in dlogits, else in scratch): the gradient is then
+     * only a rescaling, softmax * dlossScale = exp(x - max) * (dlossScale / sum).
+     */
+    void run(Rows r, float dlossScale) {
+        int v = r.v();
+        float[] logits = r.logits(), dlogits = r.dlogits();
+        parallel.forEach(r.n(), row -> {
+            int o = r.logitsOffset() + row * v, d = r.dlogitsOffset() + row * v;
+            int target = r.targets()[r.targetsOffset() + row];
             boolean ignored = target == IGNORE;
             // Read the target logit before the exponentials (possibly aliasing the logits) overwrite it.
             float targetLogit = ignored ? 0f : logits[o + target];
             float max = Simd.max(logits, o, v);
             float[] e = dlogits == null ? scratch.get(0, v) : dlogits;
-            float sum = exps(e, dlogits == null ? 0 : o, logits, o, v, max);
-            losses[row] = ignored ? 0f : max + (float) StrictMath.log(sum) - targetLogit;
+            float sum = exps(e, dlogits == null ? 0 : d, logits, o, v, max);
+            r.losses()[r.lossOffset() + row] = ignored ? 0f : max + (float) StrictMath.log(sum) - targetLogit;
             if (dlogits == null) return;
-            Simd.scale(dlogits, o, v, (ignored ? 0f : dlossScale) / sum);
-            if (!ignored) dlogits[o + target] -= dlossScale;
+            Simd.scale(dlogits, d, v, (ignored ? 0f : dlossScale) / sum);
+            if (!ignored) dlogits[d + target] -= dlossScale;
         });
     }
 

@@ -45,20 +45,38 @@ final class Pointwise {
         });
     }
 
-    /** d/dx [0.5x(1+tanh u)] = 0.5(1+tanh u) + 0.5x(1-tanh^2 u) u', u' = c(1 + 3a x^2). */
+    /** din += dout * gelu'(in). */
     void geluBackward(float[] din, float[] dout, float[] in) {
         parallel.forRange(in.length, GRAIN, (from, to) -> {
             for (int i = from; i < to; i += S.length()) {
                 VectorMask<Float> m = S.indexInRange(i, to);
-                FloatVector x = FloatVector.fromArray(S, in, i, m);
-                FloatVector x2 = x.mul(x);
-                FloatVector th = Exp.tanh(x2.mul(GELU_A).add(1f).mul(x).mul(GELU_C));
-                FloatVector du = x2.mul(3f * GELU_A).add(1f).mul(GELU_C);
-                FloatVector sech2 = th.mul(th).neg().add(1f);
-                FloatVector grad = th.add(1f).mul(0.5f).add(x.mul(0.5f).mul(sech2).mul(du));
+                FloatVector grad = geluGrad(FloatVector.fromArray(S, in, i, m));
                 FloatVector.fromArray(S, dout, i, m).fma(grad, FloatVector.fromArray(S, din, i, m)).intoArray(din, i, m);
             }
         });
+    }
+
+    /**
+     * d *= gelu'(pre): the GELU's backward written over its incoming gradient. The same products as geluBackward
+     * into zeros (a fused multiply-add with 0 rounds like the multiplication).
+     */
+    void geluGradScale(float[] d, float[] pre) {
+        parallel.forRange(pre.length, GRAIN, (from, to) -> {
+            for (int i = from; i < to; i += S.length()) {
+                VectorMask<Float> m = S.indexInRange(i, to);
+                FloatVector grad = geluGrad(FloatVector.fromArray(S, pre, i, m));
+                FloatVector.fromArray(S, d, i, m).mul(grad).intoArray(d, i, m);
+            }
+        });
+    }
+
+    /** d/dx [0.5x(1+tanh u)] = 0.5(1+tanh u) + 0.5x(1-tanh^2 u) u', u' = c(1 + 3a x^2). */
+    private static FloatVector geluGrad(FloatVector x) {
+        FloatVector x2 = x.mul(x);
+        FloatVector th = Exp.tanh(x2.mul(GELU_A).add(1f).mul(x).mul(GELU_C));
+        FloatVector du = x2.mul(3f * GELU_A).add(1f).mul(GELU_C);
+        FloatVector sech2 = th.mul(th).neg().add(1f);
+        return th.add(1f).mul(0.5f).add(x.mul(0.5f).mul(sech2).mul(du));
     }
 
     /**

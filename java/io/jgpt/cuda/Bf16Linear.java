@@ -12,9 +12,11 @@ import java.util.function.BooleanSupplier;
 import jcuda.driver.CUdeviceptr;
 
 /**
- * Ops.linearForward / linearBackward on bf16 activations and weights: cuBLASLt GEMMs with bf16 inputs and fp32
- * accumulation, the bias added in the forward's epilogue and the bias gradient taken beside the weight
- * gradient (BGRADB); fp32 weight and bias gradients accumulate (+=) as Ops requires. Where cuBLASLt has no
+ * Ops.linearForward / linearBackward (and the MLP's fused pair, linearGeluForward / linearBackwardThroughGelu) on
+ * bf16 activations and weights: cuBLASLt GEMMs with bf16 inputs and fp32 accumulation, the bias added in the
+ * forward's epilogue (with GELU, keeping the pre-activation, for the MLP's first projection), the bias gradient
+ * taken beside the weight gradient (BGRADB) or beside dGELU (DGELU_BGRAD); fp32 weight and bias gradients
+ * accumulate (+=) as Ops requires. Where cuBLASLt has no
  * algorithm for a shape (it says so once) the same results come from cublasGemmEx and the bias kernels.
  *
  * <p>Row-major to cuBLAS's column-major: out(N,OC) = in(N,IC) W(OC,IC)^T is, column-major, out^T (OC, N) =
@@ -98,11 +100,7 @@ final class Bf16Linear implements AutoCloseable {
         Cost cost = OpCost.gemm(OC, IC, N, true, DType.BF16);
         if (timer.time("linear_backward_weight_lt", cost,
                 () -> lt.matmul(s, 1f, in, dout, 1f, dweight, fresh, null, ctx.stream()))) {
-            // The epilogue overwrites its bias gradient; Ops accumulates.
-            if (dbias != null) {
-                kernels.residualAdd(DType.F32, Launch.elementwise(OC, OpCost.add(OC, DType.F32)), dbias, dbias,
-                        fresh, OC);
-            }
+            if (dbias != null) accumulate(dbias, fresh, OC);
             return;
         }
         timer.time("linear_backward_weight_gemmex", cost, () -> {
@@ -113,6 +111,61 @@ final class Bf16Linear implements AutoCloseable {
             kernels.columnSumAccumulate(DType.BF16, Launch.columnTiles(OC, OpCost.columnSum(N, OC, DType.BF16)),
                     dbias, dout, N, OC);
         }
+    }
+
+    /**
+     * out (N,OC) bf16 = GELU(pre), pre (N,OC) bf16 = in (N,IC) W^T (OC,IC) + bias (OC), kept for the backward:
+     * cuBLASLt's GELU_AUX_BIAS epilogue, which takes GELU of the fp32 value and rounds out and pre once each.
+     */
+    void forwardGelu(CUdeviceptr out, CUdeviceptr preact, CUdeviceptr in, CUdeviceptr weight, CUdeviceptr bias, int N,
+                     int IC, int OC) {
+        Shape s = new Shape(true, false, OC, N, IC, IC, IC, OC, Type.BF16, Type.BF16, Epilogue.GELU_AUX_BIAS, OC, null);
+        long n = (long) N * OC;
+        Cost cost = OpCost.gemm(N, OC, IC, false, DType.BF16).plus(OpCost.fusedGelu(n, DType.BF16));
+        if (timer.time("linear_gelu_forward_lt", cost,
+                () -> lt.matmul(s, 1f, weight, in, 0f, out, bias, preact, ctx.stream()))) {
+            return;
+        }
+        // No algorithm: the pre-activation as forward makes it, then the GELU kernel on its rounded value (out
+        // then differs from the epilogue's by at most about one bf16 ulp, which the parity test allows).
+        forward(preact, in, weight, bias, N, IC, OC);
+        kernels.geluForward(DType.BF16, Launch.vectorized(n, DType.BF16, OpCost.geluForward(n, DType.BF16)), out,
+                preact, n);
+    }
+
+    /**
+     * dpreact (N,IC) bf16 = (dout (N,OC) W (OC,IC)) * GELU'(preact), overwritten; dbias (IC, fp32, nullable) +=
+     * its column sums: cuBLASLt's DGELU_BGRAD (or DGELU) epilogue on the fp32 product.
+     */
+    void backwardThroughGelu(CUdeviceptr dpreact, CUdeviceptr dbias, CUdeviceptr dout, CUdeviceptr weight,
+                             CUdeviceptr preact, int N, int IC, int OC) {
+        Epilogue e = dbias == null ? Epilogue.DGELU : Epilogue.DGELU_BGRAD;
+        Shape s = new Shape(false, false, IC, N, OC, IC, OC, IC, Type.BF16, Type.BF16, e, IC,
+                dbias == null ? null : Type.F32);
+        CUdeviceptr fresh = dbias == null ? null : scratch.get("bf16linear.dbias", 4L * IC);
+        long n = (long) N * IC;
+        Cost cost = OpCost.gemm(N, IC, OC, false, DType.BF16).plus(OpCost.fusedGeluGrad(n, DType.BF16));
+        if (timer.time("linear_backward_gelu_lt", cost,
+                () -> lt.matmul(s, 1f, weight, dout, 0f, dpreact, fresh, preact, ctx.stream()))) {
+            if (dbias != null) accumulate(dbias, fresh, IC);
+            return;
+        }
+        // No algorithm: the product rounded to bf16, GELU' applied by a kernel (a second rounding), the bias sums.
+        timer.time("linear_backward_gelu_gemmex", OpCost.gemm(N, IC, OC, false, DType.BF16), () -> {
+            blas.gemmBf16(false, false, IC, N, OC, 1f, weight, IC, dout, OC, 0f, dpreact, IC, true);
+            return true;
+        });
+        kernels.geluGradScale(DType.BF16, Launch.vectorized(n, DType.BF16, OpCost.geluGradScale(n, DType.BF16)),
+                dpreact, preact, n);
+        if (dbias != null) {
+            kernels.columnSumAccumulate(DType.BF16, Launch.columnTiles(IC, OpCost.columnSum(N, IC, DType.BF16)),
+                    dbias, dpreact, N, IC);
+        }
+    }
+
+    /** sums += fresh (n fp32): the epilogues overwrite their bias gradient, Ops accumulates. */
+    private void accumulate(CUdeviceptr sums, CUdeviceptr fresh, int n) {
+        kernels.residualAdd(DType.F32, Launch.vectorized(n, DType.F32, OpCost.add(n, DType.F32)), sums, sums, fresh, n);
     }
 
     @Override

@@ -220,7 +220,7 @@ public final class CudaOps implements Ops {
     // ---- ops ----------------------------------------------------------------------------------------
     // Shapes are checked by OpShapes and costs declared by OpCost, as on the CPU. Kernels templated on the
     // storage type run in the dtype of their activations (F32 or BF16, see OpShapes.storage); bf16 linear
-    // layers go through cuBLASLt (Bf16Linear); the classifier is F32 only for now.
+    // layers go through cuBLASLt (Bf16Linear); the cross-entropy reads F32 or BF16 logits (Ops.classifier's chunks).
 
     @Override
     public void embeddingForward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe) {
@@ -333,6 +333,40 @@ public final class CudaOps implements Ops {
             f32(op, dbias);
             kernels.columnSumAccumulate(DType.F32, Launch.columnTiles(OC, OpCost.columnSum(N, OC, DType.F32)),
                     ptr(dbias), ptr(dout), N, OC);
+        }
+    }
+
+    @Override
+    public void linearGeluForward(Tensor out, Tensor preact, Tensor in, Tensor weight, Tensor bias) {
+        var op = "linearGeluForward";
+        var d = OpShapes.linearGeluForward(op, out, preact, in, weight, bias);
+        DType s = OpShapes.storage(op, in, out, preact, weight, bias);
+        if (s == DType.BF16) {
+            bf16Linear().forwardGelu(ptr(out), ptr(preact), ptr(in), ptr(weight), ptr(bias), d.n(), d.ic(), d.oc());
+            return;
+        }
+        linearForward(preact, in, weight, bias);
+        long n = (long) d.n() * d.oc();
+        kernels.geluForward(s, Launch.vectorized(n, s, OpCost.geluForward(n, s)), ptr(out), ptr(preact), n);
+    }
+
+    @Override
+    public void linearBackwardThroughGelu(Tensor dpreact, Tensor dbias, Tensor dout, Tensor weight, Tensor preact) {
+        var op = "linearBackwardThroughGelu";
+        var d = OpShapes.linearBackwardThroughGelu(op, dpreact, dbias, dout, weight, preact);
+        DType s = OpShapes.storage(op, dpreact, dout, weight, preact);
+        int N = d.n(), IC = d.ic(), OC = d.oc();
+        if (s == DType.BF16) {
+            bf16Linear().backwardThroughGelu(ptr(dpreact), ptr(dbias), ptr(dout), ptr(weight), ptr(preact), N, IC, OC);
+            return;
+        }
+        // dpreact = dout @ weight, then times gelu'(preact) in place, then the bias sums.
+        gemm("linear_backward_input", false, false, N, IC, OC, dout, OC, weight, IC, 0f, dpreact, IC);
+        long n = (long) N * IC;
+        kernels.geluGradScale(s, Launch.vectorized(n, s, OpCost.geluGradScale(n, s)), ptr(dpreact), ptr(preact), n);
+        if (dbias != null) {
+            kernels.columnSumAccumulate(s, Launch.columnTiles(IC, OpCost.columnSum(N, IC, s)), ptr(dbias),
+                    ptr(dpreact), N, IC);
         }
     }
 
@@ -462,10 +496,10 @@ public final class CudaOps implements Ops {
     public void crossEntropy(Tensor losses, Tensor dlogits, Tensor logits, Tensor targets, float dlossScale) {
         var op = "crossEntropy";
         var d = OpShapes.crossEntropy(op, losses, dlogits, logits, targets);
-        f32(op, losses, logits);
-        if (dlogits != null) f32(op, dlogits);
-        Cost cost = OpCost.crossEntropy(d.n(), d.c(), dlogits != null, DType.F32);
-        kernels.crossEntropyForwardBackward(Launch.blocks(d.n(), CE_THREADS, cost), ptr(losses), ptr(dlogits),
+        f32(op, losses);
+        DType s = dlogits == null ? OpShapes.storage(op, logits) : OpShapes.storage(op, logits, dlogits);
+        Cost cost = OpCost.crossEntropy(d.n(), d.c(), dlogits != null, s);
+        kernels.crossEntropyForwardBackward(s, Launch.blocks(d.n(), CE_THREADS, cost), ptr(losses), ptr(dlogits),
                 ptr(logits), ptr(targets), d.n(), d.c(), dlossScale, ptr(errors));
     }
 

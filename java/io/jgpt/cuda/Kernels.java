@@ -73,13 +73,18 @@ final class Kernels {
     }
 
     /**
-     * kernels/classifier.cu: {@code cross_entropy_forward_backward(float* losses, float* dlogits, const float* logits,
-     * const int* targets, int N, int V, float dlossScale, int* err)}
+     * kernels/classifier.cu: {@code cross_entropy_forward_backward_<storage>(float* losses, float* dlogits, const
+     * float* logits, const int* targets, int N, int V, float dlossScale, int* err)}
      */
-    void crossEntropyForwardBackward(Launch launch, CUdeviceptr losses, CUdeviceptr dlogits, CUdeviceptr logits,
-                CUdeviceptr targets, int N, int V, float dlossScale, CUdeviceptr err) {
-        launcher.launch("cross_entropy_forward_backward", launch, new KernelArgs(8).ptr(losses).ptr(dlogits).ptr(logits)
-                .ptr(targets).i32(N).i32(V).f32(dlossScale).ptr(err));
+    void crossEntropyForwardBackward(DType storage, Launch launch, CUdeviceptr losses, CUdeviceptr dlogits,
+                CUdeviceptr logits, CUdeviceptr targets, int N, int V, float dlossScale, CUdeviceptr err) {
+        String kernel = switch (storage) {
+            case F32 -> "cross_entropy_forward_backward_f32";
+            case BF16 -> "cross_entropy_forward_backward_bf16";
+            default -> throw noInstantiation("cross_entropy_forward_backward", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(8).ptr(losses).ptr(dlogits).ptr(logits).ptr(targets).i32(N)
+                .i32(V).f32(dlossScale).ptr(err));
     }
 
     /**
@@ -230,6 +235,18 @@ final class Kernels {
             default -> throw noInstantiation("gelu_backward", storage);
         };
         launcher.launch(kernel, launch, new KernelArgs(4).ptr(din).ptr(dout).ptr(in).i64(n));
+    }
+
+    /**
+     * kernels/gelu.cu: {@code gelu_grad_scale_<storage>(float* d, const float* pre, size_t n)}
+     */
+    void geluGradScale(DType storage, Launch launch, CUdeviceptr d, CUdeviceptr pre, long n) {
+        String kernel = switch (storage) {
+            case F32 -> "gelu_grad_scale_f32";
+            case BF16 -> "gelu_grad_scale_bf16";
+            default -> throw noInstantiation("gelu_grad_scale", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(3).ptr(d).ptr(pre).i64(n));
     }
 
     /**

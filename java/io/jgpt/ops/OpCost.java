@@ -36,6 +36,21 @@ public final class OpCost {
         return new Cost(4 * n * s.bytes(), 20.0 * n);
     }
 
+    /** d *= gelu'(pre), in place: d read and written, pre read. */
+    public static Cost geluGradScale(long n, DType s) {
+        return new Cost(3 * n * s.bytes(), 20.0 * n);
+    }
+
+    /** GELU applied while a GEMM writes its output (an epilogue): the pre-activation written beside it. */
+    public static Cost fusedGelu(long n, DType s) {
+        return new Cost(n * s.bytes(), 10.0 * n);
+    }
+
+    /** dGELU applied while a GEMM writes the gradient (an epilogue): the pre-activation read. */
+    public static Cost fusedGeluGrad(long n, DType s) {
+        return new Cost(n * s.bytes(), 20.0 * n);
+    }
+
     public static Cost add(long n, DType s) {
         return new Cost(3 * n * s.bytes(), n);
     }

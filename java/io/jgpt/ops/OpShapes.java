@@ -208,6 +208,32 @@ public final class OpShapes {
         return d;
     }
 
+    /** As {@link #linearForward} with a bias, and preact like out. */
+    public static LinearDims linearGeluForward(String op, Tensor out, Tensor preact, Tensor in, Tensor weight,
+                                               Tensor bias) {
+        notNull(op, "bias", bias);
+        LinearDims d = linearForward(op, out, in, weight, bias);
+        expect(op, "preact", preact, out.shape());
+        return d;
+    }
+
+    /** dout (N..,OC) against weight (OC,IC); preact (N..,IC) with dpreact like it; dbias (IC) or null. */
+    public static LinearDims linearBackwardThroughGelu(String op, Tensor dpreact, Tensor dbias, Tensor dout,
+                                                       Tensor weight, Tensor preact) {
+        notNull(op, "preact", preact);
+        notNull(op, "dout", dout);
+        expectRank(op, "weight", weight, 2);
+        int oc = weight.shape()[0], ic = weight.shape()[1];
+        expect(op, "weight", weight, dout.lastDim(), preact.lastDim());
+        expectRows(op, "dout", dout, preact.rows(), oc);
+        expect(op, "dpreact", dpreact, preact.shape());
+        if (dbias != null) {
+            expect(op, "dbias", dbias, ic);
+            expectDType(op, "dbias", dbias, DType.F32);
+        }
+        return new LinearDims(preact.rows(), ic, oc);
+    }
+
     private static LinearDims linear(String op, Tensor in, Tensor weight) {
         notNull(op, "in", in);
         expectRank(op, "weight", weight, 2);
@@ -295,6 +321,31 @@ public final class OpShapes {
         expectNumel(op, "losses", losses, d.n);
         if (dlogits != null) expect(op, "dlogits", dlogits, logits.shape());
         return d;
+    }
+
+    /** The classifier's rows N, channels C, vocabulary V and chunk rows R. */
+    public record ClassifierDims(int n, int c, int v, int chunk) {}
+
+    /**
+     * x (N..,C) and weight (V,C); losses F32 and targets I32 of N elements; dx like x and dweight like weight, both
+     * or neither; the work buffer logits (R,V).
+     */
+    public static ClassifierDims classifier(String op, Tensor losses, Tensor dx, Tensor dweight, Tensor x,
+                                            Tensor weight, Tensor targets, Tensor logits) {
+        LinearDims d = linear(op, x, weight);
+        expectNumel(op, "targets", targets, d.n);
+        expectDType(op, "targets", targets, DType.I32);
+        expectNumel(op, "losses", losses, d.n);
+        expectDType(op, "losses", losses, DType.F32);
+        if ((dx == null) != (dweight == null))
+            throw new IllegalArgumentException(op + ": dx and dweight are given together (training) or not at all (a loss alone)");
+        if (dx != null) {
+            expect(op, "dx", dx, x.shape());
+            expect(op, "dweight", dweight, weight.shape());
+        }
+        expectRank(op, "logits", logits, 2);
+        expect(op, "logits", logits, logits.shape()[0], d.oc);
+        return new ClassifierDims(d.n, d.ic, d.oc, logits.shape()[0]);
     }
 
     /** The backend's F32 StepState tensor. */

@@ -108,6 +108,24 @@ public interface Ops extends AutoCloseable {
     void linearBackward(Tensor din, Tensor dweight, Tensor dbias, Tensor dout, Tensor in, Tensor weight);
 
     /**
+     * A linear layer followed by GELU (the MLP's first projection): preact = in @ weight^T + bias, kept for the
+     * backward pass, and out = gelu(preact). In fp32 this is linearForward then geluForward; where the GPU stores
+     * bf16, out is the GELU of the product before rounding (cuBLASLt's GELU_AUX_BIAS epilogue), and out and preact
+     * are each rounded once. in (N..,IC), weight (OC,IC), bias (OC), out and preact (N..,OC).
+     */
+    void linearGeluForward(Tensor out, Tensor preact, Tensor in, Tensor weight, Tensor bias);
+
+    /**
+     * The input gradient of a linear layer whose input was gelu(preact), carried back through the GELU (the
+     * MLP's backward between its two projections): dpreact is <b>overwritten</b> with (dout @ weight) ∘
+     * gelu'(preact), computed before any rounding (cuBLASLt's DGELU_BGRAD epilogue on the bf16 path); dbias, the
+     * F32 bias gradient of the layer that made preact (nullable), += the column sums of dpreact. dout (N..,OC),
+     * weight (OC,IC), preact and dpreact (N..,IC). The weight gradient of this layer is linearBackward's with a
+     * null din.
+     */
+    void linearBackwardThroughGelu(Tensor dpreact, Tensor dbias, Tensor dout, Tensor weight, Tensor preact);
+
+    /**
      * Causal multi-head self-attention core (everything between the QKV projection and the output
      * projection). qkv (B,T,3C) holds q, k, v side by side, each split into NH heads of hs = C/NH; out (B,T,C)
      * receives the heads re-joined. Scores are scaled by 1/sqrt(hs); query t sees keys t2 <= t (causal: the
@@ -158,6 +176,32 @@ public interface Ops extends AutoCloseable {
      * error.
      */
     void crossEntropy(Tensor losses, Tensor dlogits, Tensor logits, Tensor targets, float dlossScale);
+
+    /**
+     * The output head and its loss over the rows of x in chunks, so that only one chunk's logits exist at a time
+     * (GPT-2's full fp32 logits at batch 64 x 1024 would take 13 GB). For each chunk of R rows, R = logits' row
+     * count (the last chunk may be shorter): logits = x_chunk @ weight^T ({@link #linearForward}), the chunk's
+     * losses by {@link #crossEntropy} (targets -100 ignored) and, when dx is given, dlogits written over the logits,
+     * then dx_chunk += dlogits @ weight and dweight += dlogits^T x_chunk ({@link #linearBackward}). With R >= N it
+     * is exactly those three ops on the whole batch.
+     *
+     * <p>x (N..,C); weight (V,C); losses (F32) and targets (I32) of N elements; dx like x and dweight like weight,
+     * both or neither (a loss alone, for evaluation); logits (R,V) the work buffer in x's storage type, left holding
+     * the last chunk.
+     */
+    default void classifier(Tensor losses, Tensor dx, Tensor dweight, Tensor x, Tensor weight, Tensor targets,
+                            float dlossScale, Tensor logits) {
+        var d = OpShapes.classifier("classifier", losses, dx, dweight, x, weight, targets, logits);
+        for (int row = 0; row < d.n(); row += d.chunk()) {
+            int rows = Math.min(d.chunk(), d.n() - row);
+            Tensor chunk = rows == d.chunk() ? logits : view(logits, 0, rows, d.v());
+            Tensor in = view(x, (long) row * d.c(), rows, d.c());
+            linearForward(chunk, in, weight, null);
+            crossEntropy(view(losses, row, rows), dx == null ? null : chunk, chunk, view(targets, row, rows),
+                    dlossScale);
+            if (dx != null) linearBackward(view(dx, (long) row * d.c(), rows, d.c()), dweight, null, chunk, in, weight);
+        }
+    }
 
     // ---- the optimizer step, over whole parameter arenas -------------------------------------------
     // A chunk table (I32 (k, 3), see ArenaChunks) cuts an arena into rows (first element, count, decay):

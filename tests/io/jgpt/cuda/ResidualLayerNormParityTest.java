@@ -96,7 +96,7 @@ class ResidualLayerNormParityTest {
     }
 
     /** |gpu - cpu| <= ulp |cpu| + rel max |cpu|, element by element. */
-    private static void assertClose(String what, float[] want, float[] got, double ulp, double rel) {
+    static void assertClose(String what, float[] want, float[] got, double ulp, double rel) {
         double max = 0;
         for (float v : want) max = Math.max(max, Math.abs(v));
         for (int i = 0; i < want.length; i++) {
