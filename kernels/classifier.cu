@@ -1,6 +1,8 @@
-// Fused softmax + cross-entropy + logits gradient: mirrors Ops.crossEntropy (and so each chunk of Ops.classifier). One block per row; three
-// passes over the row's V logits (max, sum of exponentials, loss/gradient).
+// Fused softmax + cross-entropy + logits gradient: mirrors Ops.crossEntropy. One block per row; three
+// passes over the row's V logits (max, sum of exponentials, loss/gradient). Logits and their gradient are
+// stored as T (float or bf16); the reductions and the losses are fp32.
 #include "common.cuh"
+#include "storage.cuh"
 
 #define IGNORE_INDEX (-100)
 
@@ -8,11 +10,9 @@
 // overwritten with (softmax - onehot) * dlossScale, zero for ignored rows; it may alias logits because
 // each element is read and then written by the same thread, after the reductions have finished.
 // A target outside [0, V) other than -100 is reported through err and its row treated as ignored.
-// Logits and dlogits are stored as T (a chunk of the classifier's rows in bf16 on the bf16 path); the max, the
-// sum of exponentials and the loss are float.
 template <typename T>
-__device__ void cross_entropy_forward_backward(float* losses, T* dlogits, const T* logits, const int* targets, int N,
-                                               int V, float dlossScale, int* err) {
+__device__ void cross_entropy_forward_backward(float* losses, T* dlogits, const T* logits, const int* targets,
+                                               int N, int V, float dlossScale, int* err) {
     __shared__ float scratch[WARP_SIZE];
     int row = blockIdx.x;
     if (row >= N) return;
@@ -52,8 +52,9 @@ extern "C" __global__ void cross_entropy_forward_backward_f32(float* losses, flo
                                                               int* err) {
     cross_entropy_forward_backward(losses, dlogits, logits, targets, N, V, dlossScale, err);
 }
+
 extern "C" __global__ void cross_entropy_forward_backward_bf16(float* losses, __nv_bfloat16* dlogits,
-                                                               const __nv_bfloat16* logits, const int* targets, int N,
-                                                               int V, float dlossScale, int* err) {
+                                                               const __nv_bfloat16* logits, const int* targets,
+                                                               int N, int V, float dlossScale, int* err) {
     cross_entropy_forward_backward(losses, dlogits, logits, targets, N, V, dlossScale, err);
 }

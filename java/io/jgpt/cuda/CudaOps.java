@@ -220,7 +220,7 @@ public final class CudaOps implements Ops {
     // ---- ops ----------------------------------------------------------------------------------------
     // Shapes are checked by OpShapes and costs declared by OpCost, as on the CPU. Kernels templated on the
     // storage type run in the dtype of their activations (F32 or BF16, see OpShapes.storage); bf16 linear
-    // layers go through cuBLASLt (Bf16Linear); the cross-entropy reads F32 or BF16 logits (Ops.classifier's chunks).
+    // layers go through cuBLASLt (Bf16Linear).
 
     @Override
     public void embeddingForward(Tensor out, Tensor tokens, Tensor wte, Tensor wpe) {
@@ -497,6 +497,7 @@ public final class CudaOps implements Ops {
         var op = "crossEntropy";
         var d = OpShapes.crossEntropy(op, losses, dlogits, logits, targets);
         f32(op, losses);
+        // Logits (and their gradient, often the same tensor) in the activation dtype; the losses are fp32.
         DType s = dlogits == null ? OpShapes.storage(op, logits) : OpShapes.storage(op, logits, dlogits);
         Cost cost = OpCost.crossEntropy(d.n(), d.c(), dlogits != null, s);
         kernels.crossEntropyForwardBackward(s, Launch.blocks(d.n(), CE_THREADS, cost), ptr(losses), ptr(dlogits),
