@@ -33,11 +33,6 @@ public final class CudaOps implements Ops {
 
     private static final int NORM_BLOCKS = 256; // fixed, so sumOfSquares is deterministic
     private static final int CE_THREADS = 512;
-    /**
-     * Rows per partial sum of the layer norm's parameter gradients: 128 groups of (C/32) blocks at batch 64 x 1024,
-     * each thread adding 16 rows; the partials ((N/512) x 2C floats) are ~0.8 MB for GPT-2 small there.
-     */
-    private static final int LN_GROUP_ROWS = 512;
     private static final int MAX_DYNAMIC_SHARED = 48 * 1024; // static + dynamic, without a per-kernel opt-in
     private static final int ATTENTION_CACHED_STATIC_SHARED = 4 * 32; // attention_cached's reduce[WARP_SIZE]
 
@@ -254,6 +249,12 @@ public final class CudaOps implements Ops {
         kernels.layernormForward(s, Launch.warpPerRow(d.n(), OpCost.layerNormForward(d.n(), d.c(), s)), ptr(out),
                 ptr(mean), ptr(rstd), ptr(in), ptr(weight), ptr(bias), d.n(), d.c());
     }
+
+    /**
+     * Rows per partial sum of the layer norm's parameter gradients: 128 groups of (C/32) blocks at batch 64 x 1024,
+     * each thread adding 16 rows; the partials ((N/512) x 2C floats) are ~0.8 MB for GPT-2 small there.
+     */
+    private static final int LN_GROUP_ROWS = 512;
 
     @Override
     public void layerNormBackward(Tensor din, Tensor dweight, Tensor dbias, Tensor dout, Tensor in,
