@@ -1,10 +1,9 @@
 #!/usr/bin/env python3
 """Writes gpu-check.sh's markdown report from the files its stages left in WORK.
-Usage: gpu_report.py WORK OUT [--stop REASON]. Also writes OUT/bench.json (the bench's JSON object)."""
+Usage: gpu_report.py WORK OUT [--stop REASON]."""
 import datetime
 import json
 import os
-import re
 import sys
 import xml.etree.ElementTree as ET
 
@@ -66,40 +65,6 @@ def junit():
     return text
 
 
-def bench_json(folder="bench"):
-    """A bench's JSON object: all of stdout if it parses, else its last line that does."""
-    raw = read(folder, "stdout")
-    candidates = [raw] + [l for l in reversed(raw.splitlines()) if l.startswith("{")]
-    for c in candidates:
-        try:
-            value = json.loads(c)
-            if isinstance(value, dict):
-                return value
-        except ValueError:
-            pass
-    return None
-
-
-def tokens_per_s(d):
-    for key in ("tokens_per_s", "tokens_per_second", "tok_per_s"):
-        if d and isinstance(d.get(key), (int, float)):
-            return float(d[key])
-    return None
-
-
-def profile_table(bench):
-    """A table the bench put in its JSON, else the text table it printed (header line to 'total' line)."""
-    for key in ("profile_markdown", "profile_table", "profile"):
-        if bench and isinstance(bench.get(key), str):
-            value = bench[key]
-            return value if value.lstrip().startswith("|") else f"```\n{value}\n```"
-    text = read("bench", "stderr") + "\n" + read("bench", "stdout")
-    m = re.search(r"^.*\bcalls\b.*$(?:\n.*)*?^\s*\**total\b.*$", text, re.M)
-    if m:
-        return m.group(0) if m.group(0).lstrip().startswith("|") else f"```\n{m.group(0)}\n```"
-    return "no profiler table found in the bench output"
-
-
 def flash_table():
     rows = jsonl("flash.jsonl")
     if not rows:
@@ -114,12 +79,6 @@ def flash_table():
 
 
 def main():
-    bench = bench_json()
-    if bench is not None:
-        with open(os.path.join(out, "bench.json"), "w") as f:
-            json.dump(bench, f, indent=2)
-    torch_runs = jsonl("torch.jsonl")
-
     md = ["# jgpt GPU check", ""]
     md.append(f"- date: {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}")
     md.append(f"- commit: {read('commit') or 'unknown'}")
@@ -132,27 +91,11 @@ def main():
         md.append("Preparation only; see stages.log.")
     else:
         md += ["## GPU tests (JUnit, tag gpu)", "", junit()]
-        md += ["## jgpt bench", "", "```json", json.dumps(bench, indent=2) if bench else
-               "(no JSON from the bench; see stages.log)", "```", ""]
-        bench_tf32 = bench_json("bench-tf32")
-        md += ["## jgpt bench with --tf32", "", "```json", json.dumps(bench_tf32, indent=2) if bench_tf32 else
-               "(no JSON from the TF32 bench; see stages.log)", "```", ""]
-        md += ["## PyTorch eager (same model)", "", "```json"]
-        md += [json.dumps(r) for r in torch_runs] or ["(no results; see stages.log)"]
-        md += ["```", ""]
-        ours = tokens_per_s(bench)
-        md += ["## Throughput ratio (jgpt / PyTorch, tokens/s)", ""]
-        for r in torch_runs:
-            theirs = tokens_per_s(r)
-            mine = tokens_per_s(bench_tf32) if r.get("mode") == "tf32" else ours
-            ratio = f"{mine / theirs:.3f}" if mine and theirs else "n/a"
-            md.append(f"- jgpt {r.get('mode')} vs torch {r.get('mode')}: {ratio} (jgpt {mine}, torch {theirs})")
+        md += step_report.sections(work)
+        md += ["", "## Flash attention kernels vs PyTorch (64x12x1024x64, causal)", "", flash_table(), ""]
         md += ["", "## Decoding (GPT-2 small, KV cache, greedy; bench-generate --device cuda)", "", "```json"]
         md += [l for l in read("decode.jsonl").splitlines() if l.startswith("{")] or ["(no results; see stages.log)"]
         md += ["```", ""]
-        md += ["", "## Flash attention kernels vs PyTorch (64x12x1024x64, causal)", "", flash_table(), ""]
-        md += ["", "## Profile", "", profile_table(bench), ""]
-        md += step_report.sections(work)
         md.append("Files here: " + ", ".join(sorted(os.listdir(out))))
     with open(os.path.join(out, "gpu-report.md"), "w") as f:
         f.write("\n".join(md) + "\n")

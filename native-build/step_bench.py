@@ -6,13 +6,14 @@ so a stage that runs out of time keeps what it measured):
                                     headline (batch 64, bf16) first; a failed run keeps its error line
   step_bench.py scale OUT JAVA...   gpt2-medium/large/xl: the largest batch that fits, tried from the top down;
                                     a failed try keeps its error line, which says what limited the batch
-  step_bench.py profile OUT JAVA... the batch-64 GPT-2 small bf16 step per kernel, with
-                                    the roofline points (the trace goes beside OUT)
+  step_bench.py profile OUT JAVA... the batch-64 GPT-2 small step per kernel, with the roofline points (the
+                                    trace goes beside OUT)
+scale and profile run bf16 when the small runs (steps-small.jsonl beside OUT) trained in bf16, else TF32.
 
 JAVA... is the command that runs the jgpt jar (java, flags, -jar, the jar). Each run: 5 timed steps after
-2-4 warm-up steps (CUDA graphs replay from the second step on), --dropout 0 like the PyTorch peers (the
-presets' 0.1 would also keep the step out of a CUDA graph, whose mask keys are fixed)."""
+2-4 warm-up steps (CUDA graphs replay from the second step on), --dropout 0 like the PyTorch peers."""
 import json
+import os
 import subprocess
 import sys
 
@@ -47,7 +48,18 @@ def small(java, out):
             run(java, out, "gpt2-small", precision, batch, 90, timed)
 
 
-def scale(java, out, precision="bf16"):
+def fastest_mode(out):
+    """bf16 where the small-model runs beside OUT could train in bf16 (a build whose GPU path has it), else TF32."""
+    try:
+        with open(os.path.join(os.path.dirname(out), "steps-small.jsonl")) as f:
+            ran = [json.loads(line) for line in f if line.startswith("{")]
+    except OSError:
+        ran = []
+    return "bf16" if any(r.get("mode") == "bf16" and "error" not in r for r in ran) else "tf32"
+
+
+def scale(java, out):
+    precision = fastest_mode(out)
     timed = ["--steps", "3", "--warmup", "2", "--max-warmup", "2"]
     for model, batches in (("gpt2-medium", (32, 16, 8)), ("gpt2-large", (16, 8, 4)), ("gpt2-xl", (8, 4, 2, 1))):
         for batch in batches:
@@ -55,7 +67,8 @@ def scale(java, out, precision="bf16"):
                 break
 
 
-def profile(java, out, precision="bf16"):
+def profile(java, out):
+    precision = fastest_mode(out)
     trace = out.rsplit(".", 1)[0] + "-trace.json"
     run(java, out, "gpt2-small", precision, 64, 90,
         ["--steps", "3", "--warmup", "2", "--max-warmup", "3", "--profile", "--trace", trace], keep_profile=True)

@@ -60,12 +60,32 @@ def small_section(work):
     pick = bf16[0] if bf16 else max(head, key=lambda r: r["tokens_per_s"], default=None)
     md.append("")
     if pick:
+        peers = [r for r in to if r.get("batch") == 64 and r.get("tokens_per_s")]
+        against = "; ".join(f"{pick['tokens_per_s'] / r['tokens_per_s']:.2f}x torch {r['mode']}" for r in peers)
         md.append(f"**Headline: jgpt {pick['mode']} batch 64: {pick['tokens_per_s']:,.0f} tokens/s = "
                   f"{pick['tokens_per_s'] / TARGET:.2f} of the {TARGET:,} target**"
+                  + (f" ({against})" if against else "")
                   + ("" if bf16 else " (this build has no bf16 training; the target is for bf16)."))
+    md += ["", "Like with like (jgpt / PyTorch, tokens/s; bf16 also against compiled):", ""]
+    md += like_with_like(jg, to)
     md.append("")
     md.append("Commands: " + "; ".join(sorted({r["command"] for r in jg if "command" in r})[:3]) + " …")
     return md
+
+
+def like_with_like(jg, to):
+    """jgpt / PyTorch at each batch for the same precision (jgpt bf16 against eager bf16 and compiled)."""
+    pairs = (("fp32", "fp32"), ("tf32", "tf32"), ("bf16", "bf16"), ("bf16", "compiled"))
+    md = []
+    for batch in (64, 32, 16, 4):
+        def speed(runs, mode):
+            return next((r["tokens_per_s"] for r in runs if r.get("batch") == batch and r.get("mode") == mode
+                         and r.get("tokens_per_s")), None)
+        found = [(m, p, speed(jg, m), speed(to, p)) for m, p in pairs]
+        parts = [f"{m} / {p} {a / b:.2f}" for m, p, a, b in found if a and b]
+        if parts:
+            md.append(f"- batch {batch}: " + ", ".join(parts))
+    return md or ["- (no pair measured)"]
 
 
 def scale_section(work):

@@ -6,7 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,7 +46,9 @@ class GpuCheckScriptTest {
                 "{\"engine\":\"jgpt\",\"model\":\"gpt2-small\",\"mode\":\"fp32\",\"batch\":64,\"error\":\"jgpt: out of memory\"}"));
         Files.writeString(work.resolve("torch-peers.jsonl"),
                 "{\"engine\":\"torch\",\"mode\":\"bf16\",\"model\":\"gpt2-small\",\"batch\":64,\"ms_per_step\":300.0,"
-                        + "\"tokens_per_s\":187200.0}\n");
+                        + "\"tokens_per_s\":187200.0}\n"
+                        + "{\"engine\":\"torch\",\"mode\":\"tf32\",\"model\":\"gpt2-small\",\"batch\":64,\"ms_per_step\":546.1,"
+                        + "\"tokens_per_s\":120000.0}\n");
         Process p = new ProcessBuilder("python3", "native-build/gpu_report.py", work.toString(), out.toString())
                 .redirectErrorStream(true).redirectOutput(out.resolve("console.txt").toFile()).start();
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
@@ -49,6 +57,48 @@ class GpuCheckScriptTest {
         assertTrue(report.contains("| 64 | jgpt | tf32 | 700.0 | 93,600 | 16.9 % | 1.00 |"), report);
         assertTrue(report.contains("| 64 | torch | bf16 | 300.0 | 187,200 | 17.0 % | 0.50 |"), report);
         assertTrue(report.contains("| 64 | jgpt | fp32 | - | - | - | jgpt: out of memory |"), report);
-        assertTrue(report.contains("jgpt tf32 batch 64: 93,600 tokens/s = 0.17 of the 550,000 target"), report);
+        assertTrue(report.contains("jgpt tf32 batch 64: 93,600 tokens/s = 0.17 of the 550,000 target** (0.50x torch bf16; 0.78x torch tf32)"),
+                report);
+        assertTrue(report.contains("- batch 64: tf32 / tf32 0.78"), report);
+    }
+
+    /**
+     * The budget: the stages guaranteed their seconds (the verification and the headline table) fit, with every
+     * stage that runs before the first of them at its full limit, inside the script's deadline, which stays under
+     * the 8 minutes the GPU machine gives the check; each guaranteed stage exists, and all of them run before any
+     * stage that is only run while time lasts.
+     */
+    @Test
+    void guaranteedStagesFitTheDeadlineAndRunFirst() throws IOException {
+        String script = Files.readString(Path.of("native-build/gpu-check.sh"));
+        Matcher d = Pattern.compile("deadline=\\$\\(\\(SECONDS \\+ (\\d+)\\)\\)").matcher(script);
+        assertTrue(d.find(), "no deadline in gpu-check.sh");
+        int deadline = Integer.parseInt(d.group(1));
+        assertTrue(deadline <= 450, "deadline " + deadline + " s leaves no room for the report inside 8 minutes");
+        Matcher r = Pattern.compile("declare -A reserve=\\(([^)]*)\\)").matcher(script);
+        assertTrue(r.find(), "no reserve table in gpu-check.sh");
+        Map<String, Integer> reserve = new LinkedHashMap<>();
+        Matcher e = Pattern.compile("\\[([\\w-]+)]=(\\d+)").matcher(r.group(1));
+        while (e.find()) reserve.put(e.group(1), Integer.parseInt(e.group(2)));
+        assertTrue(reserve.keySet().containsAll(List.of("junit-gpu", "steps-small", "torch-peers", "torch-compiled")),
+                reserve.toString());
+        List<String> order = new ArrayList<>();
+        Map<String, Integer> limits = new LinkedHashMap<>();
+        Matcher s = Pattern.compile("(?m)^\\s*stage ([\\w-]+) (\\d+) ").matcher(script);
+        while (s.find()) {
+            order.add(s.group(1));
+            limits.put(s.group(1), Integer.parseInt(s.group(2)));
+        }
+        for (String name : reserve.keySet()) {
+            assertTrue(order.contains(name), "reserved stage " + name + " is never run");
+            assertTrue(reserve.get(name) <= limits.get(name), name + " reserves more than its limit");
+        }
+        int firstReserved = order.stream().filter(reserve::containsKey).mapToInt(order::indexOf).min().orElseThrow();
+        int lastReserved = order.stream().filter(reserve::containsKey).mapToInt(order::indexOf).max().orElseThrow();
+        int before = order.subList(0, firstReserved).stream().mapToInt(limits::get).sum();
+        int kept = reserve.values().stream().mapToInt(Integer::intValue).sum();
+        assertTrue(before + kept <= deadline, before + " s of preparation + " + kept + " s reserved > " + deadline);
+        for (String name : order.subList(firstReserved, lastReserved + 1))
+            assertTrue(reserve.containsKey(name), name + " runs among the guaranteed stages without a reservation");
     }
 }
