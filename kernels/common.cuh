@@ -31,6 +31,13 @@ __device__ __forceinline__ bool dropout_keep(uint64_t key, uint64_t index, int t
     return (mix64(key + index * 0x9E3779B97F4A7C15ull) >> 40) >= (uint64_t)threshold;
 }
 
+// A dropout site's key, read from device memory (the step's key table, written before the step) so that a
+// captured CUDA graph draws new masks every replay; never read when the site is inactive (threshold 0, key
+// pointer null).
+__device__ __forceinline__ uint64_t dropout_key(const unsigned long long* key, int threshold) {
+    return threshold == 0 ? 0ull : *key;
+}
+
 struct SumOp {
     template <typename T> __device__ __forceinline__ T operator()(T a, T b) const { return a + b; }
 };

@@ -17,19 +17,23 @@ __device__ void dropout_backward(T* din, const T* dout, size_t n, unsigned long 
                     din, din, dout);
 }
 
-extern "C" __global__ void dropout_forward_f32(float* out, const float* in, size_t n, unsigned long long key,
-                                               int threshold, float scale) {
+extern "C" __global__ void dropout_forward_f32(float* out, const float* in, size_t n,
+                                               const unsigned long long* dropKey, int threshold, float scale) {
+    const unsigned long long key = dropout_key(dropKey, threshold);
     dropout_forward(out, in, n, key, threshold, scale);
 }
 extern "C" __global__ void dropout_forward_bf16(__nv_bfloat16* out, const __nv_bfloat16* in, size_t n,
-                                                unsigned long long key, int threshold, float scale) {
+                                                const unsigned long long* dropKey, int threshold, float scale) {
+    const unsigned long long key = dropout_key(dropKey, threshold);
     dropout_forward(out, in, n, key, threshold, scale);
 }
-extern "C" __global__ void dropout_backward_f32(float* din, const float* dout, size_t n, unsigned long long key,
-                                                int threshold, float scale) {
+extern "C" __global__ void dropout_backward_f32(float* din, const float* dout, size_t n,
+                                                const unsigned long long* dropKey, int threshold, float scale) {
+    const unsigned long long key = dropout_key(dropKey, threshold);
     dropout_backward(din, dout, n, key, threshold, scale);
 }
 extern "C" __global__ void dropout_backward_bf16(__nv_bfloat16* din, const __nv_bfloat16* dout, size_t n,
-                                                 unsigned long long key, int threshold, float scale) {
+                                                 const unsigned long long* dropKey, int threshold, float scale) {
+    const unsigned long long key = dropout_key(dropKey, threshold);
     dropout_backward(din, dout, n, key, threshold, scale);
 }

@@ -28,8 +28,10 @@ extern "C" __global__ void flash_attention_backward_delta(float* delta, const fl
 // bh = x / tiles and keys from (x % tiles) * rows; it streams the queries from its first key on.
 extern "C" __global__ void flash_attention_backward_dkdv_f32(float* dqkv, const float* dout, const float* qkv,
                                                              const float* lse, const float* delta, int B, int T,
-                                                             int NH, int hs, float scale, unsigned long long key,
-                                                             int threshold, float dropScale) {
+                                                             int NH, int hs, float scale,
+                                                             const unsigned long long* dropKey, int threshold,
+                                                             float dropScale) {
+    const unsigned long long key = dropout_key(dropKey, threshold);
     extern __shared__ float4 flash_shared[];
     const FlashThread f = flash_thread(T, NH, hs, false);
     const int G = f.G, rows = f.rows, padded = f.padded, bh = f.bh, b = f.b, h = f.h, key0 = f.row0, g = f.g;
@@ -76,8 +78,10 @@ extern "C" __global__ void flash_attention_backward_dkdv_f32(float* dqkv, const 
 // dqkv's q part += dq. Grid and shared memory as flash_attention_forward_f32 (query tiles, last first).
 extern "C" __global__ void flash_attention_backward_dq_f32(float* dqkv, const float* dout, const float* qkv,
                                                            const float* lse, const float* delta, int B, int T,
-                                                           int NH, int hs, float scale, unsigned long long key,
-                                                           int threshold, float dropScale) {
+                                                           int NH, int hs, float scale,
+                                                           const unsigned long long* dropKey, int threshold,
+                                                           float dropScale) {
+    const unsigned long long key = dropout_key(dropKey, threshold);
     extern __shared__ float4 flash_shared[];
     const FlashThread f = flash_thread(T, NH, hs, true);
     const int G = f.G, rows = f.rows, padded = f.padded, bh = f.bh, b = f.b, h = f.h, row0 = f.row0, g = f.g;

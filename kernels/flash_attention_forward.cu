@@ -9,8 +9,10 @@
 // dynamic shared memory flash_forward_shared_bytes(G). Block x covers head bh = x / tiles and query tile
 // flash_reversed_tile(x % tiles, tiles). qkv (B,T,3C) in, out (B,T,C) and lse (B,NH,T) written.
 extern "C" __global__ void flash_attention_forward_f32(float* out, float* lse, const float* qkv, int B, int T,
-                                                       int NH, int hs, float scale, unsigned long long key,
-                                                       int threshold, float dropScale) {
+                                                       int NH, int hs, float scale,
+                                                       const unsigned long long* dropKey, int threshold,
+                                                       float dropScale) {
+    const unsigned long long key = dropout_key(dropKey, threshold);
     extern __shared__ float4 flash_shared[];
     const FlashThread f = flash_thread(T, NH, hs, true);
     const int G = f.G, rows = f.rows, padded = f.padded, bh = f.bh, b = f.b, h = f.h, row0 = f.row0, g = f.g;
@@ -119,7 +121,9 @@ __device__ __forceinline__ float flash_quad_sum(float v) {
 
 extern "C" __global__ void flash_attention_forward_bf16(__nv_bfloat16* out, float* lse, const __nv_bfloat16* qkv,
                                                         int B, int T, int NH, int hs, float scale,
-                                                        unsigned long long key, int threshold, float dropScale) {
+                                                        const unsigned long long* dropKey, int threshold,
+                                                        float dropScale) {
+    const unsigned long long key = dropout_key(dropKey, threshold);
     __shared__ __align__(16) __nv_bfloat16 qs[FLASH_MMA_ROWS * FLASH_MMA_STRIDE];
     __shared__ __align__(16) __nv_bfloat16 ks[FLASH_MMA_KEY_TILE * FLASH_MMA_STRIDE];
     __shared__ __align__(16) __nv_bfloat16 vt[FLASH_MMA_HEAD * FLASH_MMA_STRIDE]; // v transposed: [channel][key]

@@ -67,6 +67,16 @@ static double factor(const Drop& d, uint64_t index) {
     return (host_mix64(d.key + index * 0x9E3779B97F4A7C15ull) >> 40) >= (uint64_t)d.threshold ? d.scale : 0.0;
 }
 
+// The kernels read a site's key from device memory (in jgpt, the step's key table); one slot serves here. The
+// synchronous copy is ordered before the launches that follow on the default stream.
+static const unsigned long long* device_key(const Drop& drop) {
+    static unsigned long long* slot = nullptr;
+    if (drop.threshold == 0) return nullptr;
+    if (slot == nullptr) CHECK(cudaMalloc(&slot, sizeof *slot));
+    CHECK(cudaMemcpy(slot, &drop.key, sizeof drop.key, cudaMemcpyHostToDevice));
+    return slot;
+}
+
 struct Device {
     float *qkv, *out, *lse, *dout, *dqkv, *delta;
     explicit Device(const Shape& s) {
@@ -87,8 +97,8 @@ static int blocks(const Shape& s) { return s.B * s.NH * flash_ceil_div(s.T, flas
 static void forward(const Shape& s, const Device& d, const Drop& drop) {
     int g = flash_group(s.hs);
     flash_attention_forward_f32<<<blocks(s), FLASH_THREADS, flash_forward_shared_bytes(g)>>>(
-        d.out, d.lse, d.qkv, s.B, s.T, s.NH, s.hs, (float)(1.0 / std::sqrt((double)s.hs)), drop.key, drop.threshold,
-        drop.scale);
+        d.out, d.lse, d.qkv, s.B, s.T, s.NH, s.hs, (float)(1.0 / std::sqrt((double)s.hs)), device_key(drop),
+        drop.threshold, drop.scale);
     CHECK(cudaGetLastError());
 }
 
@@ -96,8 +106,8 @@ static void forward(const Shape& s, const Device& d, const Drop& drop) {
 static void forward_bf16(const Shape& s, __nv_bfloat16* out16, float* lse, const __nv_bfloat16* qkv16, const Drop& drop) {
     int grid = s.B * s.NH * flash_ceil_div(s.T, FLASH_MMA_ROWS);
     flash_attention_forward_bf16<<<grid, 32 * FLASH_MMA_WARPS>>>(out16, lse, qkv16, s.B, s.T, s.NH, s.hs,
-                                                              (float)(1.0 / std::sqrt((double)s.hs)), drop.key,
-                                                              drop.threshold, drop.scale);
+                                                              (float)(1.0 / std::sqrt((double)s.hs)),
+                                                              device_key(drop), drop.threshold, drop.scale);
     CHECK(cudaGetLastError());
 }
 
@@ -107,10 +117,11 @@ static void backward(const Shape& s, const Device& d, const Drop& drop) {
     int warpsPerBlock = 256 / WARP_SIZE;
     flash_attention_backward_delta<<<(int)((s.rows() + warpsPerBlock - 1) / warpsPerBlock), 256>>>(
         d.delta, d.dout, d.out, s.B, s.T, s.NH, s.hs);
+    const unsigned long long* key = device_key(drop);
     flash_attention_backward_dkdv_f32<<<blocks(s), FLASH_THREADS, flash_dkdv_shared_bytes(g)>>>(
-        d.dqkv, d.dout, d.qkv, d.lse, d.delta, s.B, s.T, s.NH, s.hs, scale, drop.key, drop.threshold, drop.scale);
+        d.dqkv, d.dout, d.qkv, d.lse, d.delta, s.B, s.T, s.NH, s.hs, scale, key, drop.threshold, drop.scale);
     flash_attention_backward_dq_f32<<<blocks(s), FLASH_THREADS, flash_forward_shared_bytes(g)>>>(
-        d.dqkv, d.dout, d.qkv, d.lse, d.delta, s.B, s.T, s.NH, s.hs, scale, drop.key, drop.threshold, drop.scale);
+        d.dqkv, d.dout, d.qkv, d.lse, d.delta, s.B, s.T, s.NH, s.hs, scale, key, drop.threshold, drop.scale);
     CHECK(cudaGetLastError());
 }
 

@@ -44,6 +44,8 @@ public final class CudaOps implements Ops {
     private Bf16Linear bf16Linear;
     private final HostStaging staging;
     private final CudaTensor errors; // {code, position, value}, see kernels/common.cuh
+    private long[] stagedKeys = new long[0]; // the dropout key table last staged, as the host sees it
+    private CUdeviceptr keyTable;
     private Profiler profiler = Profiler.OFF;
 
     /**
@@ -384,7 +386,7 @@ public final class CudaOps implements Ops {
         Launch launch = s == DType.BF16 ? FlashGeometry.bf16Forward(op, h.b(), h.t(), h.nh(), h.hs(), cost)
                 : FlashGeometry.of(op, h.b(), h.t(), h.nh(), h.hs()).forwardLaunch(cost);
         kernels.flashAttentionForward(s, launch, ptr(out), ptr(lse), ptr(qkv), h.b(), h.t(), h.nh(), h.hs(), scale(h),
-                dropout.key(), dropout.threshold(), dropout.scale());
+                dropoutKey(op, dropout), dropout.threshold(), dropout.scale());
     }
 
     @Override
@@ -401,15 +403,16 @@ public final class CudaOps implements Ops {
         f32(op, dqkv, dout, out);
         FlashGeometry f = FlashGeometry.of(op, h.b(), h.t(), h.nh(), h.hs());
         CUdeviceptr delta = scratch.get("attn.delta", 4 * h.rows());
+        CUdeviceptr key = dropoutKey(op, dropout);
         kernels.flashAttentionBackwardDelta(Launch.warpPerRow(Math.toIntExact(h.rows()),
                 OpCost.attentionBackwardDelta(h, DType.F32)), delta, ptr(dout), ptr(out), h.b(), h.t(), h.nh(),
                 h.hs());
         kernels.flashAttentionBackwardDkdv(qkv.dtype(),
                 f.dkdvLaunch(OpCost.attentionBackwardKeysValues(h, DType.F32)), ptr(dqkv), ptr(dout), ptr(qkv), ptr(lse),
-                delta, h.b(), h.t(), h.nh(), h.hs(), scale(h), dropout.key(), dropout.threshold(), dropout.scale());
+                delta, h.b(), h.t(), h.nh(), h.hs(), scale(h), key, dropout.threshold(), dropout.scale());
         kernels.flashAttentionBackwardDq(qkv.dtype(),
                 f.forwardLaunch(OpCost.attentionBackwardQueries(h, DType.F32)), ptr(dqkv), ptr(dout), ptr(qkv),
-                ptr(lse), delta, h.b(), h.t(), h.nh(), h.hs(), scale(h), dropout.key(), dropout.threshold(),
+                ptr(lse), delta, h.b(), h.t(), h.nh(), h.hs(), scale(h), key, dropout.threshold(),
                 dropout.scale());
     }
 
@@ -481,7 +484,7 @@ public final class CudaOps implements Ops {
             return;
         }
         kernels.dropoutForward(s, Launch.vectorized(n, s, OpCost.dropoutForward(n, s)), ptr(out), ptr(in), n,
-                dropout.key(), dropout.threshold(), dropout.scale());
+                dropoutKey(op, dropout), dropout.threshold(), dropout.scale());
     }
 
     @Override
@@ -490,7 +493,34 @@ public final class CudaOps implements Ops {
         long n = OpShapes.dropoutBackward(op, din, dout, dropout);
         DType s = OpShapes.storage(op, din, dout);
         kernels.dropoutBackward(s, Launch.vectorized(n, s, OpCost.dropoutBackward(n, s)), ptr(din), ptr(dout), n,
-                dropout.key(), dropout.threshold(), dropout.scale());
+                dropoutKey(op, dropout), dropout.threshold(), dropout.scale());
+    }
+
+    // The kernels read each dropout site's key from device memory: a site of a staged table from its slot, so
+    // that a recorded graph reads whatever table the step staged before the replay; a loose site from one slot
+    // of its own, copied as the op is queued (stream order keeps each kernel's key until it has run).
+    @Override
+    public void stageDropoutKeys(long[] keys) {
+        notCapturing("stageDropoutKeys");
+        stagedKeys = keys.clone();
+        if (keys.length == 0) return;
+        keyTable = scratch.get("dropout.keys", 8L * keys.length);
+        staging.copy(keyTable, keys);
+    }
+
+    /** The device address of a site's key; null for an inactive site (its kernels never read it). */
+    private CUdeviceptr dropoutKey(String op, Dropout d) {
+        if (!d.active()) return null;
+        if (d.slot() == Dropout.LOOSE) {
+            notCapturing(op + " with a dropout key outside the staged table");
+            CUdeviceptr loose = scratch.get("dropout.loose", 8);
+            staging.copy(loose, new long[] {d.key()});
+            return loose;
+        }
+        if (d.slot() >= stagedKeys.length || stagedKeys[d.slot()] != d.key())
+            throw new IllegalStateException(op + ": the key of dropout slot " + d.slot() + " was not staged (" + stagedKeys.length
+                    + " keys staged): stage the forward pass's DropoutPlan.keys() first");
+        return keyTable.withByteOffset(8L * d.slot());
     }
 
     @Override

@@ -39,6 +39,12 @@ final class HostStaging implements AutoCloseable {
         queue(dst, 4L * src.length);
     }
 
+    void copy(CUdeviceptr dst, long[] src) {
+        ByteBuffer b = slot(8L * src.length);
+        b.asLongBuffer().put(src);
+        queue(dst, 8L * src.length);
+    }
+
     void copy(CUdeviceptr dst, int[] src) {
         ByteBuffer b = slot(4L * src.length);
         b.asIntBuffer().put(src);

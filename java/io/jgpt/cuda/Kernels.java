@@ -88,31 +88,33 @@ final class Kernels {
     }
 
     /**
-     * kernels/dropout.cu: {@code dropout_forward_<storage>(float* out, const float* in, size_t n, unsigned long long
-     * key, int threshold, float scale)}
+     * kernels/dropout.cu: {@code dropout_forward_<storage>(float* out, const float* in, size_t n, const unsigned long
+     * long* dropKey, int threshold, float scale)}
      */
-    void dropoutForward(DType storage, Launch launch, CUdeviceptr out, CUdeviceptr in, long n, long key, int threshold,
-                float scale) {
+    void dropoutForward(DType storage, Launch launch, CUdeviceptr out, CUdeviceptr in, long n, CUdeviceptr dropKey,
+                int threshold, float scale) {
         String kernel = switch (storage) {
             case F32 -> "dropout_forward_f32";
             case BF16 -> "dropout_forward_bf16";
             default -> throw noInstantiation("dropout_forward", storage);
         };
-        launcher.launch(kernel, launch, new KernelArgs(6).ptr(out).ptr(in).i64(n).i64(key).i32(threshold).f32(scale));
+        launcher.launch(kernel, launch, new KernelArgs(6).ptr(out).ptr(in).i64(n).ptr(dropKey).i32(threshold)
+                .f32(scale));
     }
 
     /**
-     * kernels/dropout.cu: {@code dropout_backward_<storage>(float* din, const float* dout, size_t n, unsigned long long
-     * key, int threshold, float scale)}
+     * kernels/dropout.cu: {@code dropout_backward_<storage>(float* din, const float* dout, size_t n, const unsigned
+     * long long* dropKey, int threshold, float scale)}
      */
-    void dropoutBackward(DType storage, Launch launch, CUdeviceptr din, CUdeviceptr dout, long n, long key,
+    void dropoutBackward(DType storage, Launch launch, CUdeviceptr din, CUdeviceptr dout, long n, CUdeviceptr dropKey,
                 int threshold, float scale) {
         String kernel = switch (storage) {
             case F32 -> "dropout_backward_f32";
             case BF16 -> "dropout_backward_bf16";
             default -> throw noInstantiation("dropout_backward", storage);
         };
-        launcher.launch(kernel, launch, new KernelArgs(6).ptr(din).ptr(dout).i64(n).i64(key).i32(threshold).f32(scale));
+        launcher.launch(kernel, launch, new KernelArgs(6).ptr(din).ptr(dout).i64(n).ptr(dropKey).i32(threshold)
+                .f32(scale));
     }
 
     /**
@@ -168,49 +170,50 @@ final class Kernels {
 
     /**
      * kernels/flash_attention_backward.cu: {@code flash_attention_backward_dkdv_<storage>(float* dqkv, const float*
-     * dout, const float* qkv, const float* lse, const float* delta, int B, int T, int NH, int hs, float scale, unsigned
-     * long long key, int threshold, float dropScale)}
+     * dout, const float* qkv, const float* lse, const float* delta, int B, int T, int NH, int hs, float scale, const
+     * unsigned long long* dropKey, int threshold, float dropScale)}
      */
     void flashAttentionBackwardDkdv(DType storage, Launch launch, CUdeviceptr dqkv, CUdeviceptr dout, CUdeviceptr qkv,
-                CUdeviceptr lse, CUdeviceptr delta, int B, int T, int NH, int hs, float scale, long key, int threshold,
-                float dropScale) {
+                CUdeviceptr lse, CUdeviceptr delta, int B, int T, int NH, int hs, float scale, CUdeviceptr dropKey,
+                int threshold, float dropScale) {
         String kernel = switch (storage) {
             case F32 -> "flash_attention_backward_dkdv_f32";
             default -> throw noInstantiation("flash_attention_backward_dkdv", storage);
         };
         launcher.launch(kernel, launch, new KernelArgs(13).ptr(dqkv).ptr(dout).ptr(qkv).ptr(lse).ptr(delta).i32(B)
-                .i32(T).i32(NH).i32(hs).f32(scale).i64(key).i32(threshold).f32(dropScale));
+                .i32(T).i32(NH).i32(hs).f32(scale).ptr(dropKey).i32(threshold).f32(dropScale));
     }
 
     /**
      * kernels/flash_attention_backward.cu: {@code flash_attention_backward_dq_<storage>(float* dqkv, const float* dout,
-     * const float* qkv, const float* lse, const float* delta, int B, int T, int NH, int hs, float scale, unsigned long
-     * long key, int threshold, float dropScale)}
+     * const float* qkv, const float* lse, const float* delta, int B, int T, int NH, int hs, float scale, const unsigned
+     * long long* dropKey, int threshold, float dropScale)}
      */
     void flashAttentionBackwardDq(DType storage, Launch launch, CUdeviceptr dqkv, CUdeviceptr dout, CUdeviceptr qkv,
-                CUdeviceptr lse, CUdeviceptr delta, int B, int T, int NH, int hs, float scale, long key, int threshold,
-                float dropScale) {
+                CUdeviceptr lse, CUdeviceptr delta, int B, int T, int NH, int hs, float scale, CUdeviceptr dropKey,
+                int threshold, float dropScale) {
         String kernel = switch (storage) {
             case F32 -> "flash_attention_backward_dq_f32";
             default -> throw noInstantiation("flash_attention_backward_dq", storage);
         };
         launcher.launch(kernel, launch, new KernelArgs(13).ptr(dqkv).ptr(dout).ptr(qkv).ptr(lse).ptr(delta).i32(B)
-                .i32(T).i32(NH).i32(hs).f32(scale).i64(key).i32(threshold).f32(dropScale));
+                .i32(T).i32(NH).i32(hs).f32(scale).ptr(dropKey).i32(threshold).f32(dropScale));
     }
 
     /**
      * kernels/flash_attention_forward.cu: {@code flash_attention_forward_<storage>(float* out, float* lse, const float*
-     * qkv, int B, int T, int NH, int hs, float scale, unsigned long long key, int threshold, float dropScale)}
+     * qkv, int B, int T, int NH, int hs, float scale, const unsigned long long* dropKey, int threshold, float
+     * dropScale)}
      */
     void flashAttentionForward(DType storage, Launch launch, CUdeviceptr out, CUdeviceptr lse, CUdeviceptr qkv, int B,
-                int T, int NH, int hs, float scale, long key, int threshold, float dropScale) {
+                int T, int NH, int hs, float scale, CUdeviceptr dropKey, int threshold, float dropScale) {
         String kernel = switch (storage) {
             case F32 -> "flash_attention_forward_f32";
             case BF16 -> "flash_attention_forward_bf16";
             default -> throw noInstantiation("flash_attention_forward", storage);
         };
         launcher.launch(kernel, launch, new KernelArgs(11).ptr(out).ptr(lse).ptr(qkv).i32(B).i32(T).i32(NH).i32(hs)
-                .f32(scale).i64(key).i32(threshold).f32(dropScale));
+                .f32(scale).ptr(dropKey).i32(threshold).f32(dropScale));
     }
 
     /**

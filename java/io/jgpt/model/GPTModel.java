@@ -68,6 +68,7 @@ public final class GPTModel extends Module {
      */
     public Tensor forward(int[] ids, int batch, int time, DropoutPlan dropout) {
         stageTokens(ids, batch, time);
+        ops.stageDropoutKeys(dropout.keys());
         return forwardStaged(dropout);
     }
 
@@ -85,12 +86,13 @@ public final class GPTModel extends Module {
     }
 
     /**
-     * Checks a training batch's ids and targets (-100 = ignore) and queues both into the model's input buffers,
-     * so that {@link #trainStaged} then only queues kernels (what a CUDA graph can capture). Returns how many
-     * targets count.
+     * Checks a training batch's ids and targets (-100 = ignore) and queues both, with the dropout keys of
+     * {@code dropout}, into the model's input buffers, so that {@link #trainStaged} with the same plan then only
+     * queues kernels (what a CUDA graph can capture). Returns how many targets count.
      */
-    public int stage(int[] ids, int[] targets, int batch, int time) {
+    public int stage(int[] ids, int[] targets, int batch, int time, DropoutPlan dropout) {
         stageTokens(ids, batch, time);
+        ops.stageDropoutKeys(dropout.keys());
         return stageTargets(targets);
     }
 
@@ -98,7 +100,8 @@ public final class GPTModel extends Module {
      * The training work on the staged batch: forward, the mean loss times {@code gradScale} added to the step
      * state's loss slot ({@link io.jgpt.ops.StepState#LOSS}) on the backend, and the backward pass, which
      * accumulates the gradient of {@code gradScale * loss} (scale 1/k for k micro-batches). {@code valid} is
-     * what {@link #stage} returned. Nothing here copies between host and backend.
+     * what {@link #stage} returned, {@code dropout} the plan staged with the batch. Nothing here copies between
+     * host and backend.
      */
     public void trainStaged(DropoutPlan dropout, float gradScale, int valid, Tensor stepState) {
         trainStaged(dropout, gradScale, valid, stepState, module -> {});

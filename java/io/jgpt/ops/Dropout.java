@@ -6,17 +6,25 @@ package io.jgpt.ops;
  * {@code (bits >>> 40) < threshold}. The CUDA kernels evaluate exactly the same integer arithmetic, so
  * CPU and GPU produce identical masks and parity tests can run with dropout on.
  *
+ * <p>The CUDA kernels read the key from device memory, not from their arguments, so that a recorded graph
+ * draws new masks every step: a site of a forward pass has a {@link #slot} in the key table the model stages
+ * before the pass ({@link Ops#stageDropoutKeys}); a {@link #LOOSE} site's key is copied by the backend itself
+ * as the op is queued (tests and single ops; not possible inside a graph capture).
+ *
  * @param p         drop probability in [0, 1)
  * @param key       per-(seed, stream) key, see {@link #of}
  * @param threshold {@code floor(p * 2^24)}: 24-bit uniform values below it are dropped
+ * @param slot      index of this site's key in the staged key table, or {@link #LOOSE}
  */
-public record Dropout(float p, long key, int threshold) {
+public record Dropout(float p, long key, int threshold, int slot) {
 
     public static final long GOLDEN = 0x9E3779B97F4A7C15L;
     private static final double TWO_24 = 16777216.0;
+    /** A site outside any staged key table. */
+    public static final int LOOSE = -1;
 
     /** No dropout (evaluation, or p = 0). */
-    public static final Dropout NONE = new Dropout(0f, 0L, 0);
+    public static final Dropout NONE = new Dropout(0f, 0L, 0, LOOSE);
 
     /**
      * @param seed   the run's seed
@@ -25,7 +33,13 @@ public record Dropout(float p, long key, int threshold) {
     public static Dropout of(float p, long seed, long stream) {
         if (!(p >= 0f && p < 1f)) throw new IllegalArgumentException("dropout must be in [0, 1), got " + p);
         if (p == 0f) return NONE;
-        return new Dropout(p, mix64(seed ^ mix64(stream + GOLDEN)), (int) (p * TWO_24));
+        return new Dropout(p, mix64(seed ^ mix64(stream + GOLDEN)), (int) (p * TWO_24), LOOSE);
+    }
+
+    /** This site with its key at {@code slot} of the staged key table. */
+    public Dropout atSlot(int slot) {
+        if (slot < 0) throw new IllegalArgumentException("key table slot " + slot + " is negative");
+        return new Dropout(p, key, threshold, slot);
     }
 
     public boolean active() {

@@ -169,6 +169,14 @@ public interface Ops extends AutoCloseable {
     void dropoutBackward(Tensor din, Tensor dout, Dropout dropout);
 
     /**
+     * Stages the key table of the dropout sites that follow: a site with {@link Dropout#slot} s uses keys[s],
+     * which must equal its own key. On CUDA the table is a queued copy into device memory that the kernels read
+     * when they run, so a recorded graph draws the masks of whatever table was staged before its replay; the
+     * CPU reads each site's own key, and ignores this.
+     */
+    default void stageDropoutKeys(long[] keys) {}
+
+    /**
      * Fused softmax + cross-entropy (+ its gradient). logits (N,V), targets I32 (N), losses (N).
      * losses[i] = -log softmax(logits[i])[targets[i]], or 0 where targets[i] == -100 (ignored).
      * When dlogits is non-null it is <b>overwritten</b> with (softmax - onehot) * dlossScale (zero rows for

@@ -14,10 +14,15 @@ import org.slf4j.LoggerFactory;
  * and a non-finite loss or norm skipping the update so a NaN never reaches the weights. Nothing here waits
  * for the device; {@link #result()} reads the step's scalars back when the caller logs.
  *
- * <p>On a backend with graphs (CUDA) a step of one micro-batch without dropout is recorded once per batch
- * shape — after one eager step of that shape has allocated every buffer — and replayed from then on: the
- * host only copies the batch and the learning rate into device memory the graph reads, then launches it.
- * Other steps (accumulation, dropout, whose masks change every step) run eagerly.
+ * <p>On a backend with graphs (CUDA) the step is recorded once per shape (micro-batch size, length, counted
+ * targets and the number of micro-batches), after one eager step of that shape has allocated every buffer,
+ * and replayed from then on. Everything that changes from step to step is in device memory the graphs read:
+ * the host stages each micro-batch's tokens, targets and dropout keys ({@link DropoutPlan#keys}) and the
+ * learning rate, then launches. With k micro-batches there are two graphs: one micro-batch's forward and
+ * backward, replayed k - 1 times, and the last micro-batch with the optimizer step. Recording one micro-batch
+ * rather than the whole step keeps one staged batch in device memory instead of k, lets each micro-batch's
+ * upload overlap the one before it, and serves every k with the same two graphs' worth of work; a graph
+ * launch costs microseconds against a micro-batch's milliseconds. Steps across ranks run eagerly.
  */
 public final class TrainingStep implements AutoCloseable {
 
@@ -29,8 +34,8 @@ public final class TrainingStep implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(TrainingStep.class);
 
-    /** What a recorded step is specific to. */
-    private record Shape(int batch, int time, int validTargets) {}
+    /** What a recorded micro-batch is specific to: its kernels' sizes and loss scale. */
+    private record Shape(int batch, int time, int validTargets, int microBatches) {}
 
     private final GPTModel model;
     private final AdamW optimizer;
@@ -38,9 +43,12 @@ public final class TrainingStep implements AutoCloseable {
     private final boolean graphs;
     private final DataParallel parallel;
     private Shape eagerShape;
-    private Shape graphShape;
-    private Ops.Graph graph;
+    /** A micro-batch's forward and backward (all but the last of a step's micro-batches). */
+    private final Recorded micro = new Recorded();
+    /** The last micro-batch and the optimizer step. */
+    private final Recorded last = new Recorded();
     private boolean captureFailed;
+    private boolean replayed;
 
     /** Replays recorded steps where the backend can (see the class comment); see the 4-argument constructor. */
     public TrainingStep(GPTModel model, AdamW optimizer, double clipNorm) {
@@ -80,73 +88,83 @@ public final class TrainingStep implements AutoCloseable {
         // The optimizer leaves the gradients zero (skipped steps included), so this is free after the first step.
         model.zeroGradIfDirty();
         optimizer.begin(lr);
-        float dropRate = model.config().dropRate();
         int k = microBatches.size();
-        if (graphs && !captureFailed && parallel == null && k == 1 && dropRate == 0f) {
-            Batch b = microBatches.getFirst();
-            int valid = model.stage(b.inputs(), b.targets(), b.batch(), b.time());
-            replayOrRecord(new Shape(b.batch(), b.time(), valid), DropoutPlan.eval());
-        } else {
-            int global = k * (parallel == null ? 1 : parallel.size());
-            int first = parallel == null ? 0 : parallel.rank() * k;
-            for (int i = 0; i < k; i++) {
-                Batch b = microBatches.get(i);
-                // Masks are indexed by the global micro-batch: they do not depend on how many ranks share the step.
-                DropoutPlan plan = new DropoutPlan(dropRate, seed, step * global + first + i, model.dropoutSites());
-                int valid = model.stage(b.inputs(), b.targets(), b.batch(), b.time());
-                if (parallel != null && i == k - 1) {
+        int global = k * (parallel == null ? 1 : parallel.size());
+        int first = parallel == null ? 0 : parallel.rank() * k;
+        boolean record = graphs && parallel == null;
+        Shape stepShape = null;
+        for (int i = 0; i < k; i++) {
+            Batch b = microBatches.get(i);
+            // Masks are indexed by the global micro-batch: they do not depend on how many ranks share the step.
+            DropoutPlan plan = new DropoutPlan(model.config().dropRate(), seed, step * global + first + i,
+                    model.dropoutSites());
+            int valid = model.stage(b.inputs(), b.targets(), b.batch(), b.time(), plan);
+            boolean lastOne = i == k - 1;
+            Runnable work = () -> {
+                if (parallel != null && lastOne) {
                     model.trainStaged(plan, 1f / global, valid, optimizer.state(), parallel::finished);
                 } else {
                     model.trainStaged(plan, 1f / global, valid, optimizer.state());
                 }
+                if (lastOne && parallel == null) optimizer.update(clipNorm, true);
+            };
+            Shape shape = new Shape(b.batch(), b.time(), valid, k);
+            if (i == 0) {
+                stepShape = shape;
+                // The first step of a shape runs eagerly: it allocates the activations and work buffers the
+                // graphs will read, and lets cuBLAS set itself up, none of which may happen inside a capture.
+                if (!shape.equals(eagerShape)) record = false;
+                eagerShape = shape;
             }
-            if (parallel != null) {
-                parallel.finishStep(optimizer.state());
-                parallel.update(optimizer, clipNorm);
-            } else {
-                optimizer.update(clipNorm, true);
-            }
+            // A micro-batch of another shape than the step's first (fewer counted targets, say) runs eagerly.
+            boolean replay = record && !captureFailed && shape.equals(stepShape)
+                    && (lastOne ? last : micro).run(shape, work);
+            if (!replay) work.run();
+            if (lastOne) replayed = replay;
+        }
+        if (parallel != null) {
+            parallel.finishStep(optimizer.state());
+            parallel.update(optimizer, clipNorm);
         }
         model.markGradientsZero();
     }
 
-    /** The device work of a one-batch step whose batch and learning rate are already in device memory. */
-    private void deviceWork(DropoutPlan plan, int valid) {
-        model.trainStaged(plan, 1f, valid, optimizer.state());
-        optimizer.update(clipNorm, true);
-    }
+    /** One piece of a step recorded as a graph for one shape, re-recorded when the shape changes. */
+    private final class Recorded implements AutoCloseable {
+        private Shape shape;
+        private Ops.Graph graph;
 
-    private void replayOrRecord(Shape shape, DropoutPlan plan) {
-        if (graph != null && shape.equals(graphShape)) {
+        /** Replays the work recorded for this shape, recording it first; false where it must run eagerly instead. */
+        boolean run(Shape s, Runnable work) {
+            if (graph != null && s.equals(shape)) {
+                graph.replay();
+                return true;
+            }
+            close();
+            try {
+                graph = model.ops().capture(work);
+            } catch (RuntimeException e) {
+                // A driver or library that refuses the capture must not stop training: steps run eagerly.
+                LOG.warn("recording the training step as a CUDA graph failed ({}); running steps eagerly", e.getMessage());
+                captureFailed = true;
+            }
+            if (graph == null) return false; // a backend without graphs, or a failed capture
+            shape = s;
             graph.replay();
-            return;
+            return true;
         }
-        if (!shape.equals(eagerShape)) {
-            // The first step of a shape runs eagerly: it allocates the activations and work buffers the graph
-            // will read, and lets cuBLAS set itself up, none of which may happen inside a capture.
-            eagerShape = shape;
-            deviceWork(plan, shape.validTargets());
-            return;
+
+        @Override
+        public void close() {
+            if (graph != null) graph.close();
+            graph = null;
+            shape = null;
         }
-        close();
-        try {
-            graph = model.ops().capture(() -> deviceWork(plan, shape.validTargets()));
-        } catch (RuntimeException e) {
-            // A driver or library that refuses the capture must not stop training: the step runs eagerly.
-            LOG.warn("recording the training step as a CUDA graph failed ({}); running steps eagerly", e.getMessage());
-            captureFailed = true;
-        }
-        if (graph == null) { // a backend without graphs, or a failed capture: stay eager
-            deviceWork(plan, shape.validTargets());
-            return;
-        }
-        graphShape = shape;
-        graph.replay();
     }
 
-    /** Whether the last step was a replay of a recorded graph. */
+    /** Whether the last step ended with a replay of a recorded graph. */
     public boolean replaying() {
-        return graph != null;
+        return replayed;
     }
 
     /** The last step's mean loss, gradient norm and skip decision (waits for the device). */
@@ -155,11 +173,10 @@ public final class TrainingStep implements AutoCloseable {
         return new Result(s.loss(), s.gradNorm(), s.skipped(), s.badInARow());
     }
 
-    /** Releases the recorded step, if any. */
+    /** Releases the recorded graphs, if any. */
     @Override
     public void close() {
-        if (graph != null) graph.close();
-        graph = null;
-        graphShape = null;
+        micro.close();
+        last.close();
     }
 }

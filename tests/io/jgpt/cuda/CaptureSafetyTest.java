@@ -1,31 +1,39 @@
 package io.jgpt.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jgpt.model.GPTConfig;
+import io.jgpt.model.DropoutPlan;
 import io.jgpt.model.GPTModel;
+import io.jgpt.ops.Dropout;
 import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
 import io.jgpt.tensor.Tensor.DType;
 import io.jgpt.train.AdamW;
 import io.jgpt.train.Batch;
 import io.jgpt.train.TrainingStep;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
  * The CUDA backend's training step on a recording fake of the driver (no GPU): after one eager step per
- * shape, a step is one replay of a captured graph, and neither the capture nor the steps around it wait for
- * the device, allocate, or copy anything but the batch and the learning rate (through pinned staging).
+ * shape, a step is one replay of a captured graph (two with accumulation, one per micro-batch), dropout
+ * included, and neither the capture nor the steps around it wait for the device, allocate, or copy anything
+ * but the batch, its dropout keys and the learning rate (through pinned staging).
  * The fake fails any synchronisation, allocation or host copy inside a capture region.
  */
 class CaptureSafetyTest {
 
     private static final GPTConfig CFG = new GPTConfig(17, 16, 16, 2, 2, 0f, true, true);
+    private static final GPTConfig DROPOUT = new GPTConfig(17, 16, 16, 2, 2, 0.1f, true, true);
 
     private static CudaOps fakeBackend(RecordingDriver driver) {
         return new CudaOps(new CudaContext(driver, 0, new byte[0]), NoBlas::new, false);
@@ -64,6 +72,107 @@ class CaptureSafetyTest {
                 assertNotNull(step.result()); // reading back waits, outside the step
                 assertTrue(driver.hostWaits > 0);
             }
+        }
+    }
+
+    /**
+     * With dropout the masks change every step, yet one graph serves: each step stages its own key table, the
+     * keys {@link DropoutPlan} derives for that step (the ones the CPU reference draws its masks from).
+     */
+    @Test
+    void dropoutStepsReplayOneGraphWithEachStepsKeysStaged() {
+        RecordingDriver driver = new RecordingDriver();
+        try (CudaOps ops = fakeBackend(driver)) {
+            GPTModel m = new GPTModel(DROPOUT, ops, 1);
+            AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
+            try (TrainingStep step = new TrainingStep(m, opt, 1.0)) {
+                step.run(List.of(batch(2, 8)), 1e-3f, 0, 5);
+                driver.resetCounts();
+                for (int s = 1; s <= 3; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 5);
+                assertEquals(1, driver.captures, "one capture for the shape, dropout or not");
+                assertEquals(3, driver.graphLaunches);
+                assertEquals(List.of(), driver.launched, "every kernel of a step is in the graph");
+                assertEquals(0, driver.hostWaits);
+                assertEquals(0, driver.allocations);
+                assertEquals(3 * 4, driver.asyncHostCopies, "tokens, targets, dropout keys and the learning rate per step");
+                assertTrue(driver.captured.contains("dropout_forward_f32"), driver.captured.toString());
+                assertTrue(step.replaying());
+                List<long[]> staged = stagedKeyTables(driver, m.dropoutSites());
+                assertEquals(3, staged.size(), "one key table per step");
+                for (int s = 1; s <= 3; s++) {
+                    long[] expected = new DropoutPlan(0.1f, 5, s, m.dropoutSites()).keys();
+                    assertArrayEquals(expected, staged.get(s - 1), "keys of step " + s);
+                }
+            }
+        }
+    }
+
+    /**
+     * Accumulation: one graph for a micro-batch's forward and backward, replayed for all but the last, and one for
+     * the last micro-batch with the optimizer step; every micro-batch gets its own dropout keys.
+     */
+    @Test
+    void accumulatingStepsReplayAMicroBatchGraphAndAnOptimizerGraph() {
+        RecordingDriver driver = new RecordingDriver();
+        try (CudaOps ops = fakeBackend(driver)) {
+            GPTModel m = new GPTModel(DROPOUT, ops, 1);
+            AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
+            try (TrainingStep step = new TrainingStep(m, opt, 1.0)) {
+                List<Batch> three = List.of(batch(2, 8), batch(2, 8), batch(2, 8));
+                step.run(three, 1e-3f, 0, 5);
+                driver.resetCounts();
+                for (int s = 1; s <= 3; s++) step.run(three, 1e-3f, s, 5);
+                assertEquals(2, driver.captures, "a micro-batch graph and a last-micro-batch-plus-optimizer graph");
+                assertEquals(3 * 3, driver.graphLaunches, "one launch per micro-batch");
+                assertEquals(List.of(), driver.launched);
+                assertEquals(0, driver.hostWaits);
+                assertEquals(0, driver.allocations);
+                assertEquals(3 * (3 * 3 + 1), driver.asyncHostCopies, "tokens, targets, keys per micro-batch; the rate");
+                List<String> microGraph = driver.recorded.get(0), lastGraph = driver.recorded.get(1);
+                assertEquals(0, Collections.frequency(microGraph, "adamw_arena"), microGraph.toString());
+                assertEquals(1, Collections.frequency(microGraph, "loss_accumulate"));
+                for (String k : List.of("loss_accumulate", "chunk_sum_squares", "step_decision", "adamw_arena"))
+                    assertEquals(1, Collections.frequency(lastGraph, k), k + " in " + lastGraph);
+                List<long[]> staged = stagedKeyTables(driver, m.dropoutSites());
+                assertEquals(9, staged.size(), "one key table per micro-batch");
+                for (int s = 1; s <= 3; s++)
+                    for (int i = 0; i < 3; i++)
+                        assertArrayEquals(new DropoutPlan(0.1f, 5, 3L * s + i, m.dropoutSites()).keys(),
+                                staged.get(3 * (s - 1) + i), "step " + s + " micro-batch " + i);
+            }
+        }
+    }
+
+    /** The queued host copies of exactly one key per dropout site, decoded. */
+    private static List<long[]> stagedKeyTables(RecordingDriver driver, int sites) {
+        List<long[]> tables = new ArrayList<>();
+        for (byte[] data : driver.hostCopyData) {
+            if (data.length != 8 * sites) continue;
+            long[] keys = new long[sites];
+            ByteBuffer.wrap(data).order(ByteOrder.nativeOrder()).asLongBuffer().get(keys);
+            tables.add(keys);
+        }
+        return tables;
+    }
+
+    /** Eager dropout needs its keys staged: a site whose key is not in the staged table is refused, not guessed. */
+    @Test
+    void aDropoutSiteWithoutItsStagedKeyIsRefused() {
+        RecordingDriver driver = new RecordingDriver();
+        try (CudaOps ops = fakeBackend(driver)) {
+            Tensor in = ops.zeros(DType.F32, 8), out = ops.zeros(DType.F32, 8);
+            DropoutPlan plan = new DropoutPlan(0.1f, 5, 2, 3);
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> ops.dropoutForward(out, in, plan.site(1)));
+            assertTrue(e.getMessage().contains("dropout slot 1"), e.getMessage());
+            ops.stageDropoutKeys(new DropoutPlan(0.1f, 5, 3, 3).keys()); // another step's keys
+            assertThrows(IllegalStateException.class, () -> ops.dropoutForward(out, in, plan.site(1)));
+            ops.stageDropoutKeys(plan.keys());
+            ops.dropoutForward(out, in, plan.site(1));
+            // A loose site (a single op outside any plan) has its key copied as it is queued, not in a capture.
+            ops.dropoutForward(out, in, Dropout.of(0.1f, 5, 9));
+            assertThrows(IllegalStateException.class, () -> ops.capture(() -> ops.dropoutForward(out, in,
+                    Dropout.of(0.1f, 5, 9))));
         }
     }
 

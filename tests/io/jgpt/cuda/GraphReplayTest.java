@@ -2,6 +2,7 @@ package io.jgpt.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jgpt.model.GPTConfig;
 import io.jgpt.model.GPTModel;
@@ -9,16 +10,20 @@ import io.jgpt.ops.Ops;
 import io.jgpt.train.AdamW;
 import io.jgpt.train.Batch;
 import io.jgpt.train.TrainingStep;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * On a GPU: training steps replayed from a captured CUDA graph give bit for bit the weights, losses and
- * norms of the same steps issued eagerly. The batches use every token id at most once per step, so the
- * token-embedding gradient's atomics add to each element once and the eager run is itself deterministic.
+ * On a GPU: training steps replayed from captured CUDA graphs give bit for bit the weights, losses and norms of
+ * the same steps issued eagerly, without dropout, with dropout (each replay reads its step's staged keys) and
+ * with two accumulated micro-batches (a micro-batch graph and a last-micro-batch-plus-optimizer graph). The
+ * batches use every token id at most once per micro-batch, so the token-embedding gradient's atomics add to
+ * each element once per kernel and the eager run is itself deterministic.
  */
 @Tag("gpu")
 class GraphReplayTest {
@@ -31,39 +36,45 @@ class GraphReplayTest {
         Assumptions.assumeTrue(probe.available(), () -> "no usable CUDA device: " + probe.message());
     }
 
-    /** Step s: a permutation of distinct ids, different every step. */
-    private static Batch batch(int s) {
+    /** Micro-batch i of step s: a permutation of distinct ids, different every micro-batch. */
+    private static Batch batch(int s, int i) {
         int b = 2, t = 64;
         int[] in = new int[b * t], out = new int[b * t];
-        for (int i = 0; i < in.length; i++) {
-            in[i] = (i * 37 + s * 11) % CFG.vocabSize();
-            out[i] = (i * 53 + s * 7 + 1) % CFG.vocabSize();
+        for (int j = 0; j < in.length; j++) {
+            in[j] = (j * 37 + s * 11 + i * 5) % CFG.vocabSize();
+            out[j] = (j * 53 + s * 7 + i * 3 + 1) % CFG.vocabSize();
         }
         return new Batch(in, out, b, t);
     }
 
-    private static float[] train(boolean graphs, float[] losses, float[] norms) {
+    private static float[] train(GPTConfig cfg, int accum, boolean graphs, float[] losses, float[] norms) {
         try (Ops gpu = new CudaOps(0, "auto", false)) {
-            GPTModel m = new GPTModel(CFG, gpu, 3);
+            GPTModel m = new GPTModel(cfg, gpu, 3);
             AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
             try (TrainingStep step = new TrainingStep(m, opt, 0.5, graphs)) {
                 for (int s = 0; s < losses.length; s++) {
-                    step.run(List.of(batch(s)), 1e-3f * (s + 1), s, 9);
+                    List<Batch> micro = new ArrayList<>();
+                    for (int i = 0; i < accum; i++) micro.add(batch(s, i));
+                    step.run(micro, 1e-3f * (s + 1), s, 9);
                     TrainingStep.Result r = step.result();
                     losses[s] = r.loss();
                     norms[s] = (float) r.gradNorm();
                 }
+                if (graphs) assertTrue(step.replaying(), "the last steps replayed graphs");
             }
             return gpu.download(m.parameterArena().values());
         }
     }
 
-    @Test
-    void replayedStepsEqualEagerStepsBitForBit() {
+    @ParameterizedTest(name = "dropout {0}, accumulating {1}")
+    @CsvSource({"0, 1", "0.1, 1", "0, 2", "0.1, 2"})
+    void replayedStepsEqualEagerStepsBitForBit(float dropout, int accum) {
+        GPTConfig cfg = new GPTConfig(CFG.vocabSize(), CFG.contextLength(), CFG.embDim(), CFG.nHeads(), CFG.nLayers(),
+                dropout, CFG.qkvBias(), CFG.tiedHead());
         int steps = 6; // eager, capture + replay, then four replays
         float[] le = new float[steps], ne = new float[steps], lg = new float[steps], ng = new float[steps];
-        float[] eager = train(false, le, ne);
-        float[] graph = train(true, lg, ng);
+        float[] eager = train(cfg, accum, false, le, ne);
+        float[] graph = train(cfg, accum, true, lg, ng);
         assertArrayEquals(le, lg, 0f, "losses");
         assertArrayEquals(ne, ng, 0f, "gradient norms");
         assertEquals(eager.length, graph.length);

@@ -31,6 +31,10 @@ final class RecordingDriver implements CudaDriver {
     private boolean capturing;
     /** Kernels launched while capturing, in order (the last capture's). */
     final List<String> captured = new ArrayList<>();
+    /** Every capture's kernels, in order of capture. */
+    final List<List<String>> recorded = new ArrayList<>();
+    /** The bytes of every queued host-to-device copy, in order. */
+    final List<byte[]> hostCopyData = new ArrayList<>();
     /** Every kernel launched outside a capture, in order. */
     final List<String> launched = new ArrayList<>();
     int captures;
@@ -51,6 +55,7 @@ final class RecordingDriver implements CudaDriver {
         hostWaits = 0;
         allocations = 0;
         asyncHostCopies = 0;
+        hostCopyData.clear();
         graphLaunches = 0;
     }
 
@@ -122,6 +127,9 @@ final class RecordingDriver implements CudaDriver {
     public void copyToDeviceAsync(CUdeviceptr dst, Pointer src, long bytes, CUstream s) {
         forbiddenWhileCapturing("cuMemcpyHtoDAsync");
         asyncHostCopies++;
+        byte[] data = new byte[Math.toIntExact(bytes)];
+        src.getByteBuffer(0, bytes).get(data);
+        hostCopyData.add(data);
     }
 
     @Override
@@ -180,6 +188,7 @@ final class RecordingDriver implements CudaDriver {
     public CUgraphExec endCapture(CUstream s) {
         if (!capturing) throw new IllegalStateException("not capturing");
         capturing = false;
+        recorded.add(List.copyOf(captured));
         return new CUgraphExec();
     }
 
