@@ -38,8 +38,19 @@ interface CudaDriver {
 
     void freeHost(Pointer p);
 
+    /**
+     * A second stream for uploads beside the one {@link #open} returned; it does not order against the legacy
+     * default stream, so nothing on it waits for unrelated work.
+     */
+    CUstream createStream();
+
+    void destroyStream(CUstream s);
+
     /** Waits for everything queued on the stream. */
     void synchronize(CUstream s);
+
+    /** Work queued on {@code s} after this waits, on the device, for the work before the event's last record. */
+    void waitEvent(CUstream s, CUevent e);
 
     /** A synchronous copy to the host (waits for the copy, and so for the stream's earlier work). */
     void copyToHost(Pointer dst, CUdeviceptr src, long bytes);

@@ -145,8 +145,9 @@ public final class CudaOps implements Ops {
         ctx.copyToHost(Pointer.to(dst), c.ptr(), c.bytes());
     }
 
-    // Small writes (token batches, targets, the learning rate) are staged through page-locked memory and
-    // queued in stream order without waiting; large ones (weights) wait for the stream and copy directly.
+    // Small writes (token batches, targets, the learning rate) are staged through page-locked memory on the copy
+    // stream and land in stream order without waiting (HostStaging); large ones (weights) wait for the stream
+    // and copy directly.
     @Override
     public void write(Tensor dst, int[] src) {
         CudaTensor c = cu(dst, DType.I32, "write");

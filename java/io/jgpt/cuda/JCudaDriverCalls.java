@@ -34,6 +34,7 @@ import static jcuda.driver.JCudaDriver.cuStreamCreate;
 import static jcuda.driver.JCudaDriver.cuStreamDestroy;
 import static jcuda.driver.JCudaDriver.cuStreamEndCapture;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
+import static jcuda.driver.JCudaDriver.cuStreamWaitEvent;
 
 import jcuda.CudaException;
 import jcuda.Pointer;
@@ -134,8 +135,25 @@ final class JCudaDriverCalls implements CudaDriver {
     }
 
     @Override
+    public CUstream createStream() {
+        CUstream stream = new CUstream();
+        cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING);
+        return stream;
+    }
+
+    @Override
+    public void destroyStream(CUstream s) {
+        cuStreamDestroy(s);
+    }
+
+    @Override
     public void synchronize(CUstream s) {
         cuStreamSynchronize(s);
+    }
+
+    @Override
+    public void waitEvent(CUstream s, CUevent e) {
+        cuStreamWaitEvent(s, e, 0);
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.jgpt.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -60,7 +61,7 @@ class CaptureSafetyTest {
                 for (int s = 1; s <= 3; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 1);
                 assertEquals(1, driver.captures, "one capture for the shape");
                 assertEquals(3, driver.graphLaunches, "the capturing step replays too");
-                assertEquals(List.of(), driver.launched, "every kernel of a step is in the graph");
+                assertOnlyStagedCopiesOutsideTheGraph(driver);
                 assertEquals(0, driver.hostWaits, "no synchronisation or synchronous copy in a step");
                 assertEquals(0, driver.allocations);
                 assertEquals(3 * 3, driver.asyncHostCopies, "tokens, targets and the learning rate per step");
@@ -91,7 +92,7 @@ class CaptureSafetyTest {
                 for (int s = 1; s <= 3; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 5);
                 assertEquals(1, driver.captures, "one capture for the shape, dropout or not");
                 assertEquals(3, driver.graphLaunches);
-                assertEquals(List.of(), driver.launched, "every kernel of a step is in the graph");
+                assertOnlyStagedCopiesOutsideTheGraph(driver);
                 assertEquals(0, driver.hostWaits);
                 assertEquals(0, driver.allocations);
                 assertEquals(3 * 4, driver.asyncHostCopies, "tokens, targets, dropout keys and the learning rate per step");
@@ -124,7 +125,7 @@ class CaptureSafetyTest {
                 for (int s = 1; s <= 3; s++) step.run(three, 1e-3f, s, 5);
                 assertEquals(2, driver.captures, "a micro-batch graph and a last-micro-batch-plus-optimizer graph");
                 assertEquals(3 * 3, driver.graphLaunches, "one launch per micro-batch");
-                assertEquals(List.of(), driver.launched);
+                assertOnlyStagedCopiesOutsideTheGraph(driver);
                 assertEquals(0, driver.hostWaits);
                 assertEquals(0, driver.allocations);
                 assertEquals(3 * (3 * 3 + 1), driver.asyncHostCopies, "tokens, targets, keys per micro-batch; the rate");
@@ -141,6 +142,11 @@ class CaptureSafetyTest {
                                 staged.get(3 * (s - 1) + i), "step " + s + " micro-batch " + i);
             }
         }
+    }
+
+    /** Every kernel of a step is in its graph; outside it only each staged write's copy into place. */
+    private static void assertOnlyStagedCopiesOutsideTheGraph(RecordingDriver driver) {
+        assertEquals(Collections.nCopies(driver.asyncHostCopies, "memcpyDtoD"), driver.launched);
     }
 
     /** The queued host copies of exactly one key per dropout site, decoded. */
@@ -174,6 +180,59 @@ class CaptureSafetyTest {
             assertThrows(IllegalStateException.class, () -> ops.capture(() -> ops.dropoutForward(out, in,
                     Dropout.of(0.1f, 5, 9))));
         }
+    }
+
+    /**
+     * The copy stream: every staged write is uploaded on it and copied into place on the compute stream after an
+     * event wait for that upload (so kernels queued after the write see it, and the compute stream never waits for
+     * the host); an upload waits only for its landing buffer to be drained, never for the step queued just before
+     * it, which it therefore overlaps.
+     */
+    @Test
+    void stagedWritesTravelOnTheCopyStreamOrderedByEvents() {
+        RecordingDriver driver = new RecordingDriver();
+        try (CudaOps ops = fakeBackend(driver)) {
+            GPTModel m = new GPTModel(CFG, ops, 1);
+            AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
+            try (TrainingStep step = new TrainingStep(m, opt, 1.0)) {
+                for (int s = 0; s <= 5; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 1);
+            }
+        }
+        List<String> log = driver.streamLog;
+        assertFalse(log.contains("compute upload"), "no upload on the compute stream");
+        int graphs = 0, copiesSinceGraph = 0;
+        for (int i = 0; i < log.size(); i++) {
+            String[] e = log.get(i).split(" ");
+            if (e[1].equals("upload")) {
+                assertEquals("copy", e[0]);
+                assertEquals("copy record", log.get(i + 1).substring(0, 11), "each upload is followed by its event");
+            }
+            if (e[0].equals("compute") && e[1].equals("wait")) {
+                assertTrue(lastIndexOf(log, "copy record " + e[2], i) >= 0, "waits for a recorded upload: " + e[2]);
+                assertEquals("compute copy", log.get(i + 1), "then copies the upload into place");
+                copiesSinceGraph++;
+            }
+            if (e[0].equals("copy") && e[1].equals("wait")) {
+                int recorded = lastIndexOf(log, "compute record " + e[2], i);
+                assertTrue(recorded >= 0, "an upload waits only for a landing buffer drained on the compute stream");
+                int lastGraph = lastIndexOf(log, "compute graph", i);
+                assertTrue(recorded < lastGraph || lastGraph < 0,
+                        "an upload after a graph launch does not wait for that step: " + log.subList(recorded, i + 1));
+            }
+            if (log.get(i).equals("compute graph")) {
+                if (graphs++ > 0) // before the first: the weights' upload and the eager step
+                    assertEquals(3, copiesSinceGraph, "tokens, targets and the learning rate land before each replay");
+                copiesSinceGraph = 0;
+            }
+        }
+        assertEquals(5, graphs);
+        assertTrue(log.stream().anyMatch(l -> l.startsWith("copy wait")),
+                "landing buffers are reused, so some uploads wait for drained buffers (checked above)");
+    }
+
+    private static int lastIndexOf(List<String> log, String entry, int before) {
+        for (int i = before - 1; i >= 0; i--) if (log.get(i).equals(entry)) return i;
+        return -1;
     }
 
     @Test

@@ -28,6 +28,14 @@ final class RecordingDriver implements CudaDriver {
     }
 
     private final Map<CUfunction, String> names = new IdentityHashMap<>();
+    private final Map<CUstream, String> streams = new IdentityHashMap<>();
+    private final Map<CUevent, String> events = new IdentityHashMap<>();
+    /**
+     * What each stream was given, in the order the host queued it: "STREAM upload", "STREAM copy" (device to
+     * device), "STREAM record eN", "STREAM wait eN", "STREAM graph", "STREAM kernel"; STREAM is "compute" (the
+     * stream {@link #open} returned) or "copy" (one {@link #createStream} made). Kept across {@link #resetCounts}.
+     */
+    final List<String> streamLog = new ArrayList<>();
     private boolean capturing;
     /** Kernels launched while capturing, in order (the last capture's). */
     final List<String> captured = new ArrayList<>();
@@ -61,7 +69,31 @@ final class RecordingDriver implements CudaDriver {
 
     @Override
     public CUstream open(int device) {
-        return new CUstream();
+        CUstream s = new CUstream();
+        streams.put(s, "compute");
+        return s;
+    }
+
+    @Override
+    public CUstream createStream() {
+        forbiddenWhileCapturing("cuStreamCreate");
+        CUstream s = new CUstream();
+        streams.put(s, "copy");
+        return s;
+    }
+
+    @Override
+    public void destroyStream(CUstream s) {
+        forbiddenWhileCapturing("cuStreamDestroy");
+    }
+
+    @Override
+    public void waitEvent(CUstream s, CUevent e) {
+        log(s, "wait " + events.get(e));
+    }
+
+    private void log(CUstream s, String what) {
+        if (!capturing) streamLog.add(streams.get(s) + " " + what); // captured work is not queued
     }
 
     @Override
@@ -127,6 +159,7 @@ final class RecordingDriver implements CudaDriver {
     public void copyToDeviceAsync(CUdeviceptr dst, Pointer src, long bytes, CUstream s) {
         forbiddenWhileCapturing("cuMemcpyHtoDAsync");
         asyncHostCopies++;
+        log(s, "upload");
         byte[] data = new byte[Math.toIntExact(bytes)];
         src.getByteBuffer(0, bytes).get(data);
         hostCopyData.add(data);
@@ -135,29 +168,36 @@ final class RecordingDriver implements CudaDriver {
     @Override
     public void copyDeviceAsync(CUdeviceptr dst, CUdeviceptr src, long bytes, CUstream s) {
         (capturing ? captured : launched).add("memcpyDtoD");
+        log(s, "copy");
     }
 
     @Override
     public void zeroAsync(CUdeviceptr p, long count, int elementBytes, CUstream s) {
         (capturing ? captured : launched).add("memset");
+        log(s, "memset");
     }
 
     @Override
     public void launch(CUfunction f, Launch l, Pointer params, CUstream s) {
         (capturing ? captured : launched).add(names.get(f));
+        log(s, "kernel");
     }
 
     @Override
     public CUevent createEvent() {
         forbiddenWhileCapturing("cuEventCreate");
-        return new CUevent();
+        CUevent e = new CUevent();
+        events.put(e, "e" + events.size());
+        return e;
     }
 
     @Override
     public void destroyEvent(CUevent e) {}
 
     @Override
-    public void record(CUevent e, CUstream s) {}
+    public void record(CUevent e, CUstream s) {
+        log(s, "record " + events.get(e));
+    }
 
     @Override
     public void synchronize(CUevent e) {
@@ -196,6 +236,7 @@ final class RecordingDriver implements CudaDriver {
     public void launch(CUgraphExec graph, CUstream s) {
         forbiddenWhileCapturing("cuGraphLaunch");
         graphLaunches++;
+        log(s, "graph");
     }
 
     @Override
