@@ -21,7 +21,8 @@ mv .gpu/junit-platform-console-standalone.jar .gpu/junit-console.jar
 
 # Modules: what jdeps reports for the jar, the tests and JUnit (java.sql pulls in java.logging and
 # java.xml, which JUnit's XML reports need) minus java.desktop, which only Jackson's optional java.beans
-# support touches; plus the Vector API, java.management (bench's warm-up watches the JIT through it),
+# support and the roofline PNG touch (it would take the runtime from 44 to 59 MiB, past the bundle's limit, and
+# AWT's font rendering needs fonts the GPU machine may lack: `jgpt roofline` draws the PNG on a CPU machine); plus the Vector API, java.management (bench's warm-up watches the JIT through it),
 # jdk.unsupported for the libraries' Unsafe fast paths and jdk.zipfs, with which JUnit scans jars for tests.
 jlink --add-modules java.base,java.sql,java.management,jdk.unsupported,jdk.incubator.vector,jdk.zipfs \
   --strip-java-debug-attributes --no-man-pages --no-header-files --compress=zip-9 --output .gpu/java 2>&1 \

@@ -116,7 +116,9 @@ def profile_section(work):
     roof = r.get("roofline")
     if roof:
         md += [f"Roofline (roof: {roof['bandwidthGbs']:.0f} GB/s, {roof['peakTflops']:.0f} TFLOP/s"
-               + (", best measured" if roof.get("measuredRoof") else "") + "; `roofline.png` where the runtime can draw):", "",
+               + (", best measured" if roof.get("measuredRoof") else "")
+               + "; the GPU bundle's runtime cannot draw: `./jgpt roofline --from profile-b64.jsonl --out roofline.png` "
+               "on a machine whose Java has java.desktop draws `roofline.png` from these points):", "",
                "| kernel | FLOP/byte | TFLOP/s | share of roof |", "|---|---:|---:|---:|"]
         for p in sorted(roof["points"], key=lambda p: p["intensity"]):
             md.append(f"| {p['name']} | {p['intensity']:.2f} | {p['tflops']:.2f} | {100 * p['share']:.0f} % |")

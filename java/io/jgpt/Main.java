@@ -8,6 +8,7 @@ import io.jgpt.cli.EvalCommand;
 import io.jgpt.cli.GenerateBenchCommand;
 import io.jgpt.cli.GenerateCommand;
 import io.jgpt.cli.InfoCommand;
+import io.jgpt.cli.RooflineCommand;
 import io.jgpt.cli.TokenizeCommand;
 import io.jgpt.cli.TrainCommand;
 import io.jgpt.io.IoErrors;
@@ -24,7 +25,7 @@ import picocli.CommandLine.Command;
         description = "GPT-2 from scratch in Java: a CPU reference engine and a CUDA backend.",
         subcommands = {DemoCommand.class, TrainCommand.class, GenerateCommand.class, EvalCommand.class,
                 TokenizeCommand.class, ConvertCommand.class, BenchCommand.class, GenerateBenchCommand.class, InfoCommand.class,
-                CommandLine.HelpCommand.class})
+                RooflineCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @Override

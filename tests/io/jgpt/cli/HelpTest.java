@@ -12,7 +12,8 @@ class HelpTest {
 
     @Test
     void everyHelpMentionsDebug() {
-        for (String command : List.of("demo", "train", "generate", "eval", "tokenize", "convert", "bench", "bench-generate", "info")) {
+        for (String command : List.of("demo", "train", "generate", "eval", "tokenize", "convert", "bench", "bench-generate", "info",
+                "roofline")) {
             CliRun r = CliRun.of(command, "--help");
             assertEquals(0, r.code(), command);
             assertTrue(r.out().contains("Add --debug to any command"), command + " --help: " + r.out());
