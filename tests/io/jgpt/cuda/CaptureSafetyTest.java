@@ -40,6 +40,11 @@ class CaptureSafetyTest {
         return new CudaOps(new CudaContext(driver, 0, new byte[0]), NoBlas::new, false);
     }
 
+    /** AdamW and clipping at 1 over the model, replaying graphs or (--no-graph) not. */
+    private static TrainingStep training(GPTModel m, boolean graphs) {
+        return new TrainingStep(m, new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f)), 1.0, graphs);
+    }
+
     private static Batch batch(int b, int t) {
         int[] in = new int[b * t], out = new int[b * t];
         for (int i = 0; i < in.length; i++) {
@@ -54,8 +59,7 @@ class CaptureSafetyTest {
         RecordingDriver driver = new RecordingDriver();
         try (CudaOps ops = fakeBackend(driver)) {
             GPTModel m = new GPTModel(CFG, ops, 1);
-            AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
-            try (TrainingStep step = new TrainingStep(m, opt, 1.0)) {
+            try (TrainingStep step = training(m, true)) {
                 step.run(List.of(batch(2, 8)), 1e-3f, 0, 1); // eager: allocates activations and work buffers
                 driver.resetCounts();
                 for (int s = 1; s <= 3; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 1);
@@ -85,8 +89,7 @@ class CaptureSafetyTest {
         RecordingDriver driver = new RecordingDriver();
         try (CudaOps ops = fakeBackend(driver)) {
             GPTModel m = new GPTModel(DROPOUT, ops, 1);
-            AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
-            try (TrainingStep step = new TrainingStep(m, opt, 1.0)) {
+            try (TrainingStep step = training(m, true)) {
                 step.run(List.of(batch(2, 8)), 1e-3f, 0, 5);
                 driver.resetCounts();
                 for (int s = 1; s <= 3; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 5);
@@ -117,8 +120,7 @@ class CaptureSafetyTest {
         RecordingDriver driver = new RecordingDriver();
         try (CudaOps ops = fakeBackend(driver)) {
             GPTModel m = new GPTModel(DROPOUT, ops, 1);
-            AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
-            try (TrainingStep step = new TrainingStep(m, opt, 1.0)) {
+            try (TrainingStep step = training(m, true)) {
                 List<Batch> three = List.of(batch(2, 8), batch(2, 8), batch(2, 8));
                 step.run(three, 1e-3f, 0, 5);
                 driver.resetCounts();
@@ -193,8 +195,7 @@ class CaptureSafetyTest {
         RecordingDriver driver = new RecordingDriver();
         try (CudaOps ops = fakeBackend(driver)) {
             GPTModel m = new GPTModel(CFG, ops, 1);
-            AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
-            try (TrainingStep step = new TrainingStep(m, opt, 1.0)) {
+            try (TrainingStep step = training(m, true)) {
                 for (int s = 0; s <= 5; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 1);
             }
         }
@@ -240,8 +241,7 @@ class CaptureSafetyTest {
         RecordingDriver driver = new RecordingDriver();
         try (CudaOps ops = fakeBackend(driver)) {
             GPTModel m = new GPTModel(CFG, ops, 1);
-            AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
-            TrainingStep step = new TrainingStep(m, opt, 1.0, false); // --no-graph
+            TrainingStep step = training(m, false); // --no-graph
             step.run(List.of(batch(2, 8)), 1e-3f, 0, 1);
             driver.resetCounts();
             for (int s = 1; s <= 3; s++) step.run(List.of(batch(2, 8), batch(2, 8)), 1e-3f, s, 1); // accumulating
@@ -258,8 +258,7 @@ class CaptureSafetyTest {
         RecordingDriver driver = new RecordingDriver();
         try (CudaOps ops = fakeBackend(driver)) {
             GPTModel m = new GPTModel(CFG, ops, 1);
-            AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
-            try (TrainingStep step = new TrainingStep(m, opt, 1.0)) {
+            try (TrainingStep step = training(m, true)) {
                 for (int s = 0; s < 2; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 1);
                 for (int s = 2; s < 5; s++) step.run(List.of(batch(1, 16)), 1e-3f, s, 1);
                 assertEquals(2, driver.captures);
@@ -274,8 +273,7 @@ class CaptureSafetyTest {
         driver.refuseCaptures = true;
         try (CudaOps ops = fakeBackend(driver)) {
             GPTModel m = new GPTModel(CFG, ops, 1);
-            AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
-            try (TrainingStep step = new TrainingStep(m, opt, 1.0)) {
+            try (TrainingStep step = training(m, true)) {
                 for (int s = 0; s < 4; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 1);
             }
             assertEquals(0, driver.captures);
