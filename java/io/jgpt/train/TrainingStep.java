@@ -119,7 +119,11 @@ public final class TrainingStep implements AutoCloseable {
             // A micro-batch of another shape than the step's first (fewer counted targets, say) runs eagerly.
             boolean replay = record && !captureFailed && shape.equals(stepShape)
                     && (lastOne ? last : micro).run(shape, work);
-            if (!replay) work.run();
+            if (!replay) {
+                // Work of a new shape may move the buffers a recorded graph reads: record again.
+                if (!shape.equals(micro.shape) && !shape.equals(last.shape)) close();
+                work.run();
+            }
             if (lastOne) replayed = replay;
         }
         if (parallel != null) {

@@ -266,6 +266,27 @@ class CaptureSafetyTest {
         }
     }
 
+    /**
+     * One eager step of another shape may move the buffers a recorded graph reads, so that graph is dropped:
+     * back at its shape, the step runs eagerly once more and is recorded again rather than replayed stale.
+     */
+    @Test
+    void anEagerStepOfAnotherShapeDropsTheRecordedGraph() {
+        RecordingDriver driver = new RecordingDriver();
+        try (CudaOps ops = fakeBackend(driver)) {
+            GPTModel m = new GPTModel(CFG, ops, 1);
+            try (TrainingStep step = training(m, true)) {
+                for (int s = 0; s < 2; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 1);
+                step.run(List.of(batch(1, 16)), 1e-3f, 2, 1);
+                step.run(List.of(batch(2, 8)), 1e-3f, 3, 1);
+                assertFalse(step.replaying());
+                step.run(List.of(batch(2, 8)), 1e-3f, 4, 1);
+                assertTrue(step.replaying());
+                assertEquals(2, driver.captures, "the first shape recorded again after the other's eager step");
+            }
+        }
+    }
+
     /** A capture the driver refuses leaves training running eagerly, one launch of each kernel per step. */
     @Test
     void aRefusedCaptureFallsBackToEagerSteps() {
