@@ -236,6 +236,27 @@ class CaptureSafetyTest {
         return -1;
     }
 
+    /** A token id outside the vocabulary is reported with its position on the host, before anything is queued. */
+    @Test
+    void anOutOfRangeTokenIsReportedWithItsPositionBeforeAnyUpload() {
+        RecordingDriver driver = new RecordingDriver();
+        try (CudaOps ops = fakeBackend(driver)) {
+            GPTModel m = new GPTModel(CFG, ops, 1);
+            try (TrainingStep step = training(m, true)) {
+                for (int s = 0; s < 3; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 1);
+                Batch bad = batch(2, 8);
+                bad.inputs()[11] = 17;
+                driver.resetCounts();
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> step.run(List.of(bad), 1e-3f, 3, 1));
+                assertTrue(e.getMessage().contains("token id 17 at position 11"), e.getMessage());
+                assertEquals(1, driver.asyncHostCopies, "only the learning rate was queued, not the bad batch");
+                assertEquals(0, driver.graphLaunches);
+                assertEquals(0, driver.hostWaits, "found without waiting for the device");
+            }
+        }
+    }
+
     @Test
     void eagerStepsDoNotWaitEither() {
         RecordingDriver driver = new RecordingDriver();
