@@ -62,18 +62,18 @@ final class CachedAttention {
                      int c, int nh, int cacheT) {
         int rows = seqs.length, hs = c / nh;
         float scale = (float) (1.0 / Math.sqrt(hs));
-        // Every key first: a row may attend to earlier rows of its own sequence written in this call.
+        // One task per head (one hand-off per call: decoding makes 12 of these per token). Every key of the
+        // head first: a row may attend to earlier rows of its own sequence written in this call.
         parallel.forEach(nh, h -> {
             for (int r = 0; r < rows; r++) {
                 int head = (seqs[r] * nh + h) * cacheT * hs;
                 store(qkv, r * 3 * c + c + h * hs, c, kCache, vCache, head + positions[r] * hs, hs);
             }
-        });
-        parallel.forEach(rows * nh, rh -> {
-            int r = rh / nh, h = rh % nh, keys = positions[r] + 1;
-            int head = (seqs[r] * nh + h) * cacheT * hs;
-            attend(qkv, r * 3 * c + h * hs, kCache, vCache, head, hs, keys, null, 0, scale, out, r * c + h * hs,
-                    scratch.get(0, keys));
+            for (int r = 0; r < rows; r++) {
+                int keys = positions[r] + 1, head = (seqs[r] * nh + h) * cacheT * hs;
+                attend(qkv, r * 3 * c + h * hs, kCache, vCache, head, hs, keys, null, 0, scale, out, r * c + h * hs,
+                        scratch.get(0, keys));
+            }
         });
     }
 

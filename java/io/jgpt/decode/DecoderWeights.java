@@ -26,7 +26,8 @@ import java.util.Map;
  * A GPT-2's weights as the {@link Decoder} streams them. Matrices are {@link WeightMatrix}es in their
  * source's orientation and in the requested element type; vectors (LayerNorm gains, biases) are small float
  * arrays. From a safetensors checkpoint, tensors already in the requested type are used where the file is
- * mapped (no copy, no heap); only tensors that must change type are converted, into native memory.
+ * mapped (no copy, no heap); only tensors that must change type are converted, into native memory and in
+ * (out, in) order.
  */
 public final class DecoderWeights implements AutoCloseable {
 
@@ -221,52 +222,81 @@ public final class DecoderWeights implements AutoCloseable {
     private static final ValueLayout.OfShort SHORT = MappedFile.SHORT_LE;
     private static final ValueLayout.OfFloat FLOAT = MappedFile.FLOAT_LE;
 
-    private static float element(MemorySegment src, Dtype type, long i) {
-        return switch (type) {
-            case F32 -> src.getAtIndex(FLOAT, i);
-            case BF16 -> Bf16.toFloat(src.getAtIndex(SHORT, i));
-            case F16 -> Float.float16ToFloat(src.getAtIndex(SHORT, i));
-            default -> throw new IllegalStateException("not a float type: " + type);
-        };
-    }
 
-    /** A bf16 copy (round to nearest even) of a float matrix. */
+    /** A bf16 copy (round to nearest even) of a float matrix, written (out, in). */
     private static WeightMatrix roundedCopy(MemorySegment src, Dtype type, int in, int out, Layout layout, Arena arena) {
-        long n = (long) in * out;
-        MemorySegment dst = arena.allocate(2 * n, 64);
-        inChunks(src, type, n, (from, to) -> {
-            for (long i = from; i < to; i++) dst.setAtIndex(SHORT, i, Bf16.fromFloat(element(src, type, i)));
+        MemorySegment dst = arena.allocate(2L * in * out, 64);
+        short[] bits = new short[TILE * TILE];
+        copyByOutputs(src, type, in, out, layout, (values, from, at, n) -> {
+            for (int k = 0; k < n; k++) bits[k] = Bf16.fromFloat(values[from + k]);
+            MemorySegment.copy(bits, 0, dst, SHORT, 2 * at, n);
         });
-        return new WeightMatrix(dst, in, out, layout, Type.BF16);
+        return new WeightMatrix(dst, in, out, Layout.ROWS_ARE_OUTPUTS, Type.BF16);
     }
 
-    private interface Range {
-        void run(long from, long to);
+    /** A float32 copy (exact) of a 16-bit float matrix, written (out, in). */
+    private static WeightMatrix widenedCopy(MemorySegment src, Dtype type, int in, int out, Layout layout, Arena arena) {
+        MemorySegment dst = arena.allocate(4L * in * out, 64);
+        copyByOutputs(src, type, in, out, layout, (values, from, at, n) -> MemorySegment.copy(values, from, dst, FLOAT, 4 * at, n));
+        return new WeightMatrix(dst, in, out, Layout.ROWS_ARE_OUTPUTS, Type.F32);
     }
 
-    /** Elements per conversion chunk: a mapped source gives its pages back after each (16 MiB of F32). */
-    private static final long CHUNK = 1 << 22;
+    /** Receives values[from, from + n) as elements [at, at + n) of the (out, in) copy. */
+    private interface Sink {
+        void write(float[] values, int from, long at, int n);
+    }
+
+    /** Source elements per conversion chunk: a mapped source gives its pages back after each (16 MiB of F32). */
+    private static final long CHUNK_ELEMENTS = 1 << 22;
+    /** Side of the square tiles an (in, out) source is transposed in; also the most elements one write hands over. */
+    private static final int TILE = 64;
 
     /**
-     * Runs {@code body} over [0, n) in chunks; for a mapped source, each chunk's pages leave this process's
-     * memory once converted, so the peak holds the copy plus one chunk, not the copy plus the whole tensor.
+     * Hands every element of the source to {@code sink} at its index in an (out, in) copy: a copy being made
+     * anyway is written in the order the dot-product kernel streams fastest ({@link Layout#ROWS_ARE_OUTPUTS}),
+     * so a converted Conv1D weight is transposed on the way, a tile at a time. The source is read in chunks of
+     * whole rows; for a mapped source each chunk's pages leave this process's memory once converted, so the
+     * peak holds the copy plus one chunk, not the copy plus the whole tensor.
      */
-    private static void inChunks(MemorySegment src, Dtype type, long n, Range body) {
-        for (long from = 0; from < n; from += CHUNK) {
-            long to = Math.min(n, from + CHUNK);
-            body.run(from, to);
-            if (src.isMapped()) src.asSlice(from * type.bytes(), (to - from) * type.bytes()).unload();
+    private static void copyByOutputs(MemorySegment src, Dtype type, int in, int out, Layout layout, Sink sink) {
+        boolean transpose = layout == Layout.ROWS_ARE_INPUTS;
+        int rows = transpose ? in : out, cols = transpose ? out : in;
+        int chunkRows = (int) Math.max(TILE, CHUNK_ELEMENTS / cols / TILE * TILE);
+        float[] tile = new float[TILE * TILE], turned = new float[TILE * TILE];
+        short[] raw = new short[TILE];
+        for (int r0 = 0; r0 < rows; r0 += chunkRows) {
+            int r1 = Math.min(rows, r0 + chunkRows);
+            for (int t0 = r0; t0 < r1; t0 += TILE) {
+                int tr = Math.min(TILE, r1 - t0);
+                for (int c0 = 0; c0 < cols; c0 += TILE) {
+                    int tc = Math.min(TILE, cols - c0);
+                    for (int r = 0; r < tr; r++) read(src, type, (long) (t0 + r) * cols + c0, tile, r * tc, tc, raw);
+                    if (!transpose) { // source rows are the copy's rows
+                        for (int r = 0; r < tr; r++) sink.write(tile, r * tc, (long) (t0 + r) * cols + c0, tc);
+                        continue;
+                    }
+                    for (int r = 0; r < tr; r++) for (int c = 0; c < tc; c++) turned[c * tr + r] = tile[r * tc + c];
+                    for (int c = 0; c < tc; c++) sink.write(turned, c * tr, (long) (c0 + c) * in + t0, tr); // output c0 + c, inputs t0..
+                }
+            }
+            if (src.isMapped()) src.asSlice((long) r0 * cols * type.bytes(), (long) (r1 - r0) * cols * type.bytes()).unload();
         }
     }
 
-    /** A float32 copy (exact) of a 16-bit float matrix. */
-    private static WeightMatrix widenedCopy(MemorySegment src, Dtype type, int in, int out, Layout layout, Arena arena) {
-        long n = (long) in * out;
-        MemorySegment dst = arena.allocate(4 * n, 64);
-        inChunks(src, type, n, (from, to) -> {
-            for (long i = from; i < to; i++) dst.setAtIndex(FLOAT, i, element(src, type, i));
-        });
-        return new WeightMatrix(dst, in, out, layout, Type.F32);
+    /** Source elements [first, first + n) as floats into dst[off, off + n); {@code raw} holds n 16-bit values. */
+    private static void read(MemorySegment src, Dtype type, long first, float[] dst, int off, int n, short[] raw) {
+        if (type == Dtype.F32) {
+            MemorySegment.copy(src, FLOAT, 4 * first, dst, off, n);
+            return;
+        }
+        MemorySegment.copy(src, SHORT, 2 * first, raw, 0, n);
+        for (int k = 0; k < n; k++) {
+            dst[off + k] = switch (type) {
+                case BF16 -> Bf16.toFloat(raw[k]);
+                case F16 -> Float.float16ToFloat(raw[k]);
+                default -> throw new IllegalStateException("not a float type: " + type);
+            };
+        }
     }
 
     // ---- assembly, shared by both sources -----------------------------------------------------------
