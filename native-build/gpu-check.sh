@@ -172,6 +172,11 @@ stage bf16-exhaustive 60 "$java" "${jvm_flags[@]}" -jar .gpu/junit-console.jar e
   --class-path .gpu/jgpt.jar:.gpu/test-classes --select-class io.jgpt.cuda.Bf16ExhaustiveGpuTest \
   --reports-dir "$work/junit-bf16" --details=tree --disable-banner
 
+# Data parallelism: two train ranks on this one GPU are refused with a clear message by both (NCCL's
+# duplicate-GPU check, reported by NcclCommunicator). One-rank NCCL training against no communicator is in
+# junit-gpu (io.jgpt.dist.NcclGpuTest).
+stage nccl-same-gpu 30 native-build/nccl_same_gpu.sh "$work" "${jgpt[@]}"
+
 # Decoding on the GPU: GPT-2 small (preset weights) through the model's KV-cache path, greedy, tokens/s at
 # batch 1 and 32 (one launch per kernel per token; CUDA-graph replay would remove the launch cost).
 stage decode-cuda 60 bash -c '"$@" > "$0/decode.jsonl"' "$work" "${jgpt[@]}" bench-generate --device cuda \

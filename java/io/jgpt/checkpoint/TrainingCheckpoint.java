@@ -9,13 +9,14 @@ import io.jgpt.io.HostTensor;
 import io.jgpt.io.IoErrors;
 import io.jgpt.io.Safetensors;
 import io.jgpt.model.GPTModel;
-import io.jgpt.model.Parameter;
+import io.jgpt.model.ParameterArena;
 import io.jgpt.train.AdamW;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,6 +39,11 @@ public final class TrainingCheckpoint {
      * counting out the one just written.
      */
     public static Path save(Path run, GPTModel model, AdamW optimizer, TrainerState state, int keep) {
+        return save(run, model, optimizer.downloadMoments(), state, keep);
+    }
+
+    /** As {@link #save(Path, GPTModel, AdamW, TrainerState, int)}, with the moments already on the host (ZeRO-1 gathers them). */
+    public static Path save(Path run, GPTModel model, AdamW.Moments moments, TrainerState state, int keep) {
         Path target = RunDirectory.checkpointDir(run, state.step());
         byte[] json;
         try {
@@ -47,22 +53,20 @@ public final class TrainingCheckpoint {
         }
         AtomicDirectory.write(target, temp -> {
             Gpt2Checkpoint.save(temp, ModelStates.export(model));
-            Safetensors.write(temp.resolve(OPTIMIZER_FILE), moments(model, optimizer), Map.of("format", "pt"));
+            Safetensors.write(temp.resolve(OPTIMIZER_FILE), perParameter(model, moments), Map.of("format", "pt"));
             AtomicWrite.write(temp.resolve(TRAINER_FILE), ch -> ch.write(ByteBuffer.wrap(json)));
         });
         prune(run, keep, target);
         return target;
     }
 
-    private static Map<String, HostTensor> moments(GPTModel model, AdamW optimizer) {
+    /** The moments as PyTorch names them, one tensor per parameter (the arena's padding left out). */
+    private static Map<String, HostTensor> perParameter(GPTModel model, AdamW.Moments moments) {
         Map<String, HostTensor> out = new LinkedHashMap<>();
-        List<String> names = names(model, optimizer);
-        for (int i = 0; i < names.size(); i++) {
-            String name = names.get(i);
-            var m = optimizer.firstMoments().get(i);
-            var v = optimizer.secondMoments().get(i);
-            out.put("exp_avg." + name, new HostTensor(m.shape(), model.ops().download(m)));
-            out.put("exp_avg_sq." + name, new HostTensor(v.shape(), model.ops().download(v)));
+        for (ParameterArena.Slot s : model.parameterArena().slots()) {
+            int from = Math.toIntExact(s.offset()), to = Math.toIntExact(s.end());
+            out.put("exp_avg." + s.name(), new HostTensor(s.shape(), Arrays.copyOfRange(moments.first(), from, to)));
+            out.put("exp_avg_sq." + s.name(), new HostTensor(s.shape(), Arrays.copyOfRange(moments.second(), from, to)));
         }
         return out;
     }
@@ -77,18 +81,30 @@ public final class TrainingCheckpoint {
     /** Restores optimizer moments and step count into a model already loaded from {@code checkpoint}. */
     public static TrainerState restoreOptimizer(Path checkpoint, GPTModel model, AdamW optimizer) {
         TrainerState state = readState(checkpoint);
-        Path optimizerFile = requireFile(checkpoint, OPTIMIZER_FILE);
-        Map<String, HostTensor> moments = Safetensors.readAll(optimizerFile);
-        List<String> names = names(model, optimizer);
-        for (int i = 0; i < names.size(); i++) {
-            String name = names.get(i);
-            ModelStates.upload(model.ops(), optimizer.firstMoments().get(i), need(moments, "exp_avg." + name, optimizerFile),
-                    optimizerFile.toString(), "exp_avg." + name);
-            ModelStates.upload(model.ops(), optimizer.secondMoments().get(i), need(moments, "exp_avg_sq." + name, optimizerFile),
-                    optimizerFile.toString(), "exp_avg_sq." + name);
-        }
+        optimizer.uploadMoments(readMoments(checkpoint, model));
         optimizer.setStepCount(state.optimizerStep());
         return state;
+    }
+
+    /** A checkpoint's AdamW moments in the model's arena layout, on the host (ZeRO-1 ranks take their shards of it). */
+    public static AdamW.Moments readMoments(Path checkpoint, GPTModel model) {
+        Path optimizerFile = requireFile(checkpoint, OPTIMIZER_FILE);
+        Map<String, HostTensor> moments = Safetensors.readAll(optimizerFile);
+        ParameterArena arena = model.parameterArena();
+        float[] m = new float[Math.toIntExact(arena.size())], v = new float[m.length];
+        for (ParameterArena.Slot s : arena.slots()) {
+            place(m, s, need(moments, "exp_avg." + s.name(), optimizerFile), optimizerFile);
+            place(v, s, need(moments, "exp_avg_sq." + s.name(), optimizerFile), optimizerFile);
+        }
+        return new AdamW.Moments(m, v);
+    }
+
+    private static void place(float[] arena, ParameterArena.Slot s, HostTensor h, Path file) {
+        if (!Arrays.equals(s.shape(), h.shape())) {
+            throw new JgptException(file + ": tensor '" + s.name() + "' has shape " + Arrays.toString(h.shape())
+                    + ", the model needs " + Arrays.toString(s.shape()));
+        }
+        System.arraycopy(h.data(), 0, arena, Math.toIntExact(s.offset()), h.data().length);
     }
 
     /** The trainer state of a checkpoint directory (cheap: one small JSON file). */
@@ -106,17 +122,6 @@ public final class TrainingCheckpoint {
         Path p = checkpoint.resolve(name);
         if (!Files.exists(p)) throw new JgptException(checkpoint + ": " + name + " is missing (not a resumable jgpt checkpoint)");
         return p;
-    }
-
-    /** The dotted name of each optimised parameter, in the optimizer's order. */
-    private static List<String> names(GPTModel model, AdamW optimizer) {
-        Map<Parameter, String> byParameter = new java.util.IdentityHashMap<>();
-        model.namedParameters().forEach((n, p) -> byParameter.put(p, n));
-        return optimizer.parameters().stream().map(p -> {
-            String n = byParameter.get(p);
-            if (n == null) throw new IllegalStateException("optimizer holds a parameter the model does not");
-            return n;
-        }).toList();
     }
 
     private static HostTensor need(Map<String, HostTensor> tensors, String name, Path file) {

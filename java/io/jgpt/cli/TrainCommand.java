@@ -1,16 +1,17 @@
 package io.jgpt.cli;
 
+import io.jgpt.Backends;
 import io.jgpt.JgptException;
 import io.jgpt.checkpoint.ModelSource;
 import io.jgpt.checkpoint.RunDirectory;
 import io.jgpt.checkpoint.TrainerState;
 import io.jgpt.checkpoint.TrainingCheckpoint;
+import io.jgpt.cuda.CudaDevice;
 import io.jgpt.data.BatchLoader;
 import io.jgpt.data.Corpus;
 import io.jgpt.data.SlidingWindowDataset;
 import io.jgpt.data.TokenSource;
 import io.jgpt.data.TrainValSplit;
-import io.jgpt.dist.Communicator;
 import io.jgpt.dist.World;
 import io.jgpt.model.GPTConfig;
 import io.jgpt.model.GPTModel;
@@ -21,6 +22,7 @@ import io.jgpt.train.DataParallel;
 import io.jgpt.train.LrSchedule;
 import io.jgpt.train.Trainer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -139,6 +141,12 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--bucket-mb", defaultValue = "25", description = "Gradient bucket size for reduction across ranks, MB; default ${DEFAULT-VALUE}.")
     int bucketMb;
 
+    @Option(names = "--nproc", description = "Start this many ranks on this machine (GPUs: one per cuda:N, over NCCL; CPU: processes under mpirun) and wait for them.")
+    Integer nproc;
+
+    @Option(names = "--comm-timeout", defaultValue = "600", description = "Seconds a rank waits for the others (NCCL collectives, the NCCL id) before it gives up and ends the job; default ${DEFAULT-VALUE}.")
+    int commTimeout;
+
     @Option(names = "--profile", description = "Per-kernel timing of the training steps, printed at the end, and OUT/trace.json (runs the steps eagerly).")
     boolean profile;
 
@@ -156,6 +164,7 @@ public final class TrainCommand implements Callable<Integer> {
         device.check();
         device.cudaOnly("--no-graph", noGraph);
         World world = World.fromEnvironment();
+        if (nproc != null && nproc > 1) return launch(world);
         boolean lead = world.rank() == 0;
         // Progress and logs on rank 0 only; the other ranks report errors.
         if (!lead) ConsoleLog.errorsOnly();
@@ -164,83 +173,114 @@ public final class TrainCommand implements Callable<Integer> {
         List<String> taken = saved == null ? List.of() : adopt(saved, world.size());
         // Only rank 0 writes the run directory, so only it judges (and, with --overwrite, clears) it.
         if (lead) RunDirectory.checkOutput(out, resumed, overwrite, true);
-        Communicator comm = Ranks.join(world, device.device);
-        try {
-            return train(comm, resumed, saved, taken);
-        } catch (RuntimeException e) {
-            Ranks.abortAll(comm, e);
-            throw e;
-        } finally {
-            if (comm != null) comm.close();
+        device.device = Ranks.device(world, device.device);
+        try (Ops ops = device.open()) {
+            Ranks ranks = Ranks.join(world, ops, Duration.ofSeconds(commTimeout));
+            try {
+                return train(ops, ranks, resumed, saved, taken);
+            } catch (RuntimeException e) {
+                if (ranks != null) ranks.abortAll(e);
+                throw e;
+            } finally {
+                if (ranks != null) ranks.close();
+            }
         }
     }
 
-    private int train(Communicator comm, Path resumed, TrainerState saved, List<String> taken) {
-        boolean lead = comm == null || comm.rank() == 0;
-        try (Ops ops = device.open()) {
-            GPTModel gpt = ModelSource.open(resumed != null ? resumed.toString() : model.preset, ops, seed,
-                    model.flags(dropout.rate(), true));
-            GPTConfig cfg = gpt.config();
-            if (resumed != null && given("--model")) checkSameModel(cfg, resumed);
-            int time = model.context != null ? model.context : cfg.contextLength();
-            if (time > cfg.contextLength()) {
-                throw new JgptException("--context " + time + " exceeds the model's " + cfg.contextLength() + " positions");
-            }
-            TrainValSplit<TokenSource> split = Corpus.load(data, valFraction, cfg.vocabSize());
-            int windowStride = stride != null ? stride : time;
-            SlidingWindowDataset trainSet = new SlidingWindowDataset(split.train(), time, windowStride);
-            BatchLoader trainLoader = new BatchLoader(trainSet, batch, !noShuffle, true, seed);
-            BatchLoader trainEval = BatchLoader.evaluation(trainSet, batch);
-            BatchLoader valEval = valFraction > 0 ? BatchLoader.evaluation(new SlidingWindowDataset(split.val(), time, time), batch) : null;
-            if (saved != null && saved.layout() != null && saved.layout().trainTokens() != trainSet.tokens().length()) {
-                throw new JgptException("--data gives " + String.format("%,d", trainSet.tokens().length()) + " training tokens; "
-                        + resumed + " was trained on " + String.format("%,d", saved.layout().trainTokens())
-                        + ": resuming needs the same --data and --val-fraction");
-            }
-            long steps = length.steps != null ? length.steps : (long) length.epochs * trainLoader.batchesPerEpoch() / accum;
-            if (steps < 1) throw new JgptException("one epoch has " + trainLoader.batchesPerEpoch() + " batches, fewer than --accum " + accum);
-            if (saved != null && saved.step() >= steps) {
-                System.out.printf("nothing to do: %s is at step %d and the run has %d steps; give a larger --steps or --epochs to train on%n",
-                        resumed, saved.step(), steps);
-                return 0;
-            }
-            Function<GPTModel, String> sampler = samplePrompt == null ? null : Samples.greedy(samplePrompt, 50, cfg.vocabSize());
-            if (!lead) sampler = null;
-            warnAboutFlagsWithoutEffect(steps);
-            AdamW adamw = new AdamW(gpt.parameterArena(), new AdamW.Settings(0.9f, 0.999f, 1e-8f, weightDecay, decayMatricesOnly));
-            TrainerState state = resumed == null ? null : TrainingCheckpoint.restoreOptimizer(resumed, gpt, adamw);
-            float floor = minLr != null ? minLr : lr;
-            float start = initialLr != null ? initialLr : (warmup > 0 ? lr / 100 : lr);
-            Trainer.Settings settings = new Trainer.Settings(batch, accum, steps, new LrSchedule(lr, start, floor, warmup, steps),
-                    clip, seed, evalEvery, evalBatches, saveEvery, keep, maxBadSteps, logEvery, !noProgress && lead);
-            Trainer trainer = new Trainer(gpt, adamw, trainLoader, trainEval, valEval, out, settings, sampler);
-            DataParallel parallel = comm == null ? null : new DataParallel(comm, gpt.parameterArena(), (long) bucketMb << 20);
-            if (parallel != null) {
-                parallel.broadcastWeights();
-                if (zero == 1) parallel.shardOptimizer(adamw);
-                trainer.distribute(parallel);
-            }
-            Profiler profiler = profile ? new Profiler(ops.clock()) : Profiler.OFF;
-            trainer.profile(profiler);
-            trainer.graphs(!noGraph && !profile);
-            if (parallel != null) parallel.profile(profiler);
-            LOG.info("training {} on {}: {} parameters (dropout {}); {} train / {} validation tokens; {} batches of {} x {} per epoch; {}",
-                    resumed != null ? resumed : model.preset, ops.name(), String.format("%,d", cfg.parameterCount()), cfg.dropRate(),
-                    String.format("%,d", trainSet.tokens().length()), valEval == null ? 0 : String.format("%,d", split.val().length()),
-                    trainLoader.batchesPerEpoch(), batch, time,
-                    state == null ? "steps 1 to " + steps : "resuming at step " + state.step() + " of " + steps);
-            if (!taken.isEmpty()) LOG.info("taken from the checkpoint: {}", String.join(", ", taken));
-            if (overwrite && lead) RunDirectory.clear(out);
-            Trainer.Outcome outcome;
-            try (CtrlC ctrlC = new CtrlC("finishing this step, then saving a checkpoint", trainer::requestStop)) {
-                outcome = trainer.run(state);
-            } finally {
-                if (parallel != null) parallel.close();
-            }
-            if (!lead) return outcome.stopped() ? CtrlC.EXIT_CODE : 0;
-            if (profile) ProfileOutput.print(profiler, ops, device.precision(), out.resolve(RunDirectory.TRACE));
-            return report(outcome);
+    /** --nproc: this process only starts the ranks (each runs this command without --nproc) and waits for them. */
+    private int launch(World world) {
+        if (world.size() > 1) {
+            throw new JgptException("--nproc " + nproc + " starts the ranks itself, but this process is already rank " + world.rank()
+                    + " of " + world.size() + " of a launcher's job (mpirun, srun or torchrun): drop --nproc");
         }
+        List<String> args = new ArrayList<>(List.of("train"));
+        args.addAll(RankLauncher.withoutNproc(ownArgs()));
+        boolean cpu = Backends.check(device.device) < 0;
+        if (!cpu && !device.device.equals("cuda")) {
+            throw new JgptException("--nproc " + nproc + " puts rank r on cuda:r; give --device cuda, not " + device.device);
+        }
+        if (!cpu && CudaDevice.count() < nproc) {
+            throw new JgptException("--nproc " + nproc + " puts one rank on each GPU, but this machine has " + CudaDevice.count());
+        }
+        if (cpu && device.threads == null) {
+            // The ranks share this machine's cores.
+            args.addAll(List.of("--threads", Integer.toString(Math.max(1, Runtime.getRuntime().availableProcessors() / nproc))));
+        }
+        LOG.info("starting {} ranks {}", nproc, cpu ? "under mpirun (CPU ranks talk through MPI)" : "on cuda:0 to cuda:" + (nproc - 1) + " (NCCL)");
+        return cpu ? RankLauncher.cpu(nproc, args) : RankLauncher.gpu(nproc, args);
+    }
+
+    private int train(Ops ops, Ranks ranks, Path resumed, TrainerState saved, List<String> taken) {
+        boolean lead = ranks == null || ranks.rank() == 0;
+        GPTModel gpt = ModelSource.open(resumed != null ? resumed.toString() : model.preset, ops, seed,
+                model.flags(dropout.rate(), true));
+        GPTConfig cfg = gpt.config();
+        if (resumed != null && given("--model")) checkSameModel(cfg, resumed);
+        int time = model.context != null ? model.context : cfg.contextLength();
+        if (time > cfg.contextLength()) {
+            throw new JgptException("--context " + time + " exceeds the model's " + cfg.contextLength() + " positions");
+        }
+        TrainValSplit<TokenSource> split = Corpus.load(data, valFraction, cfg.vocabSize());
+        int windowStride = stride != null ? stride : time;
+        SlidingWindowDataset trainSet = new SlidingWindowDataset(split.train(), time, windowStride);
+        BatchLoader trainLoader = new BatchLoader(trainSet, batch, !noShuffle, true, seed);
+        BatchLoader trainEval = BatchLoader.evaluation(trainSet, batch);
+        BatchLoader valEval = valFraction > 0 ? BatchLoader.evaluation(new SlidingWindowDataset(split.val(), time, time), batch) : null;
+        if (saved != null && saved.layout() != null && saved.layout().trainTokens() != trainSet.tokens().length()) {
+            throw new JgptException("--data gives " + String.format("%,d", trainSet.tokens().length()) + " training tokens; "
+                    + resumed + " was trained on " + String.format("%,d", saved.layout().trainTokens())
+                    + ": resuming needs the same --data and --val-fraction");
+        }
+        long steps = length.steps != null ? length.steps : (long) length.epochs * trainLoader.batchesPerEpoch() / accum;
+        if (steps < 1) throw new JgptException("one epoch has " + trainLoader.batchesPerEpoch() + " batches, fewer than --accum " + accum);
+        if (saved != null && saved.step() >= steps) {
+            System.out.printf("nothing to do: %s is at step %d and the run has %d steps; give a larger --steps or --epochs to train on%n",
+                    resumed, saved.step(), steps);
+            return 0;
+        }
+        Function<GPTModel, String> sampler = samplePrompt == null ? null : Samples.greedy(samplePrompt, 50, cfg.vocabSize());
+        if (!lead) sampler = null;
+        warnAboutFlagsWithoutEffect(steps);
+        AdamW.Settings adamSettings = new AdamW.Settings(0.9f, 0.999f, 1e-8f, weightDecay, decayMatricesOnly);
+        // ZeRO-1: no rank holds the whole moments, only its shard (DataParallel.shardOptimizer).
+        boolean sharded = zero == 1 && ranks != null;
+        AdamW adamw = sharded ? AdamW.withoutMoments(gpt.parameterArena(), adamSettings) : new AdamW(gpt.parameterArena(), adamSettings);
+        TrainerState state = resumed == null ? null : TrainingCheckpoint.readState(resumed);
+        AdamW.Moments restored = resumed == null ? null : TrainingCheckpoint.readMoments(resumed, gpt);
+        if (state != null) adamw.setStepCount(state.optimizerStep());
+        if (restored != null && !sharded) adamw.uploadMoments(restored);
+        float floor = minLr != null ? minLr : lr;
+        float start = initialLr != null ? initialLr : (warmup > 0 ? lr / 100 : lr);
+        Trainer.Settings settings = new Trainer.Settings(batch, accum, steps, new LrSchedule(lr, start, floor, warmup, steps),
+                clip, seed, evalEvery, evalBatches, saveEvery, keep, maxBadSteps, logEvery, !noProgress && lead);
+        Trainer trainer = new Trainer(gpt, adamw, trainLoader, trainEval, valEval, out, settings, sampler);
+        DataParallel parallel = ranks == null ? null : ranks.parallel(gpt.parameterArena(), (long) bucketMb << 20);
+        if (parallel != null) {
+            parallel.broadcastWeights();
+            if (sharded) parallel.shardOptimizer(adamw, restored);
+            restored = null; // the whole moments were only needed to take this rank's shard
+            trainer.distribute(parallel);
+        }
+        Profiler profiler = profile ? new Profiler(ops.clock()) : Profiler.OFF;
+        trainer.profile(profiler);
+        trainer.graphs(!noGraph && !profile);
+        if (parallel != null) parallel.profile(profiler);
+        LOG.info("training {} on {}: {} parameters (dropout {}); {} train / {} validation tokens; {} batches of {} x {} per epoch; {}",
+                resumed != null ? resumed : model.preset, ops.name(), String.format("%,d", cfg.parameterCount()), cfg.dropRate(),
+                String.format("%,d", trainSet.tokens().length()), valEval == null ? 0 : String.format("%,d", split.val().length()),
+                trainLoader.batchesPerEpoch(), batch, time,
+                state == null ? "steps 1 to " + steps : "resuming at step " + state.step() + " of " + steps);
+        if (!taken.isEmpty()) LOG.info("taken from the checkpoint: {}", String.join(", ", taken));
+        if (overwrite && lead) RunDirectory.clear(out);
+        Trainer.Outcome outcome;
+        try (CtrlC ctrlC = new CtrlC("finishing this step, then saving a checkpoint", trainer::requestStop)) {
+            outcome = trainer.run(state);
+        } finally {
+            if (parallel != null) parallel.close();
+        }
+        if (!lead) return outcome.stopped() ? CtrlC.EXIT_CODE : 0;
+        if (profile) ProfileOutput.print(profiler, ops, device.precision(), out.resolve(RunDirectory.TRACE));
+        return report(outcome);
     }
 
     /** The last words: losses where they were measured, the checkpoint, and after Ctrl-C how to continue. */
@@ -256,10 +296,16 @@ public final class TrainCommand implements Callable<Integer> {
             System.out.println("interrupted before the first step; nothing was saved");
         } else {
             List<String> again = new ArrayList<>(List.of("./jgpt"));
-            again.addAll(resumeArgs(spec.commandLine().getParseResult().originalArgs(), o.checkpoint()));
+            again.addAll(resumeArgs(ownArgs(), o.checkpoint()));
             System.out.printf("interrupted at step %d; saved %s%nresume with: %s%n", o.steps(), o.checkpoint(), Shell.command(again));
         }
         return CtrlC.EXIT_CODE;
+    }
+
+    /** The arguments after "train" (picocli's original arguments are the whole command line's). */
+    private List<String> ownArgs() {
+        List<String> all = spec.commandLine().getParseResult().originalArgs();
+        return all.subList(all.indexOf(spec.name()) + 1, all.size());
     }
 
     /** This command line with --resume set to {@code checkpoint} and without --overwrite. */
@@ -354,6 +400,8 @@ public final class TrainCommand implements Callable<Integer> {
         if (model.context != null) Checks.positive("--context", model.context);
         Checks.positive("--accum", accum);
         Checks.positive("--bucket-mb", bucketMb);
+        Checks.positive("--comm-timeout", commTimeout);
+        if (nproc != null) Checks.positive("--nproc", nproc);
         if (zero != 0 && zero != 1) throw new JgptException("--zero must be 0 or 1 (ZeRO stage 1), got " + zero);
         Checks.positive("--keep", keep);
         Checks.positive("--max-bad-steps", maxBadSteps);

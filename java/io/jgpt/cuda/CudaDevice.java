@@ -35,10 +35,7 @@ public final class CudaDevice {
     private static Probe runProbe() {
         int count;
         try {
-            init();
-            int[] n = new int[1];
-            cuDeviceGetCount(n);
-            count = n[0];
+            count = count();
         } catch (Throwable e) { // UnsatisfiedLinkError without libcuda.so.1, CudaException without a device
             return new Probe(false, "no usable CUDA driver: " + firstLine(e));
         }
@@ -72,6 +69,14 @@ public final class CudaDevice {
         return dev;
     }
 
+    /** How many CUDA devices this process sees (after CUDA_VISIBLE_DEVICES). */
+    public static int count() {
+        init();
+        int[] n = new int[1];
+        cuDeviceGetCount(n);
+        return n[0];
+    }
+
     /** Whether native-build/build-kernels.sh put the fatbin on the classpath. */
     public static boolean kernelsBuilt() {
         return CudaDevice.class.getResource(FATBIN) != null;
@@ -82,6 +87,13 @@ public final class CudaDevice {
         int[] v = new int[1];
         cuDriverGetVersion(v);
         return v[0] / 1000 + "." + (v[0] % 1000) / 10;
+    }
+
+    /** The device's PCI address ("0000:19:00.0"): which physical GPU an index names, whatever CUDA_VISIBLE_DEVICES says. */
+    public static String busId(int index) {
+        String[] id = new String[1];
+        JCudaDriver.cuDeviceGetPCIBusId(id, 32, device(index));
+        return id[0].trim();
     }
 
     /** e.g. "NVIDIA H200 (sm_90, 139.8 GiB)". */

@@ -81,6 +81,9 @@ interface CudaDriver {
 
     float elapsedMillis(CUevent from, CUevent to);
 
+    /** Whether everything queued on the stream has finished, without waiting. */
+    boolean idle(CUstream s);
+
     /** Starts recording the stream's work into a graph instead of running it. */
     void beginCapture(CUstream s);
 

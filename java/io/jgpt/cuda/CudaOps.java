@@ -604,6 +604,11 @@ public final class CudaOps implements Ops {
         };
     }
 
+    /** A second stream, ordered against this backend's by events, for collectives beside computation (NCCL). */
+    public io.jgpt.dist.SideStream communicationStream() {
+        return new CommunicationStream(ctx);
+    }
+
     // ---- profiling ----------------------------------------------------------------------------------
 
     @Override

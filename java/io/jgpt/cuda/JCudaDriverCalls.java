@@ -33,6 +33,7 @@ import static jcuda.driver.JCudaDriver.cuStreamBeginCapture;
 import static jcuda.driver.JCudaDriver.cuStreamCreate;
 import static jcuda.driver.JCudaDriver.cuStreamDestroy;
 import static jcuda.driver.JCudaDriver.cuStreamEndCapture;
+import static jcuda.driver.JCudaDriver.cuStreamQuery;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 import static jcuda.driver.JCudaDriver.cuStreamWaitEvent;
 
@@ -211,8 +212,13 @@ final class JCudaDriverCalls implements CudaDriver {
 
     @Override
     public boolean passed(CUevent e) {
+        return ready(() -> cuEventQuery(e));
+    }
+
+    /** Runs a query that fails with CUDA_ERROR_NOT_READY (thrown, exceptions being on) while work is pending. */
+    private static boolean ready(java.util.function.IntSupplier query) {
         try {
-            cuEventQuery(e);
+            query.getAsInt();
             return true;
         } catch (CudaException notYet) {
             if (String.valueOf(notYet.getMessage()).contains("CUDA_ERROR_NOT_READY")) return false;
@@ -225,6 +231,11 @@ final class JCudaDriverCalls implements CudaDriver {
         float[] ms = new float[1];
         cuEventElapsedTime(ms, from, to);
         return ms[0];
+    }
+
+    @Override
+    public boolean idle(CUstream s) {
+        return ready(() -> cuStreamQuery(s));
     }
 
     @Override

@@ -43,6 +43,12 @@ public interface Communicator extends AutoCloseable {
     /** Returns once every rank has called it (device memory: once the stream's work before it is done). */
     void barrier();
 
+    /**
+     * Returns once the collectives issued so far have finished. Host collectives block, so there is nothing to
+     * wait for; device ones are polled, failing (and aborting the communicator) on a peer's death or a timeout.
+     */
+    default void await() {}
+
     @Override
     void close();
 }

@@ -32,6 +32,9 @@ public final class NcclCommunicator implements Communicator {
         this.timeout = timeout;
     }
 
+    /** Bytes of NCCL's unique id. */
+    public static final int ID_BYTES = Nccl.UNIQUE_ID_BYTES;
+
     /** A fresh 128-byte id: made on rank 0 and handed to every rank (MPI_Bcast or {@link NcclIdRendezvous}). */
     public static byte[] uniqueId() {
         return Nccl.get().uniqueId();
@@ -117,6 +120,7 @@ public final class NcclCommunicator implements Communicator {
     }
 
     /** Waits until this stream's queued work is done, failing on an NCCL error or after the timeout. */
+    @Override
     public void await() {
         long deadline = System.nanoTime() + timeout.toNanos();
         try (Arena a = Arena.ofConfined()) {

@@ -18,6 +18,9 @@ import java.util.List;
  * ranges of the arena (the flags of an {@link ArenaChunks} table). The step's scalars — learning rate, step
  * count, loss, gradient norm, clip factor, skip flag — live in a {@link StepState} tensor on the backend, so
  * a step runs without waiting for the device; {@link #lastStep()} reads them back.
+ *
+ * <p>Under ZeRO-1 ({@link #withoutMoments}) this object keeps only the step state: each rank's
+ * {@link ShardedAdamW} holds the moments of its shard and does the update.
  */
 public final class AdamW {
 
@@ -35,24 +38,33 @@ public final class AdamW {
 
     private final ParameterArena arena;
     private final Ops ops;
+    /** Both moments in the arena's layout, null under ZeRO-1. */
     private final Tensor m;
     private final Tensor v;
-    private final List<Tensor> mViews;
-    private final List<Tensor> vViews;
     private final Tensor chunks;
     private final Tensor state;
     private final AdamWConfig config;
     private final Settings settings;
 
+    /** Both moments in the arena's layout on the host, padding included: what a checkpoint holds. */
+    public record Moments(float[] first, float[] second) {}
+
     public AdamW(ParameterArena arena, Settings settings) {
+        this(arena, settings, true);
+    }
+
+    /** The step state and settings without moments: ZeRO-1, where every rank holds only its shard's. */
+    public static AdamW withoutMoments(ParameterArena arena, Settings settings) {
+        return new AdamW(arena, settings, false);
+    }
+
+    private AdamW(ParameterArena arena, Settings settings, boolean moments) {
         this.arena = arena;
         this.ops = arena.ops();
         this.settings = settings;
         config = new AdamWConfig(settings.beta1, settings.beta2, settings.eps, settings.weightDecay);
-        m = arena.allocate();
-        v = arena.allocate();
-        mViews = arena.views(m);
-        vViews = arena.views(v);
+        m = moments ? arena.allocate() : null;
+        v = moments ? arena.allocate() : null;
         List<ArenaChunks.Span> spans = new ArrayList<>();
         for (ParameterArena.Slot s : arena.slots())
             spans.add(new ArenaChunks.Span(s.offset(), s.numel(), settings.decays(s.matrix())));
@@ -66,7 +78,7 @@ public final class AdamW {
         return lastStep().steps();
     }
 
-    /** Restores the step counter (moments are restored through {@link #firstMoments()}/{@link #secondMoments()}). */
+    /** Restores the step counter (moments are restored through {@link #uploadMoments}). */
     public void setStepCount(int step) {
         if (step < 0 || step > StepState.MAX_STEPS)
             throw new IllegalArgumentException("optimizer step count " + step + " is outside [0, " + StepState.MAX_STEPS + "]");
@@ -80,15 +92,6 @@ public final class AdamW {
 
     public ParameterArena arena() {
         return arena;
-    }
-
-    /** Per-parameter views of the first moment, in {@link #parameters()} order. */
-    public List<Tensor> firstMoments() {
-        return mViews;
-    }
-
-    public List<Tensor> secondMoments() {
-        return vViews;
     }
 
     /** The step's scalars on the backend (slots in {@link StepState}); the model adds its loss there. */
@@ -113,6 +116,7 @@ public final class AdamW {
 
     /** The update alone, after the step was decided elsewhere (across ranks: {@link DataParallel}). */
     public void apply(boolean zeroGrads) {
+        requireMoments();
         ops.adamw(arena.values(), arena.gradients(), m, v, chunks, state, config, zeroGrads);
     }
 
@@ -124,13 +128,26 @@ public final class AdamW {
         return config;
     }
 
-    /** The first moment, one tensor with the arena's layout (ZeRO-1 copies its shard out of and into it). */
-    public Tensor firstMomentArena() {
-        return m;
+    /** Whether this optimizer holds the whole moments (false under ZeRO-1). */
+    public boolean holdsMoments() {
+        return m != null;
     }
 
-    public Tensor secondMomentArena() {
-        return v;
+    /** Both moments, copied to the host (waits for the device). */
+    public Moments downloadMoments() {
+        requireMoments();
+        return new Moments(ops.download(m), ops.download(v));
+    }
+
+    /** Overwrites both moments (a restored checkpoint's). */
+    public void uploadMoments(Moments moments) {
+        requireMoments();
+        ops.write(m, moments.first());
+        ops.write(v, moments.second());
+    }
+
+    private void requireMoments() {
+        if (m == null) throw new IllegalStateException("this AdamW holds no moments: under ZeRO-1 each rank's shard has them");
     }
 
     /** One unclipped update of every parameter with learning rate lr and the current gradients. */

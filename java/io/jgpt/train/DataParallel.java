@@ -1,42 +1,33 @@
 package io.jgpt.train;
 
-import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
-import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
-
-import io.jgpt.JgptException;
-import io.jgpt.cpu.CpuTensor;
 import io.jgpt.dist.Communicator;
 import io.jgpt.dist.Element;
+import io.jgpt.dist.SideStream;
 import io.jgpt.model.ParameterArena;
 import io.jgpt.ops.ArenaChunks;
 import io.jgpt.ops.Ops;
 import io.jgpt.ops.StepState;
 import io.jgpt.profile.Profiler;
 import io.jgpt.tensor.Tensor;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
- * Data parallelism over host gradients (the CPU backend, ranks talking through MPI). The gradient arena is cut
- * into {@link GradientBuckets} of about 25 MB in reverse layer order; while the last micro-batch's backward
- * pass runs, each bucket whose modules have finished is handed to a communication thread, which
- * reduce-scatters it (every element is summed once, by the rank that owns its chunk) and all-gathers the
- * chunks back, so every rank ends with the same bits whatever the bucket size. Buckets are reduced in the
- * same order on every rank. The step's loss is summed over ranks in rank order, and so is the gradient
- * norm's square, each rank adding up the chunks it owns; every rank then makes the same clip and skip decision.
+ * Data parallelism over the gradient arena. The arena is cut into {@link GradientBuckets} of about 25 MB in
+ * reverse layer order; while the last micro-batch's backward pass runs, each bucket whose modules have
+ * finished is handed to the {@link ReductionLane} (CPU ranks: a communication thread over MPI; GPU ranks: a
+ * second CUDA stream over NCCL, ordered by events), which reduce-scatters it (every element is summed once,
+ * by the rank that owns its chunk) and all-gathers the chunks back, so every rank ends with the same bits
+ * whatever the bucket size. Buckets are reduced in the same order on every rank. The step's loss is summed
+ * over ranks, and every rank then makes the same clip and skip decision.
  *
  * <p>With ZeRO-1 ({@link #shardOptimizer}) the chunks are not gathered back: each rank updates only the
  * weights it owns, with moments for those alone ({@link ShardedAdamW}), and the updated weights are
- * all-gathered. Norm and update are element for element those of the unsharded path, so both give the same
- * bits; checkpoints gather the moments first, so they keep today's format.
+ * all-gathered. On the CPU the norm is then, with or without ZeRO, each rank's owned chunks' sum of squares
+ * added over ranks in rank order, so both give the same bits; checkpoints gather the moments on rank 0 first,
+ * so they keep today's format.
  */
 public final class DataParallel implements AutoCloseable {
 
@@ -44,17 +35,11 @@ public final class DataParallel implements AutoCloseable {
 
     private final Communicator comm;
     private final ParameterArena arena;
+    private final ReductionLane lane;
     private final List<GradientBuckets.Bucket> buckets;
-    private final Arena memory = Arena.ofShared();
-    private final MemorySegment[] staging;
-    private final MemorySegment[] chunks;
-    private final List<Future<?>> pending = new ArrayList<>();
+    private final ReductionLane.Buffer[] staging;
+    private final ReductionLane.Buffer[] chunks;
     private final Set<String> finishedModules = new HashSet<>();
-    private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "gradient-reduction");
-        t.setDaemon(true);
-        return t;
-    });
     private volatile Profiler profiler = Profiler.OFF;
     /** This rank's part of each bucket (bucket order), possibly empty. */
     private final List<Range> owned = new ArrayList<>();
@@ -63,17 +48,25 @@ public final class DataParallel implements AutoCloseable {
     private final Tensor normChunks;
     private ShardedAdamW shard;
     private int nextBucket;
+    private boolean exchanging;
 
+    /** CPU ranks: {@code comm} works on host memory (MPI), collectives run on a communication thread. */
     public DataParallel(Communicator comm, ParameterArena arena, long bucketBytes) {
-        if (!(arena.gradients() instanceof CpuTensor)) {
-            throw new JgptException("data-parallel training across processes runs on --device cpu (MPI) here; "
-                    + "the NCCL path for --device cuda is not wired into the trainer yet");
-        }
+        this(comm, arena, bucketBytes, new HostLane(comm, arena.ops(), arena.gradients()));
+    }
+
+    /** GPU ranks: {@code comm} works on device memory (NCCL) queued on {@code stream}, beside the backend's. */
+    public DataParallel(Communicator comm, ParameterArena arena, long bucketBytes, SideStream stream) {
+        this(comm, arena, bucketBytes, new DeviceLane(comm, arena.ops(), stream));
+    }
+
+    private DataParallel(Communicator comm, ParameterArena arena, long bucketBytes, ReductionLane lane) {
         this.comm = comm;
         this.arena = arena;
+        this.lane = lane;
         this.buckets = GradientBuckets.plan(arena.backwardBuckets(), bucketBytes / Float.BYTES, comm.size());
-        staging = new MemorySegment[buckets.size()];
-        chunks = new MemorySegment[buckets.size()];
+        staging = new ReductionLane.Buffer[buckets.size()];
+        chunks = new ReductionLane.Buffer[buckets.size()];
         for (GradientBuckets.Bucket b : buckets) {
             long lo = Math.min(b.to(), b.from() + comm.rank() * b.chunk());
             owned.add(new Range(lo, Math.min(b.to(), lo + b.chunk())));
@@ -84,8 +77,8 @@ public final class DataParallel implements AutoCloseable {
         normChunks = ops.upload(row, 1, ArenaChunks.COLUMNS);
         for (int b = 0; b < buckets.size(); b++) {
             // Zero-filled: the padding past the bucket's end stays zero and adds nothing to any sum.
-            staging[b] = memory.allocate(JAVA_FLOAT, buckets.get(b).chunk() * comm.size());
-            chunks[b] = memory.allocate(JAVA_FLOAT, buckets.get(b).chunk());
+            staging[b] = lane.buffer(buckets.get(b).chunk() * comm.size());
+            chunks[b] = lane.buffer(buckets.get(b).chunk());
         }
     }
 
@@ -97,16 +90,19 @@ public final class DataParallel implements AutoCloseable {
     }
 
     /**
-     * Switches to ZeRO-1: from now on this rank keeps AdamW's moments for its own chunks only, taken from
-     * {@code full} (fresh, or restored from a checkpoint), which stays the buffer checkpoints gather into.
+     * Switches to ZeRO-1: from now on this rank holds AdamW's moments for its own chunks only (the optimizer
+     * holds none, see {@link AdamW#withoutMoments}), zero for a fresh run or taken from {@code restored} (a
+     * checkpoint's whole moments, or null).
      */
-    public void shardOptimizer(AdamW full) {
-        shard = new ShardedAdamW(arena, full.settings(), owned);
-        shard.load(full);
+    public void shardOptimizer(AdamW optimizer, AdamW.Moments restored) {
+        if (optimizer.holdsMoments()) throw new IllegalArgumentException("ZeRO-1 wants an AdamW without moments");
+        shard = new ShardedAdamW(arena, optimizer.settings(), owned);
+        if (restored != null) shard.load(restored);
     }
 
-    public boolean sharded() {
-        return shard != null;
+    /** Elements of each AdamW moment this rank holds under ZeRO-1 (0 without it). */
+    public long shardLength() {
+        return shard == null ? 0 : shard.length();
     }
 
     public int rank() {
@@ -125,67 +121,69 @@ public final class DataParallel implements AutoCloseable {
         return buckets;
     }
 
-    /** Collective spans ("reduce_scatter", "all_gather", ...) go to this profiler (host clock). */
+    /**
+     * Collective spans ("reduce_scatter", "all_gather", ...) go to this profiler. Only CPU ranks record them:
+     * on a GPU the collectives run on their own stream, which the backend's event clock does not time.
+     */
     public void profile(Profiler p) {
-        profiler = p;
+        if (comm.memory() == Communicator.Memory.HOST) profiler = p;
     }
 
-    /** Every rank makes its weights rank 0's (they start identical; this makes sure of it). */
+    /** Every rank makes its weights rank 0's (they start identical; this makes sure of it), bucket by bucket. */
     public void broadcastWeights() {
-        float[] values = host(arena.values());
-        MemorySegment s = memory.allocate(JAVA_FLOAT, values.length);
-        MemorySegment.copy(values, 0, s, JAVA_FLOAT, 0, values.length);
-        comm.broadcast(s, values.length, Element.F32, 0);
-        MemorySegment.copy(s, JAVA_FLOAT, 0, values, 0, values.length);
+        Tensor values = arena.values();
+        lane.submit(() -> {
+            for (int b = 0; b < buckets.size(); b++) {
+                GradientBuckets.Bucket bucket = buckets.get(b);
+                lane.copy(values, bucket.from(), staging[b], 0, bucket.length());
+                comm.broadcast(staging[b].address(), bucket.length(), Element.F32, 0);
+                lane.copy(staging[b], 0, values, bucket.from(), bucket.length());
+            }
+        });
+        lane.join();
     }
 
     /**
      * Called by the last micro-batch's backward pass with each top-level module whose gradients are final;
-     * queues every bucket that is now complete, strictly in bucket order.
+     * hands every bucket that is now complete to the lane, strictly in bucket order.
      */
     public void finished(String module) {
+        if (!exchanging) {
+            // The previous step's collectives must be done (or have failed) before this step's are queued: this
+            // bounds how far a rank runs ahead, and how long it takes to notice a dead peer.
+            exchanging = true;
+            lane.settle();
+        }
         finishedModules.add(module);
         while (nextBucket < buckets.size() && finishedModules.containsAll(buckets.get(nextBucket).modules())) {
             int b = nextBucket++;
-            pending.add(thread.submit(() -> reduce(b)));
+            lane.submit(() -> reduce(b));
         }
     }
 
     /**
-     * Completes the step's exchange: waits until every bucket is reduced (queuing any the backward pass did not
-     * report) and replaces this rank's share of the mean loss in the optimizer's step state with the sum over
-     * ranks, so every rank's optimizer sees the global gradients and loss.
+     * Completes the step's exchange: hands over any bucket the backward pass did not report, orders the
+     * optimizer after every bucket, and replaces this rank's share of the mean loss in the optimizer's step
+     * state with the sum over ranks, so every rank's optimizer sees the global gradients and loss.
      */
     public void finishStep(Tensor stepState) {
         for (GradientBuckets.Bucket b : buckets) finishedModules.addAll(b.modules());
-        finished("");
         try {
-            for (Future<?> f : pending) f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while reducing gradients", e);
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+            finished("");
+            lane.join();
         } finally {
-            pending.clear();
             finishedModules.clear();
             nextBucket = 0;
+            exchanging = false;
         }
-        // After the buckets: this thread's collective must come after the communication thread's on every rank.
-        Ops ops = arena.ops();
-        Tensor loss = ops.view(stepState, StepState.LOSS, 1);
-        ops.write(loss, new float[] {(float) sumOverRanks(ops.download(loss)[0])});
+        lane.sumInPlace(arena.ops().view(stepState, StepState.LOSS, 1));
     }
 
     /** The sum of one value from every rank, added in rank order: the same bits on every rank. */
     public double sumOverRanks(double value) {
-        MemorySegment all = memory.allocate(JAVA_DOUBLE, comm.size());
-        all.setAtIndex(JAVA_DOUBLE, comm.rank(), value);
         long h = profiler.begin();
-        comm.allGather(all, 1, Element.F64);
+        double sum = lane.sumOverRanks(value);
         profiler.end(h, "all_gather_scalar", 8L * comm.size(), 0);
-        double sum = 0;
-        for (int r = 0; r < comm.size(); r++) sum += all.getAtIndex(JAVA_DOUBLE, r);
         return sum;
     }
 
@@ -194,13 +192,27 @@ public final class DataParallel implements AutoCloseable {
         return sumOverRanks(yes ? 1 : 0) > 0;
     }
 
+    /** Returns once every collective issued so far has finished; fails within the communicator's timeout if one cannot. */
+    public void settle() {
+        lane.settle();
+    }
+
     /**
-     * The optimizer step after {@link #finishStep}: the global norm (this rank's chunks' sum of squares, summed
-     * over ranks in rank order) decides clip and skip through the backend's stepDecision, then AdamW updates
-     * every weight (or, with ZeRO-1, this rank's and the updated weights are all-gathered). Gradients end zero.
+     * The optimizer step after {@link #finishStep}: the global norm decides clip and skip through the
+     * backend's stepDecision, then AdamW updates every weight (or, with ZeRO-1, this rank's, and the updated
+     * weights are all-gathered). Gradients end zero.
+     *
+     * <p>GPU ranks without ZeRO hold identical reduced gradients, so each decides on its own over the whole
+     * arena, on the device, without a wait. Otherwise the norm is this rank's chunks' sum of squares summed
+     * over ranks in rank order (a wait for the device on a GPU).
      */
     public void update(AdamW optimizer, double maxNorm) {
         Ops ops = arena.ops();
+        if (shard == null && comm.memory() == Communicator.Memory.DEVICE) {
+            optimizer.update(maxNorm, true);
+            return;
+        }
+        lane.settle();
         double local = 0;
         for (Range r : owned) {
             if (r.length() > 0) local += ops.sumOfSquares(ops.view(arena.gradients(), r.from(), Math.toIntExact(r.length())));
@@ -214,65 +226,78 @@ public final class DataParallel implements AutoCloseable {
         }
         shard.apply(optimizer);
         ops.zero(arena.gradients());
-        gather(host(arena.values()));
+        long[] at = new long[buckets.size()];
+        for (int b = 0; b < at.length; b++) at[b] = owned.get(b).from();
+        gather(arena.values(), at, arena.values(), null);
     }
 
-    /** ZeRO-1: completes {@code full}'s moments from every rank's shard before a checkpoint (all ranks call it). */
-    public void gatherOptimizer(AdamW full) {
-        if (shard == null) return;
-        shard.store(full);
-        gather(host(full.firstMomentArena()));
-        gather(host(full.secondMomentArena()));
+    /**
+     * The whole moments for a checkpoint, on rank 0 (null on the others; every rank calls it): under ZeRO-1
+     * gathered from every rank's shard through the buckets' staging buffers, so no rank holds them whole
+     * but rank 0, on the host, while it saves.
+     */
+    public AdamW.Moments gatherMoments(AdamW optimizer) {
+        boolean lead = comm.rank() == 0;
+        if (shard == null) {
+            lane.settle();
+            return lead ? optimizer.downloadMoments() : null;
+        }
+        long[] at = new long[buckets.size()];
+        for (int b = 1; b < at.length; b++) at[b] = at[b - 1] + owned.get(b - 1).length();
+        float[] m = lead ? new float[Math.toIntExact(arena.size())] : null, v = lead ? new float[m.length] : null;
+        gather(shard.first(), at, null, m);
+        gather(shard.second(), at, null, v);
+        return lead ? new AdamW.Moments(m, v) : null;
     }
 
-    /** Every rank's owned chunks of an arena-layout host array to every rank, bucket by bucket. */
-    private void gather(float[] a) {
+    /**
+     * Every rank's owned chunks to every rank, bucket by bucket: bucket b's owned part is read from
+     * {@code source} at {@code sourceAt[b]}; the gathered bucket is written into {@code target} (arena layout,
+     * a backend tensor) and {@code hostTarget} (a host array) where they are not null.
+     */
+    private void gather(Tensor source, long[] sourceAt, Tensor target, float[] hostTarget) {
+        lane.submit(() -> {
+            for (int b = 0; b < buckets.size(); b++) {
+                GradientBuckets.Bucket bucket = buckets.get(b);
+                lane.copy(source, sourceAt[b], staging[b], comm.rank() * bucket.chunk(), owned.get(b).length());
+                long h = profiler.begin();
+                comm.allGather(staging[b].address(), bucket.chunk(), Element.F32);
+                profiler.end(h, "all_gather_weights", 4L * bucket.chunk() * comm.size(), 0);
+                if (target != null) lane.copy(staging[b], 0, target, bucket.from(), bucket.length());
+            }
+        });
+        lane.join();
+        if (hostTarget == null) return;
         for (int b = 0; b < buckets.size(); b++) {
             GradientBuckets.Bucket bucket = buckets.get(b);
-            Range mine = owned.get(b);
-            MemorySegment s = staging[b];
-            long at = comm.rank() * bucket.chunk();
-            MemorySegment.copy(a, Math.toIntExact(mine.from()), s, JAVA_FLOAT, at * Float.BYTES, Math.toIntExact(mine.length()));
-            long h = profiler.begin();
-            comm.allGather(s, bucket.chunk(), Element.F32);
-            profiler.end(h, "all_gather_weights", 4L * bucket.chunk() * comm.size(), 0);
-            MemorySegment.copy(s, JAVA_FLOAT, 0, a, Math.toIntExact(bucket.from()), Math.toIntExact(bucket.length()));
+            lane.read(staging[b], 0, hostTarget, Math.toIntExact(bucket.from()), Math.toIntExact(bucket.length()));
         }
     }
 
     private void reduce(int index) {
         GradientBuckets.Bucket b = buckets.get(index);
-        CpuTensor grads = (CpuTensor) arena.gradients();
-        float[] g = grads.array();
-        int from = grads.offset() + Math.toIntExact(b.from()), length = Math.toIntExact(b.length());
+        Tensor grads = arena.gradients();
         long chunk = b.chunk();
-        MemorySegment send = staging[index], mine = chunks[index];
-        MemorySegment.copy(g, from, send, JAVA_FLOAT, 0, length);
+        ReductionLane.Buffer send = staging[index], mine = chunks[index];
+        lane.copy(grads, b.from(), send, 0, b.length());
         long h = profiler.begin();
-        comm.reduceScatterSum(send, mine, chunk, Element.F32);
+        comm.reduceScatterSum(send.address(), mine.address(), chunk, Element.F32);
         profiler.end(h, "reduce_scatter", 4L * chunk * comm.size(), (double) chunk * comm.size());
         if (shard != null) {
             // ZeRO-1: only the owned part is needed here, in place in the gradient arena.
             Range r = owned.get(index);
-            MemorySegment.copy(mine, JAVA_FLOAT, 0, g, grads.offset() + Math.toIntExact(r.from()), Math.toIntExact(r.length()));
+            lane.copy(mine, 0, grads, r.from(), r.length());
             return;
         }
-        MemorySegment.copy(mine, 0, send, comm.rank() * chunk * Float.BYTES, chunk * Float.BYTES);
+        lane.copy(mine, 0, send, comm.rank() * chunk, chunk);
         h = profiler.begin();
-        comm.allGather(send, chunk, Element.F32);
+        comm.allGather(send.address(), chunk, Element.F32);
         profiler.end(h, "all_gather", 4L * chunk * comm.size(), 0);
-        MemorySegment.copy(send, JAVA_FLOAT, 0, g, from, length);
-    }
-
-    private static float[] host(Tensor t) {
-        CpuTensor c = (CpuTensor) t;
-        if (c.isView()) throw new IllegalStateException("expected a whole arena, got a view");
-        return c.array();
+        lane.copy(send, 0, grads, b.from(), b.length());
     }
 
     @Override
     public void close() {
-        thread.shutdownNow();
-        memory.close();
+        lane.close();
     }
 }

@@ -13,7 +13,8 @@ import java.util.List;
  * The shard is the rank's chunk of every {@link GradientBuckets.Bucket} (the elements its reduce-scatter left
  * reduced), cut into pieces at parameter boundaries so that each piece has one weight-decay rule. The update
  * is element-wise, so updating the pieces gives the bits updating whole parameters gives; the step's scalars
- * (learning rate, clip factor, skip, step count) come from the optimizer's step state as usual.
+ * (learning rate, clip factor, skip, step count) come from the optimizer's step state as usual. These
+ * moments are the only ones the rank holds (about 1/ranks of the whole); checkpoints gather them on rank 0.
  */
 final class ShardedAdamW {
 
@@ -23,6 +24,7 @@ final class ShardedAdamW {
     private final ParameterArena arena;
     private final List<Piece> pieces = new ArrayList<>();
     private final Tensor m, v;
+    private final long length;
 
     ShardedAdamW(ParameterArena arena, AdamW.Settings settings, List<DataParallel.Range> owned) {
         this.arena = arena;
@@ -41,6 +43,7 @@ final class ShardedAdamW {
                 at += n;
             }
         }
+        length = at;
         m = ops.zeros(DType.F32, Math.toIntExact(Math.max(at, 1)));
         v = ops.zeros(DType.F32, Math.toIntExact(Math.max(at, 1)));
     }
@@ -54,22 +57,32 @@ final class ShardedAdamW {
         }
     }
 
-    /** Takes this rank's shard of a whole optimizer's moments (after a checkpoint was restored into it). */
-    void load(AdamW full) {
-        Ops ops = arena.ops();
-        for (Piece p : pieces) {
-            ops.copy(shardView(m, p), arenaView(full.firstMomentArena(), p));
-            ops.copy(shardView(v, p), arenaView(full.secondMomentArena(), p));
-        }
+    /** Elements of this rank's shard (of each moment). */
+    long length() {
+        return length;
     }
 
-    /** Writes this rank's shard of the moments into a whole optimizer's (the other ranks' are gathered after). */
-    void store(AdamW full) {
-        Ops ops = arena.ops();
+    /** Takes this rank's shard of whole moments in the arena's layout (a restored checkpoint's). */
+    void load(AdamW.Moments full) {
+        float[] mine = new float[Math.toIntExact(m.numel())], mine2 = new float[mine.length];
         for (Piece p : pieces) {
-            ops.copy(arenaView(full.firstMomentArena(), p), shardView(m, p));
-            ops.copy(arenaView(full.secondMomentArena(), p), shardView(v, p));
+            System.arraycopy(full.first(), Math.toIntExact(p.arenaOffset()), mine, Math.toIntExact(p.shardOffset()), p.length());
+            System.arraycopy(full.second(), Math.toIntExact(p.arenaOffset()), mine2, Math.toIntExact(p.shardOffset()), p.length());
         }
+        arena.ops().write(m, mine);
+        arena.ops().write(v, mine2);
+    }
+
+    /**
+     * This rank's first moment, in shard order: the owned range of each bucket after the other, so bucket b's
+     * part starts where the earlier buckets' owned parts end.
+     */
+    Tensor first() {
+        return m;
+    }
+
+    Tensor second() {
+        return v;
     }
 
     private Tensor arenaView(Tensor t, Piece p) {

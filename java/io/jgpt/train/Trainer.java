@@ -140,7 +140,7 @@ public final class Trainer {
             long done = first;
             long windowStart = System.nanoTime(); // training since the last read-back: what tokens_per_s measures
             long windowTokens = 0;
-            while (done < s.steps() && !stopNow()) {
+            while (done < s.steps() && !stopNow(done - first)) {
                 int epochBefore = train.state().epoch();
                 // The global batch is ranks x accum micro-batches in loader order; this rank's are its block of accum.
                 List<Batch> micro = new ArrayList<>(s.accum());
@@ -153,6 +153,7 @@ public final class Trainer {
                 float lr = s.lr().at(done);
                 model.ops().setProfiler(profiler);
                 step.run(micro, lr, done, s.seed());
+                if (parallel != null && profiler != Profiler.OFF) parallel.settle(); // flushing waits for the device
                 profiler.flush();
                 model.ops().setProfiler(Profiler.OFF);
                 windowTokens += stepTokens;
@@ -227,9 +228,13 @@ public final class Trainer {
         }
     }
 
-    /** Whether to stop before the next step: on every rank at once when any rank was asked to. */
-    private boolean stopNow() {
-        return parallel == null ? stopRequested : parallel.anyRank(stopRequested);
+    /**
+     * Whether to stop before the next step: on every rank at once when any rank was asked to. Ranks agree
+     * every --log-every steps (asking is a wait for the device on GPU ranks), counting from this run's start.
+     */
+    private boolean stopNow(long stepsThisRun) {
+        if (parallel == null) return stopRequested;
+        return stepsThisRun % s.logEvery() == 0 && parallel.anyRank(stopRequested);
     }
 
     /** Train and validation loss; null when a stop request cut the evaluation short. */
@@ -244,7 +249,7 @@ public final class Trainer {
 
     /** Writes a checkpoint (rank 0 only: every rank holds the same weights and optimizer state). */
     private void save(long step, long tokensSeen) {
-        if (parallel != null) parallel.gatherOptimizer(optimizer);
+        AdamW.Moments moments = parallel == null ? optimizer.downloadMoments() : parallel.gatherMoments(optimizer);
         if (parallel != null && parallel.rank() != 0) return;
         // The last line of defence: whatever happened, non-finite weights never replace a good checkpoint.
         double norm = model.ops().sumOfSquares(optimizer.arena().values());
@@ -255,7 +260,7 @@ public final class Trainer {
         LoaderState ls = train.state();
         TrainerState state = new TrainerState(step, ls.epoch(), ls.position(), s.seed(), optimizer.stepCount(), tokensSeen,
                 layout(train, s.accum() * (parallel == null ? 1 : parallel.size())));
-        lastCheckpoint = TrainingCheckpoint.save(out, model, optimizer, state, s.keep());
+        lastCheckpoint = TrainingCheckpoint.save(out, model, moments, state, s.keep());
         plot.write(out);
     }
 

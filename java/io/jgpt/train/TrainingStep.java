@@ -173,6 +173,8 @@ public final class TrainingStep implements AutoCloseable {
 
     /** The last step's mean loss, gradient norm and skip decision (waits for the device). */
     public Result result() {
+        // Across GPU ranks: fail within the communicator's timeout rather than wait for ever behind a dead peer.
+        if (parallel != null) parallel.settle();
         StepState.Snapshot s = optimizer.lastStep();
         return new Result(s.loss(), s.gradNorm(), s.skipped(), s.badInARow());
     }

@@ -144,6 +144,7 @@ class CrashSafetyTest {
         assertFalse(said.contains("internal error") || said.contains("Shutdown in progress"), said);
         assertTrue(said.contains("interrupted at step " + last.getFileName().toString().replaceFirst("step-0*", "") + "; saved " + last), said);
         assertTrue(said.contains("resume with: ./jgpt train ") && said.contains("--resume " + last), said);
+        assertTrue(!said.contains("./jgpt train train"), "the subcommand appears once: " + said);
         assertTrue(Files.exists(run.resolve(LossPlot.FILE)), "loss.png is drawn at the checkpoint");
         assertEquals(List.of(), dotFiles(run), "no temporary files left in the run");
         try (Stream<Path> s = Files.list(javaTmp)) {

@@ -32,8 +32,10 @@ final class RecordingDriver implements CudaDriver {
     private final Map<CUevent, String> events = new IdentityHashMap<>();
     /**
      * What each stream was given, in the order the host queued it: "STREAM upload", "STREAM copy" (device to
-     * device), "STREAM record eN", "STREAM wait eN", "STREAM graph", "STREAM kernel"; STREAM is "compute" (the
-     * stream {@link #open} returned) or "copy" (one {@link #createStream} made). Kept across {@link #resetCounts}.
+     * device), "STREAM record eN", "STREAM wait eN", "STREAM graph", "STREAM kernel NAME"; STREAM is "compute" (the
+     * stream {@link #open} returned), "copy" (the first {@link #createStream} made: the backend's upload stream)
+     * or "sideN" (later ones: data parallelism's communication stream). Tests of collectives add their own
+     * entries. Kept across {@link #resetCounts}.
      */
     final List<String> streamLog = new ArrayList<>();
     private boolean capturing;
@@ -52,6 +54,7 @@ final class RecordingDriver implements CudaDriver {
     /** Host waits and synchronous copies outside captures: what a step must not need. */
     int hostWaits;
     int allocations;
+    private long nextAddress = 1L << 32;
     int asyncHostCopies;
 
     private void forbiddenWhileCapturing(String call) {
@@ -78,13 +81,18 @@ final class RecordingDriver implements CudaDriver {
     public CUstream createStream() {
         forbiddenWhileCapturing("cuStreamCreate");
         CUstream s = new CUstream();
-        streams.put(s, "copy");
+        streams.put(s, streams.size() == 1 ? "copy" : "side" + (streams.size() - 1));
         return s;
     }
 
     @Override
     public void destroyStream(CUstream s) {
         forbiddenWhileCapturing("cuStreamDestroy");
+    }
+
+    @Override
+    public boolean idle(CUstream s) {
+        return true; // nothing runs, so nothing is pending
     }
 
     @Override
@@ -113,7 +121,17 @@ final class RecordingDriver implements CudaDriver {
     public CUdeviceptr alloc(long bytes) {
         forbiddenWhileCapturing("cuMemAlloc");
         allocations++;
-        return new CUdeviceptr();
+        CUdeviceptr p = new CUdeviceptr();
+        // A distinct, 256-byte aligned fake address, so that code passing raw device addresses on (to NCCL) runs.
+        try {
+            java.lang.reflect.Field f = jcuda.NativePointerObject.class.getDeclaredField("nativePointer");
+            f.setAccessible(true);
+            f.setLong(p, nextAddress);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("JCuda's pointer layout changed", e);
+        }
+        nextAddress += (bytes + 255) / 256 * 256 + 256;
+        return p;
     }
 
     @Override
@@ -180,7 +198,7 @@ final class RecordingDriver implements CudaDriver {
     @Override
     public void launch(CUfunction f, Launch l, Pointer params, CUstream s) {
         (capturing ? captured : launched).add(names.get(f));
-        log(s, "kernel");
+        log(s, "kernel " + names.get(f));
     }
 
     @Override
