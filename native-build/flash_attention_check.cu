@@ -2,11 +2,12 @@
 // the CUDA runtime statically, so the GPU machine needs only its driver) and run by gpu-check.sh:
 //
 //   flash-attention-check check   small shapes (ragged T, every thread group, dropout on and off) against a
-//                                 double-precision host reference, fp32 forward and backward and the bf16
-//                                 tensor-core forward; exit 1 past the bounds. Short enough to run under
-//                                 compute-sanitizer --tool memcheck / racecheck.
-//   flash-attention-check time    fp32 forward and backward and bf16 forward at B=64, NH=12, T=1024, hs=64
-//                                 (GPT-2 small at full context), one JSON line each with ms and causal TFLOP/s.
+//                                 double-precision host reference: fp32 forward and backward, and the bf16
+//                                 tensor-core forward and backward on bf16-rounded inputs; exit 1 past the bounds.
+//                                 Short enough to run under compute-sanitizer --tool memcheck / racecheck.
+//   flash-attention-check time    fp32 and bf16 forward and backward at B=64, NH=12, T=1024, hs=64 (GPT-2 small
+//                                 at full context), one JSON line each with ms and causal TFLOP/s (the bf16
+//                                 backward also per kernel).
 //
 // It launches exactly the kernels and geometry CudaOps does (grid, 128-thread blocks, dynamic shared memory
 // from flash_attention.cuh), so what the sanitizer sees is what training runs.
@@ -102,20 +103,67 @@ static void forward(const Shape& s, const Device& d, const Drop& drop) {
     CHECK(cudaGetLastError());
 }
 
-// The bf16 forward on bf16 copies of qkv and out (qkv16 holds B*T*3C, out16 B*T*C bf16 elements).
-static void forward_bf16(const Shape& s, __nv_bfloat16* out16, float* lse, const __nv_bfloat16* qkv16, const Drop& drop) {
-    int grid = s.B * s.NH * flash_ceil_div(s.T, FLASH_MMA_ROWS);
-    flash_attention_forward_bf16<<<grid, 32 * FLASH_MMA_WARPS>>>(out16, lse, qkv16, s.B, s.T, s.NH, s.hs,
-                                                              (float)(1.0 / std::sqrt((double)s.hs)),
-                                                              device_key(drop), drop.threshold, drop.scale);
+// bf16 copies of the tensors (lse and delta stay fp32), as CudaOps holds them for --precision bf16.
+struct Bf16Device {
+    __nv_bfloat16 *qkv, *dqkv, *out, *dout;
+    float *lse, *delta;
+    explicit Bf16Device(const Shape& s) {
+        CHECK(cudaMalloc(&qkv, 2 * s.qkv()));
+        CHECK(cudaMalloc(&dqkv, 2 * s.qkv()));
+        CHECK(cudaMalloc(&out, 2 * s.btc()));
+        CHECK(cudaMalloc(&dout, 2 * s.btc()));
+        CHECK(cudaMalloc(&lse, 4 * s.rows()));
+        CHECK(cudaMalloc(&delta, 4 * s.rows()));
+    }
+    ~Bf16Device() {
+        cudaFree(qkv); cudaFree(dqkv); cudaFree(out); cudaFree(dout); cudaFree(lse); cudaFree(delta);
+    }
+};
+
+static int bf16_blocks(const Shape& s) { return s.B * s.NH * flash_ceil_div(s.T, FLASH_MMA_ROWS); }
+
+static void forward_bf16(const Shape& s, const Bf16Device& d, const Drop& drop) {
+    flash_attention_forward_bf16<<<bf16_blocks(s), 32 * FLASH_MMA_WARPS>>>(
+        d.out, d.lse, d.qkv, s.B, s.T, s.NH, s.hs, (float)(1.0 / std::sqrt((double)s.hs)), device_key(drop),
+        drop.threshold, drop.scale);
     CHECK(cudaGetLastError());
+}
+
+// The bf16 backward's three kernels; part -1 runs all of them, 0 delta, 1 dk/dv, 2 dq (timed one by one).
+static void backward_bf16(const Shape& s, const Bf16Device& d, const Drop& drop, int part = -1) {
+    float scale = (float)(1.0 / std::sqrt((double)s.hs));
+    int warpsPerBlock = 256 / WARP_SIZE;
+    if (part < 0 || part == 0)
+        flash_attention_backward_delta_bf16<<<(int)((s.rows() + warpsPerBlock - 1) / warpsPerBlock), 256>>>(
+            d.delta, d.dout, d.out, s.B, s.T, s.NH, s.hs);
+    if (part < 0 || part == 1)
+        flash_attention_backward_dkdv_bf16<<<bf16_blocks(s), 32 * FLASH_MMA_WARPS>>>(
+            d.dqkv, d.dout, d.qkv, d.lse, d.delta, s.B, s.T, s.NH, s.hs, scale, device_key(drop), drop.threshold, drop.scale);
+    if (part < 0 || part == 2)
+        flash_attention_backward_dq_bf16<<<bf16_blocks(s), 32 * FLASH_MMA_WARPS>>>(
+            d.dqkv, d.dout, d.qkv, d.lse, d.delta, s.B, s.T, s.NH, s.hs, scale, device_key(drop), drop.threshold, drop.scale);
+    CHECK(cudaGetLastError());
+}
+
+static std::vector<__nv_bfloat16> to_bf16(const std::vector<float>& x) {
+    std::vector<__nv_bfloat16> y(x.size());
+    for (size_t i = 0; i < x.size(); i++) y[i] = __float2bfloat16(x[i]);
+    return y;
+}
+
+static std::vector<float> from_bf16(const __nv_bfloat16* device, size_t n) {
+    std::vector<__nv_bfloat16> y(n);
+    CHECK(cudaMemcpy(y.data(), device, 2 * n, cudaMemcpyDeviceToHost));
+    std::vector<float> x(n);
+    for (size_t i = 0; i < n; i++) x[i] = __bfloat162float(y[i]);
+    return x;
 }
 
 static void backward(const Shape& s, const Device& d, const Drop& drop) {
     int g = flash_group(s.hs);
     float scale = (float)(1.0 / std::sqrt((double)s.hs));
     int warpsPerBlock = 256 / WARP_SIZE;
-    flash_attention_backward_delta<<<(int)((s.rows() + warpsPerBlock - 1) / warpsPerBlock), 256>>>(
+    flash_attention_backward_delta_f32<<<(int)((s.rows() + warpsPerBlock - 1) / warpsPerBlock), 256>>>(
         d.delta, d.dout, d.out, s.B, s.T, s.NH, s.hs);
     const unsigned long long* key = device_key(drop);
     flash_attention_backward_dkdv_f32<<<blocks(s), FLASH_THREADS, flash_dkdv_shared_bytes(g)>>>(
@@ -187,42 +235,37 @@ static std::vector<float> random_vector(size_t n, std::mt19937& rng) {
     return v;
 }
 
-// The bf16 forward on bf16-rounded inputs against the double reference on the same values. Bounds relative to the
-// largest reference value: out 2e-2 (probabilities and out rounded to bf16, 2^-9 each, device expf), lse 1e-4.
+// The bf16 forward and backward (from a zero dqkv) on bf16-rounded inputs against the double reference on the same
+// values. Bounds relative to the largest reference value: out 2e-2 (probabilities and out rounded to bf16, 2^-8
+// each, device expf), lse 1e-4, dqkv 2e-2 (P * Z and dS rounded to bf16 before their products, dqkv to bf16).
 static bool check_bf16(const Shape& s, const Drop& drop, const std::vector<float>& qkv, const std::vector<float>& dout) {
-    std::vector<__nv_bfloat16> q16(s.qkv());
-    std::vector<float> rounded(s.qkv());
-    for (size_t i = 0; i < q16.size(); i++) {
-        q16[i] = __float2bfloat16(qkv[i]);
-        rounded[i] = __bfloat162float(q16[i]);
-    }
-    __nv_bfloat16 *dq16, *dout16;
-    float* dlse;
-    CHECK(cudaMalloc(&dq16, 2 * s.qkv()));
-    CHECK(cudaMalloc(&dout16, 2 * s.btc()));
-    CHECK(cudaMalloc(&dlse, 4 * s.rows()));
-    CHECK(cudaMemcpy(dq16, q16.data(), 2 * s.qkv(), cudaMemcpyHostToDevice));
-    forward_bf16(s, dout16, dlse, dq16, drop);
+    std::vector<__nv_bfloat16> q16 = to_bf16(qkv), do16 = to_bf16(dout);
+    std::vector<float> rq(s.qkv()), rdo(s.btc());
+    for (size_t i = 0; i < rq.size(); i++) rq[i] = __bfloat162float(q16[i]);
+    for (size_t i = 0; i < rdo.size(); i++) rdo[i] = __bfloat162float(do16[i]);
+    Bf16Device d(s);
+    CHECK(cudaMemcpy(d.qkv, q16.data(), 2 * s.qkv(), cudaMemcpyHostToDevice));
+    CHECK(cudaMemcpy(d.dout, do16.data(), 2 * s.btc(), cudaMemcpyHostToDevice));
+    CHECK(cudaMemset(d.dqkv, 0, 2 * s.qkv()));
+    forward_bf16(s, d, drop);
+    backward_bf16(s, d, drop);
     CHECK(cudaDeviceSynchronize());
-    std::vector<__nv_bfloat16> o16(s.btc());
-    std::vector<float> out(s.btc()), lse(s.rows());
-    CHECK(cudaMemcpy(o16.data(), dout16, 2 * s.btc(), cudaMemcpyDeviceToHost));
-    CHECK(cudaMemcpy(lse.data(), dlse, 4 * s.rows(), cudaMemcpyDeviceToHost));
-    cudaFree(dq16); cudaFree(dout16); cudaFree(dlse);
-    for (size_t i = 0; i < out.size(); i++) out[i] = __bfloat162float(o16[i]);
+    std::vector<float> out = from_bf16(d.out, s.btc()), dqkv = from_bf16(d.dqkv, s.qkv()), lse(s.rows());
+    CHECK(cudaMemcpy(lse.data(), d.lse, 4 * s.rows(), cudaMemcpyDeviceToHost));
     std::vector<double> rOut, rLse, rDqkv;
-    reference(s, drop, rounded, dout, rOut, rLse, rDqkv);
-    double eo = relative_error(out, rOut), el = relative_error(lse, rLse);
-    bool ok = eo <= 2e-2 && el <= 1e-4;
-    std::printf("{\"check\": \"bf16 forward B=%d T=%d NH=%d hs=%d p=%.2f\", \"out\": %.3g, \"lse\": %.3g, \"ok\": %s}\n",
-                s.B, s.T, s.NH, s.hs, s.p, eo, el, ok ? "true" : "false");
+    reference(s, drop, rq, rdo, rOut, rLse, rDqkv);
+    double eo = relative_error(out, rOut), el = relative_error(lse, rLse), eg = relative_error(dqkv, rDqkv);
+    bool ok = eo <= 2e-2 && el <= 1e-4 && eg <= 2e-2;
+    std::printf("{\"check\": \"bf16 B=%d T=%d NH=%d hs=%d p=%.2f\", \"out\": %.3g, \"lse\": %.3g, \"dqkv\": %.3g, "
+                "\"ok\": %s}\n", s.B, s.T, s.NH, s.hs, s.p, eo, el, eg, ok ? "true" : "false");
     return ok;
 }
 
 static int check() {
-    // Ragged T against the 32-key tiles and 32/64/128-row blocks; hs 19, 64, 100 use thread groups 1, 2, 4.
+    // Ragged T against the 32-key tiles and 32/64/128-row blocks of the fp32 kernels and the 64-row tiles of the bf16
+    // ones; hs 19, 64, 100 use thread groups 1, 2, 4 (bf16: hs <= 64, 19 and 48 padded, 64 on 16-byte loads).
     const Shape shapes[] = {{2, 1, 2, 64, 0.0f}, {2, 77, 3, 64, 0.1f}, {1, 33, 2, 19, 0.0f}, {1, 65, 2, 100, 0.2f},
-                            {1, 130, 1, 64, 0.0f}};
+                            {1, 130, 1, 64, 0.0f}, {1, 150, 2, 48, 0.1f}};
     // Bounds relative to the largest reference value: fp32 sums of at most a few hundred terms.
     const double forwardBound = 1e-5, backwardBound = 1e-4;
     int failures = 0;
@@ -230,6 +273,7 @@ static int check() {
     for (const Shape& s : shapes) {
         Drop drop = dropout_of(s.p, 42, s.T);
         std::vector<float> qkv = random_vector(s.qkv(), rng), dout = random_vector(s.btc(), rng);
+        if (s.hs <= FLASH_MMA_HEAD) failures += !check_bf16(s, drop, qkv, dout);
         Device d(s);
         CHECK(cudaMemcpy(d.qkv, qkv.data(), 4 * s.qkv(), cudaMemcpyHostToDevice));
         CHECK(cudaMemcpy(d.dout, dout.data(), 4 * s.btc(), cudaMemcpyHostToDevice));
@@ -248,7 +292,6 @@ static int check() {
         failures += !ok;
         std::printf("{\"check\": \"fp32 B=%d T=%d NH=%d hs=%d p=%.2f\", \"out\": %.3g, \"lse\": %.3g, \"dqkv\": %.3g, "
                     "\"ok\": %s}\n", s.B, s.T, s.NH, s.hs, s.p, eo, el, eg, ok ? "true" : "false");
-        if (s.hs <= FLASH_MMA_HEAD) failures += !check_bf16(s, drop, qkv, dout);
     }
     return failures == 0 ? 0 : 1;
 }
@@ -265,52 +308,57 @@ static std::vector<float> fast_vector(size_t n, uint32_t seed) {
     return v;
 }
 
-static int time_kernels() {
-    const Shape s{64, 1024, 12, 64, 0.0f};
-    Drop drop;
-    std::vector<float> qkv = fast_vector(s.qkv(), 8), dout = fast_vector(s.btc(), 9);
-    Device d(s);
-    CHECK(cudaMemcpy(d.qkv, qkv.data(), 4 * s.qkv(), cudaMemcpyHostToDevice));
-    CHECK(cudaMemcpy(d.dout, dout.data(), 4 * s.btc(), cudaMemcpyHostToDevice));
-    CHECK(cudaMemset(d.dqkv, 0, 4 * s.qkv()));
-    // Causal FLOPs as FlashAttention reports them: 4*B*NH*T*T*hs/2 forward, 2.5x that backward.
-    double forwardFlops = 4.0 * s.B * s.NH * (double)s.T * s.T * s.hs / 2, backwardFlops = 2.5 * forwardFlops;
+// Mean milliseconds of `run` over 10 launches after 3 untimed ones.
+template <typename Run> static float time_ms(Run run) {
+    const int warmup = 3, iterations = 10;
     cudaEvent_t start, stop;
     CHECK(cudaEventCreate(&start));
     CHECK(cudaEventCreate(&stop));
-    const int warmup = 3, iterations = 10;
-    for (int pass = 0; pass < 2; pass++) {
-        for (int i = 0; i < warmup; i++) pass == 0 ? forward(s, d, drop) : backward(s, d, drop);
-        CHECK(cudaEventRecord(start));
-        for (int i = 0; i < iterations; i++) pass == 0 ? forward(s, d, drop) : backward(s, d, drop);
-        CHECK(cudaEventRecord(stop));
-        CHECK(cudaEventSynchronize(stop));
-        float ms = 0;
-        CHECK(cudaEventElapsedTime(&ms, start, stop));
-        ms /= iterations;
-        double flops = pass == 0 ? forwardFlops : backwardFlops;
-        std::printf("{\"impl\": \"jgpt flash fp32\", \"pass\": \"%s\", \"shape\": \"64x12x1024x64\", \"ms\": %.4f, "
-                    "\"tflops\": %.2f}\n", pass == 0 ? "forward" : "backward", ms, flops / (ms * 1e-3) / 1e12);
-    }
-    // The bf16 forward on a bf16 copy of the same inputs (there is no bf16 backward yet).
-    std::vector<__nv_bfloat16> q16(s.qkv());
-    for (size_t i = 0; i < q16.size(); i++) q16[i] = __float2bfloat16(qkv[i]);
-    __nv_bfloat16 *dq16, *dout16;
-    CHECK(cudaMalloc(&dq16, 2 * s.qkv()));
-    CHECK(cudaMalloc(&dout16, 2 * s.btc()));
-    CHECK(cudaMemcpy(dq16, q16.data(), 2 * s.qkv(), cudaMemcpyHostToDevice));
-    for (int i = 0; i < warmup; i++) forward_bf16(s, dout16, d.lse, dq16, drop);
+    for (int i = 0; i < warmup; i++) run();
     CHECK(cudaEventRecord(start));
-    for (int i = 0; i < iterations; i++) forward_bf16(s, dout16, d.lse, dq16, drop);
+    for (int i = 0; i < iterations; i++) run();
     CHECK(cudaEventRecord(stop));
     CHECK(cudaEventSynchronize(stop));
     float ms = 0;
     CHECK(cudaEventElapsedTime(&ms, start, stop));
-    ms /= iterations;
-    std::printf("{\"impl\": \"jgpt flash bf16 (mma.sync)\", \"pass\": \"forward\", \"shape\": \"64x12x1024x64\", "
-                "\"ms\": %.4f, \"tflops\": %.2f}\n", ms, forwardFlops / (ms * 1e-3) / 1e12);
-    cudaFree(dq16);
-    cudaFree(dout16);
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    return ms / iterations;
+}
+
+static void print_time(const char* impl, const char* pass, float ms, double flops, const char* extra = "") {
+    std::printf("{\"impl\": \"%s\", \"pass\": \"%s\", \"shape\": \"64x12x1024x64\", \"ms\": %.4f, \"tflops\": %.2f%s}\n",
+                impl, pass, ms, flops / (ms * 1e-3) / 1e12, extra);
+}
+
+static int time_kernels() {
+    const Shape s{64, 1024, 12, 64, 0.0f};
+    Drop drop;
+    std::vector<float> qkv = fast_vector(s.qkv(), 8), dout = fast_vector(s.btc(), 9);
+    // Causal FLOPs as FlashAttention reports them: 4*B*NH*T*T*hs/2 forward, 2.5x that backward.
+    double forwardFlops = 4.0 * s.B * s.NH * (double)s.T * s.T * s.hs / 2, backwardFlops = 2.5 * forwardFlops;
+    {
+        Device d(s);
+        CHECK(cudaMemcpy(d.qkv, qkv.data(), 4 * s.qkv(), cudaMemcpyHostToDevice));
+        CHECK(cudaMemcpy(d.dout, dout.data(), 4 * s.btc(), cudaMemcpyHostToDevice));
+        CHECK(cudaMemset(d.dqkv, 0, 4 * s.qkv()));
+        print_time("jgpt flash fp32", "forward", time_ms([&] { forward(s, d, drop); }), forwardFlops);
+        print_time("jgpt flash fp32", "backward", time_ms([&] { backward(s, d, drop); }), backwardFlops);
+    }
+    // The bf16 kernels on bf16 copies of the same inputs; the backward also kernel by kernel.
+    Bf16Device d(s);
+    std::vector<__nv_bfloat16> q16 = to_bf16(qkv), do16 = to_bf16(dout);
+    CHECK(cudaMemcpy(d.qkv, q16.data(), 2 * s.qkv(), cudaMemcpyHostToDevice));
+    CHECK(cudaMemcpy(d.dout, do16.data(), 2 * s.btc(), cudaMemcpyHostToDevice));
+    CHECK(cudaMemset(d.dqkv, 0, 2 * s.qkv()));
+    const char* bf16 = "jgpt flash bf16 (mma.sync)";
+    print_time(bf16, "forward", time_ms([&] { forward_bf16(s, d, drop); }), forwardFlops);
+    float parts[3];
+    for (int part = 0; part < 3; part++) parts[part] = time_ms([&] { backward_bf16(s, d, drop, part); });
+    char extra[160];
+    std::snprintf(extra, sizeof extra, ", \"ms_delta\": %.4f, \"ms_dkdv\": %.4f, \"ms_dq\": %.4f", parts[0], parts[1],
+                  parts[2]);
+    print_time(bf16, "backward", time_ms([&] { backward_bf16(s, d, drop); }), backwardFlops, extra);
     return 0;
 }
 

@@ -122,14 +122,16 @@ stage junit-gpu 120 "$java" "${jvm_flags[@]}" -jar .gpu/junit-console.jar execut
   --exclude-classname '.*Bf16ExhaustiveGpuTest' --reports-dir "$work/junit" --details=tree --disable-banner
 cp "$work/junit/TEST-junit-jupiter.xml" "$OUT/junit.xml" 2>/dev/null || true
 
-# Flash attention: the kernels in a standalone binary (built by package-gpu-check.sh) against a double reference
-# at small ragged shapes, and the same run under compute-sanitizer's memcheck and racecheck. The Java parity tests
-# of the op (CudaParityTest.attention: T from 1 to 1024, dropout on and off) ran in junit-gpu above.
+# Flash attention: the kernels in a standalone binary (built by package-gpu-check.sh), fp32 and bf16 forward and
+# backward, against a double reference at small ragged shapes (flash-check.jsonl, a table in the report), the same
+# run under compute-sanitizer's memcheck and racecheck, then kernel times beside PyTorch's fused attention at
+# 64x12x1024x64 (flash.jsonl: a table and the jgpt/PyTorch time ratios in the report). The Java parity tests of
+# the op (CudaParityTest.attention and attentionBf16: T from 1 to 1024, dropout on and off) ran in junit-gpu above.
 flash=.gpu/flash-attention-check
 sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer /usr/local/cuda-*/bin/compute-sanitizer \
   2>/dev/null | head -1 || true)
 echo "compute-sanitizer=${sanitizer:-none}" >> "$work/env"
-stage flash-check 20 "$flash" check
+stage flash-check 20 bash -c '"$0" check > "$1"; rc=$?; cat "$1"; exit $rc' "$flash" "$work/flash-check.jsonl"
 if [[ -n "$sanitizer" ]]; then
   stage flash-memcheck 50 "$sanitizer" --tool memcheck --error-exitcode 1 "$flash" check
   stage flash-racecheck 70 "$sanitizer" --tool racecheck --error-exitcode 1 "$flash" check

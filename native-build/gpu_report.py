@@ -66,15 +66,30 @@ def junit():
 
 
 def flash_table():
+    """The flash kernels' parity checks, their times beside PyTorch's, and jgpt / PyTorch time ratios (bf16)."""
+    md = ["| check | out | lse | dqkv | ok |", "|---|---:|---:|---:|---|"]
+    for r in jsonl("flash-check.jsonl"):
+        md.append(f"| {r.get('check')} | {r.get('out')} | {r.get('lse')} | {r.get('dqkv', '-')} | {'yes' if r.get('ok') else 'NO'} |")
+    if len(md) == 2:
+        md = ["(no parity results; see stages.log)"]
     rows = jsonl("flash.jsonl")
     if not rows:
-        return "(no results; see stages.log)"
-    md = ["| implementation | pass | ms | TFLOP/s |", "|---|---|---:|---:|"]
+        return "\n".join(md + ["", "(no timings; see stages.log)"])
+    md += ["", "| implementation | pass | ms | TFLOP/s |", "|---|---|---:|---:|"]
+    ms = {}
     for r in rows:
         if "error" in r:
             md.append(f"| {r.get('impl')} | - | - | {r['error']} |")
-        else:
-            md.append(f"| {r.get('impl')} | {r.get('pass')} | {r.get('ms')} | {r.get('tflops')} |")
+            continue
+        parts = "".join(f", {k[3:]} {r[k]}" for k in ("ms_delta", "ms_dkdv", "ms_dq") if k in r)
+        md.append(f"| {r.get('impl')} | {r.get('pass')} | {r.get('ms')}{' (' + parts[2:] + ')' if parts else ''} "
+                  f"| {r.get('tflops')} |")
+        ms[(r.get("impl"), r.get("pass"))] = r.get("ms")
+    md.append("")
+    for p in ("forward", "backward"):
+        mine, theirs = ms.get(("jgpt flash bf16 (mma.sync)", p)), ms.get(("torch sdpa flash bf16", p))
+        if mine and theirs:
+            md.append(f"- bf16 {p}: jgpt / PyTorch SDPA flash time = {mine / theirs:.2f} (the issue expects <= 1.3)")
     return "\n".join(md)
 
 

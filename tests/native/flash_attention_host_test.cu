@@ -164,6 +164,86 @@ static void fragmentLoadsAreConflictFree() {
     EXPECT(FLASH_MMA_STRIDE % 8 == 0, "rows must stay 16-byte aligned for the uint4 tile loads");
 }
 
+// ldmatrix.x4.trans as the PTX ISA specifies it: lane 8m + i gives the address of row i of 8x8 matrix m, and lane
+// 4r + w receives in register m the elements (2w, r) and (2w + 1, r) of matrix m (its rows as addressed, its
+// columns as stored). Put through that rule, the addresses mma_ldsm_row/col give must yield the B fragments
+// (mma_b_row, mma_b_col) of the 16 x 16 block's two 8-column halves: registers 0, 1 the first, 2, 3 the second.
+static void ldmatrixTransGivesTheBFragments() {
+    for (int lane = 0; lane < 32; lane++)
+        for (int m = 0; m < 4; m++)
+            for (int e = 0; e < 2; e++) {
+                int r = lane / 4, w = lane % 4, provider = 8 * m + 2 * w + e;
+                int row = mma_ldsm_row(provider), col = mma_ldsm_col(provider) + r;
+                int half = m >> 1, element = 2 * (m & 1) + e;
+                EXPECT(row == mma_b_row(lane, element) && col == 8 * half + mma_b_col(lane, element),
+                       "lane %d register %d element %d holds (%d, %d)", lane, m, e, row, col);
+            }
+    // Each matrix's 8 row addresses, at every block a kernel reads (k-steps of 16 rows, column pairs of n-tiles),
+    // are 16-byte aligned and fall on the 8 distinct 16-byte bank groups of a 128-byte line: no conflicts.
+    for (int s = 0; s < FLASH_MMA_KEY_TILE / 16; s++)
+        for (int n = 0; n < FLASH_MMA_HEAD / 8; n += 2)
+            for (int m = 0; m < 4; m++) {
+                std::set<int> groups;
+                for (int i = 0; i < 8; i++) {
+                    int lane = 8 * m + i;
+                    int element = (16 * s + mma_ldsm_row(lane)) * FLASH_MMA_STRIDE + 8 * n + mma_ldsm_col(lane);
+                    EXPECT(element * 2 % 16 == 0, "block (%d, %d) lane %d not 16-byte aligned", s, n, lane);
+                    groups.insert(element * 2 / 16 % 8);
+                }
+                EXPECT(groups.size() == 8, "block (%d, %d) matrix %d: %zu bank groups", s, n, m, groups.size());
+            }
+}
+
+// The bf16 kernels' tile schedules, per warp of 16 rows as the kernels test elements: the forward and dq kernels
+// (query blocks of 64, key tiles up to the block's diagonal, flash_needs_mask per warp) and the dk/dv kernel (key
+// blocks of 64, query tiles from the block's first key on): every visible pair reached exactly once, and tiles
+// without the per-element test hold only visible pairs.
+static void mmaTileSchedules() {
+    const int rows = FLASH_MMA_ROWS, tile = FLASH_MMA_KEY_TILE;
+    for (int T = 1; T <= 300; T += (T < 140 ? 1 : 23)) {
+        std::set<long> queries, keys;
+        for (int row0 = 0; row0 < T; row0 += rows)
+            for (int w = 0; w < FLASH_MMA_WARPS; w++) {
+                int wrow0 = row0 + 16 * w;
+                for (int kt = 0; kt < flash_key_tiles(row0, rows, T, tile); kt++) {
+                    int key0 = kt * tile;
+                    bool edge = flash_needs_mask(wrow0, 16, key0, tile, T);
+                    for (int t = wrow0; t < wrow0 + 16; t++)
+                        for (int j = key0; j < key0 + tile; j++) {
+                            if (!flash_visible(t, j, T)) {
+                                EXPECT(edge, "bf16 dq T=%d warp rows %d tile %d hides masked (%d, %d)", T, wrow0, key0, t, j);
+                                continue;
+                            }
+                            EXPECT(queries.insert((long)t * T + j).second, "bf16 dq T=%d (%d, %d) twice", T, t, j);
+                        }
+                }
+            }
+        for (int key0 = 0; key0 < T; key0 += rows)
+            for (int w = 0; w < FLASH_MMA_WARPS; w++) {
+                int wkey0 = key0 + 16 * w;
+                for (int i0 = key0; i0 < T; i0 += rows) {
+                    bool edge = flash_needs_mask(i0, rows, wkey0, 16, T);
+                    for (int t = i0; t < i0 + rows; t++)
+                        for (int j = wkey0; j < wkey0 + 16; j++) {
+                            if (!flash_visible(t, j, T)) {
+                                EXPECT(edge, "bf16 dkdv T=%d warp keys %d tile %d hides masked (%d, %d)", T, wkey0, i0, t, j);
+                                continue;
+                            }
+                            EXPECT(keys.insert((long)t * T + j).second, "bf16 dkdv T=%d (%d, %d) twice", T, t, j);
+                        }
+                }
+            }
+        long pairs = (long)T * (T + 1) / 2;
+        EXPECT((long)queries.size() == pairs, "bf16 dq T=%d reaches %zu of %ld pairs", T, queries.size(), pairs);
+        EXPECT((long)keys.size() == pairs, "bf16 dkdv T=%d reaches %zu of %ld pairs", T, keys.size(), pairs);
+    }
+    // Static shared memory: within the 48 KiB a block may declare statically.
+    std::printf("mma-shared %d %d %d\n", flash_mma_forward_shared_bytes(), flash_mma_dkdv_shared_bytes(),
+                flash_mma_dq_shared_bytes());
+    EXPECT(flash_mma_forward_shared_bytes() <= 48 * 1024 && flash_mma_dkdv_shared_bytes() <= 48 * 1024
+           && flash_mma_dq_shared_bytes() <= 48 * 1024, "bf16 kernels' static shared memory over 48 KiB");
+}
+
 int main() {
     for (int hs : {1, 19, 32, 33, 64, 65, 100, 128, 129}) {
         int G = flash_group(hs);
@@ -178,6 +258,8 @@ int main() {
     fragmentsMatchTheIsaFigures();
     scoresBecomeTheNextAOperand();
     fragmentLoadsAreConflictFree();
+    ldmatrixTransGivesTheBFragments();
+    mmaTileSchedules();
     std::printf(failures ? "%d failures\n" : "all host checks passed\n", failures);
     return failures ? 1 : 0;
 }

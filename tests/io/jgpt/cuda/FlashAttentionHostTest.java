@@ -15,8 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * tests/native/flash_attention_host_test.cu, compiled for the host with nvcc and run: the __host__ __device__
  * geometry, channel interleave, tile schedules and index maps of kernels/flash_attention.cuh as the kernels call
- * them, and the geometry it prints against {@link FlashGeometry}, the host side CudaOps launches with. Skipped where
- * there is no nvcc.
+ * them, the bf16 kernels' mma and ldmatrix maps, tile schedules and shared memory, and the geometry it prints against
+ * {@link FlashGeometry}, the host side CudaOps launches with. Skipped where there is no nvcc.
  */
 class FlashAttentionHostTest {
 
@@ -49,6 +49,15 @@ class FlashAttentionHostTest {
             assertEquals(3 * 5 * Math.ceilDiv(100, g.rows()), g.blocks(), line);
         }
         assertTrue(lines >= 5, out);
+    }
+
+    /** native-build/flash_attention_check.cu, the binary of gpu-check's flash stages, compiles against the kernels. */
+    @Test
+    void standaloneCheckCompiles(@TempDir Path tmp) throws Exception {
+        String nvcc = KernelCompileTest.findNvcc();
+        Assumptions.assumeTrue(nvcc != null, "nvcc not found (set NVCC or put it on PATH): check binary not compiled");
+        run(List.of(nvcc, "-std=c++17", "-Ikernels", "-gencode", "arch=compute_80,code=sm_80", "-c", "-o",
+                tmp.resolve("flash_attention_check.o").toString(), "native-build/flash_attention_check.cu"), 0, "nvcc");
     }
 
     private static String run(List<String> command, int expected, String what) throws Exception {

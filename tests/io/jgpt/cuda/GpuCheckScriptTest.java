@@ -101,4 +101,27 @@ class GpuCheckScriptTest {
         for (String name : order.subList(firstReserved, lastReserved + 1))
             assertTrue(reserve.containsKey(name), name + " runs among the guaranteed stages without a reservation");
     }
+
+    /** The flash attention section from recorded parity and timing lines (flash-check.jsonl, flash.jsonl). */
+    @Test
+    void reportRendersTheFlashAttentionChecksAndRatios(@TempDir Path work) throws IOException, InterruptedException {
+        Files.writeString(work.resolve("stages.tsv"), "flash-check\t0\t3\t\n");
+        Files.writeString(work.resolve("flash-check.jsonl"),
+                "{\"check\": \"bf16 B=2 T=77 NH=3 hs=64 p=0.10\", \"out\": 0.004, \"lse\": 1e-06, \"dqkv\": 0.006, \"ok\": true}\n");
+        Files.writeString(work.resolve("flash.jsonl"), String.join("\n",
+                "{\"impl\": \"jgpt flash bf16 (mma.sync)\", \"pass\": \"forward\", \"ms\": 3.0, \"tflops\": 100.0}",
+                "{\"impl\": \"jgpt flash bf16 (mma.sync)\", \"pass\": \"backward\", \"ms\": 12.0, \"tflops\": 60.0, "
+                        + "\"ms_delta\": 0.5, \"ms_dkdv\": 7.0, \"ms_dq\": 4.5}",
+                "{\"impl\": \"torch sdpa flash bf16\", \"pass\": \"forward\", \"ms\": 2.0, \"tflops\": 150.0}",
+                "{\"impl\": \"torch sdpa flash bf16\", \"pass\": \"backward\", \"ms\": 8.0, \"tflops\": 90.0}"));
+        Process p = new ProcessBuilder("python3", "native-build/gpu_report.py", work.toString(), out.toString())
+                .redirectErrorStream(true).redirectOutput(out.resolve("console.txt").toFile()).start();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), Files.readString(out.resolve("console.txt")));
+        String report = Files.readString(out.resolve("gpu-report.md"));
+        assertTrue(report.contains("| bf16 B=2 T=77 NH=3 hs=64 p=0.10 | 0.004 | 1e-06 | 0.006 | yes |"), report);
+        assertTrue(report.contains("| jgpt flash bf16 (mma.sync) | backward | 12.0 (delta 0.5, dkdv 7.0, dq 4.5) | 60.0 |"), report);
+        assertTrue(report.contains("- bf16 forward: jgpt / PyTorch SDPA flash time = 1.50"), report);
+        assertTrue(report.contains("- bf16 backward: jgpt / PyTorch SDPA flash time = 1.50"), report);
+    }
 }
