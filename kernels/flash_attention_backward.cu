@@ -154,24 +154,20 @@ extern "C" __global__ void flash_attention_backward_dkdv_bf16(__nv_bfloat16* dqk
     __shared__ float lses[FLASH_MMA_ROWS], deltas[FLASH_MMA_ROWS];
     static_assert(sizeof(qs) + sizeof(dos) + sizeof(lses) + sizeof(deltas) == flash_mma_dkdv_shared_bytes(),
                   "shared memory as declared");
-    const int C = NH * hs, tiles = flash_ceil_div(T, FLASH_MMA_ROWS);
-    const int bh = blockIdx.x / tiles, b = bh / NH, h = bh % NH, key0 = (blockIdx.x % tiles) * FLASH_MMA_ROWS;
-    const int lane = threadIdx.x % WARP_SIZE, warp = threadIdx.x / WARP_SIZE, wkey0 = key0 + 16 * warp;
-    int j[2]; // this lane's two keys (accumulator rows)
-    for (int r = 0; r < 2; r++) j[r] = wkey0 + mma_c_row(lane, 2 * r);
+    const FlashWarp w = flash_warp(T, NH, false); // the warp's rows are keys, w.row[] this lane's two
+    const int C = NH * hs, bh = w.bh, lane = w.lane;
 
-    flash_mma_load(qs, qkv, 3 * C, C + h * hs, b, key0, T, hs);
-    flash_mma_load(dos, qkv, 3 * C, 2 * C + h * hs, b, key0, T, hs);
+    flash_mma_load_kv(qs, dos, qkv, w, w.row0, T, NH, hs);
     __syncthreads();
     uint32_t ka[FLASH_MMA_HEAD / 16][4], va[FLASH_MMA_HEAD / 16][4];
-    flash_mma_a_rows(ka, qs, 16 * warp, lane);
-    flash_mma_a_rows(va, dos, 16 * warp, lane);
+    flash_mma_a_rows(ka, qs, 16 * w.warp, lane);
+    flash_mma_a_rows(va, dos, 16 * w.warp, lane);
 
     float dk[FLASH_MMA_HEAD / 8][4] = {}, dv[FLASH_MMA_HEAD / 8][4] = {};
-    for (int i0 = key0; i0 < T; i0 += FLASH_MMA_ROWS) {
+    for (int i0 = w.row0; i0 < T; i0 += FLASH_MMA_ROWS) {
         __syncthreads();
-        flash_mma_load(qs, qkv, 3 * C, h * hs, b, i0, T, hs);
-        flash_mma_load(dos, dout, C, h * hs, b, i0, T, hs);
+        flash_mma_load(qs, qkv, 3 * C, w.h * hs, w.b, i0, T, hs);
+        flash_mma_load(dos, dout, C, w.h * hs, w.b, i0, T, hs);
         for (int e = threadIdx.x; e < FLASH_MMA_ROWS; e += blockDim.x) {
             bool ok = i0 + e < T;
             lses[e] = ok ? lse[(size_t)bh * T + i0 + e] : 0.0f;
@@ -182,14 +178,14 @@ extern "C" __global__ void flash_attention_backward_dkdv_bf16(__nv_bfloat16* dqk
         float s[FLASH_MMA_ROWS / 8][4] = {}, dp[FLASH_MMA_ROWS / 8][4] = {}; // keys x queries
         flash_mma_times_rows(s, ka, qs, lane);
         flash_mma_times_rows(dp, va, dos, lane);
-        const bool edge = flash_needs_mask(i0, FLASH_MMA_ROWS, wkey0, 16, T);
+        const bool edge = flash_needs_mask(i0, FLASH_MMA_ROWS, w.wrow0, 16, T);
 #pragma unroll
         for (int n = 0; n < FLASH_MMA_ROWS / 8; n++)
 #pragma unroll
             for (int i = 0; i < 4; i++) {
-                const int c = 8 * n + mma_c_col(lane, i), t = i0 + c, jj = j[i / 2];
-                float p = !edge || flash_visible(t, jj, T) ? expf(s[n][i] * scale - lses[c]) : 0.0f;
-                float z = flash_dropout_factor(key, threshold, dropScale, bh, t, jj, T);
+                const int c = 8 * n + mma_c_col(lane, i), t = i0 + c, j = w.row[i / 2];
+                float p = !edge || flash_visible(t, j, T) ? expf(s[n][i] * scale - lses[c]) : 0.0f;
+                float z = flash_dropout_factor(key, threshold, dropScale, bh, t, j, T);
                 s[n][i] = p * z;
                 dp[n][i] = p * (dp[n][i] * z - deltas[c]);
             }
@@ -199,16 +195,8 @@ extern "C" __global__ void flash_attention_backward_dkdv_bf16(__nv_bfloat16* dqk
         flash_mma_c_to_a(a, dp);
         flash_mma_times_tile(dk, a, qs, lane);
     }
-#pragma unroll
-    for (int n = 0; n < FLASH_MMA_HEAD / 8; n++)
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const int d = 8 * n + mma_c_col(lane, i), jj = j[i / 2];
-            if (jj >= T || d >= hs) continue;
-            size_t at = flash_qkv_index(b, jj, 1, h, d, T, NH, hs), av = flash_qkv_index(b, jj, 2, h, d, T, NH, hs);
-            dqkv[at] = __float2bfloat16(__bfloat162float(dqkv[at]) + dk[n][i] * scale);
-            dqkv[av] = __float2bfloat16(__bfloat162float(dqkv[av]) + dv[n][i]);
-        }
+    flash_mma_add_rows(dqkv, dk, scale, w, 1, T, NH, hs);
+    flash_mma_add_rows(dqkv, dv, 1.0f, w, 2, T, NH, hs);
 }
 
 // dqkv's q part += dq. Each warp owns 16 queries: S = q k^T and dP = dout v^T against each key tile up to the
@@ -221,59 +209,42 @@ extern "C" __global__ void flash_attention_backward_dq_bf16(__nv_bfloat16* dqkv,
     __shared__ __align__(16) __nv_bfloat16 ks[FLASH_MMA_TILE]; // k rows of the key tile (first the q rows)
     __shared__ __align__(16) __nv_bfloat16 vs[FLASH_MMA_TILE]; // v rows of the key tile (first the dout rows)
     static_assert(sizeof(ks) + sizeof(vs) == flash_mma_dq_shared_bytes(), "shared memory as declared");
-    const int C = NH * hs, tiles = flash_ceil_div(T, FLASH_MMA_ROWS);
-    const int bh = blockIdx.x / tiles, b = bh / NH, h = bh % NH;
-    const int row0 = flash_reversed_tile(blockIdx.x % tiles, tiles) * FLASH_MMA_ROWS;
-    const int lane = threadIdx.x % WARP_SIZE, warp = threadIdx.x / WARP_SIZE, wrow0 = row0 + 16 * warp;
-    int t[2], tv[2]; // this lane's two queries, clamped into the sequence for masking and the row statistics
-    float rowLse[2], rowDelta[2];
-    for (int r = 0; r < 2; r++) {
-        t[r] = wrow0 + mma_c_row(lane, 2 * r);
-        tv[r] = t[r] < T ? t[r] : T - 1;
-        rowLse[r] = lse[(size_t)bh * T + tv[r]];
-        rowDelta[r] = delta[(size_t)bh * T + tv[r]];
-    }
+    const FlashWarp w = flash_warp(T, NH, true);
+    const int C = NH * hs, bh = w.bh, lane = w.lane;
+    const float rowLse[2] = {lse[(size_t)bh * T + w.rowIn[0]], lse[(size_t)bh * T + w.rowIn[1]]};
+    const float rowDelta[2] = {delta[(size_t)bh * T + w.rowIn[0]], delta[(size_t)bh * T + w.rowIn[1]]};
 
-    flash_mma_load(ks, qkv, 3 * C, h * hs, b, row0, T, hs);
-    flash_mma_load(vs, dout, C, h * hs, b, row0, T, hs);
+    flash_mma_load(ks, qkv, 3 * C, w.h * hs, w.b, w.row0, T, hs);
+    flash_mma_load(vs, dout, C, w.h * hs, w.b, w.row0, T, hs);
     __syncthreads();
     uint32_t qa[FLASH_MMA_HEAD / 16][4], oa[FLASH_MMA_HEAD / 16][4];
-    flash_mma_a_rows(qa, ks, 16 * warp, lane);
-    flash_mma_a_rows(oa, vs, 16 * warp, lane);
+    flash_mma_a_rows(qa, ks, 16 * w.warp, lane);
+    flash_mma_a_rows(oa, vs, 16 * w.warp, lane);
 
     float dq[FLASH_MMA_HEAD / 8][4] = {};
-    const int keyTiles = flash_key_tiles(row0, FLASH_MMA_ROWS, T, FLASH_MMA_KEY_TILE);
+    const int keyTiles = flash_key_tiles(w.row0, FLASH_MMA_ROWS, T, FLASH_MMA_KEY_TILE);
     for (int kt = 0; kt < keyTiles; kt++) {
         const int key0 = kt * FLASH_MMA_KEY_TILE;
         __syncthreads();
-        flash_mma_load(ks, qkv, 3 * C, C + h * hs, b, key0, T, hs);
-        flash_mma_load(vs, qkv, 3 * C, 2 * C + h * hs, b, key0, T, hs);
+        flash_mma_load_kv(ks, vs, qkv, w, key0, T, NH, hs);
         __syncthreads();
 
         float s[FLASH_MMA_KEY_TILE / 8][4] = {}, dp[FLASH_MMA_KEY_TILE / 8][4] = {}; // queries x keys
         flash_mma_times_rows(s, qa, ks, lane);
         flash_mma_times_rows(dp, oa, vs, lane);
-        const bool edge = flash_needs_mask(wrow0, 16, key0, FLASH_MMA_KEY_TILE, T);
+        const bool edge = flash_needs_mask(w.wrow0, 16, key0, FLASH_MMA_KEY_TILE, T);
 #pragma unroll
         for (int n = 0; n < FLASH_MMA_KEY_TILE / 8; n++)
 #pragma unroll
             for (int i = 0; i < 4; i++) {
-                const int r = i / 2, jj = key0 + 8 * n + mma_c_col(lane, i);
-                float p = !edge || flash_visible(tv[r], jj, T) ? expf(s[n][i] * scale - rowLse[r]) : 0.0f;
-                float z = flash_dropout_factor(key, threshold, dropScale, bh, tv[r], jj, T);
+                const int r = i / 2, j = key0 + 8 * n + mma_c_col(lane, i);
+                float p = !edge || flash_visible(w.rowIn[r], j, T) ? expf(s[n][i] * scale - rowLse[r]) : 0.0f;
+                float z = flash_dropout_factor(key, threshold, dropScale, bh, w.rowIn[r], j, T);
                 s[n][i] = p * (dp[n][i] * z - rowDelta[r]);
             }
         uint32_t a[FLASH_MMA_KEY_TILE / 16][4];
         flash_mma_c_to_a(a, s);
         flash_mma_times_tile(dq, a, ks, lane);
     }
-#pragma unroll
-    for (int n = 0; n < FLASH_MMA_HEAD / 8; n++)
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const int d = 8 * n + mma_c_col(lane, i), tt = t[i / 2];
-            if (tt >= T || d >= hs) continue;
-            size_t at = flash_qkv_index(b, tt, 0, h, d, T, NH, hs);
-            dqkv[at] = __float2bfloat16(__bfloat162float(dqkv[at]) + dq[n][i] * scale);
-        }
+    flash_mma_add_rows(dqkv, dq, scale, w, 0, T, NH, hs);
 }

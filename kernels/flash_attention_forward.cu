@@ -84,42 +84,33 @@ extern "C" __global__ void flash_attention_forward_bf16(__nv_bfloat16* out, floa
     __shared__ __align__(16) __nv_bfloat16 ks[FLASH_MMA_TILE]; // k rows (first the q rows)
     __shared__ __align__(16) __nv_bfloat16 vs[FLASH_MMA_TILE];
     static_assert(sizeof(ks) + sizeof(vs) == flash_mma_forward_shared_bytes(), "shared memory as declared");
-    const int C = NH * hs, tiles = flash_ceil_div(T, FLASH_MMA_ROWS);
-    const int bh = blockIdx.x / tiles, b = bh / NH, h = bh % NH;
-    const int row0 = flash_reversed_tile(blockIdx.x % tiles, tiles) * FLASH_MMA_ROWS;
-    const int lane = threadIdx.x % WARP_SIZE, warp = threadIdx.x / WARP_SIZE, wrow0 = row0 + 16 * warp;
-    // This lane's two rows (c0, c1 and c2, c3 of every accumulator), clamped into the sequence for masking.
-    int t[2], tv[2];
-    for (int r = 0; r < 2; r++) {
-        t[r] = wrow0 + mma_c_row(lane, 2 * r);
-        tv[r] = t[r] < T ? t[r] : T - 1;
-    }
+    const FlashWarp w = flash_warp(T, NH, true);
+    const int bh = w.bh, lane = w.lane;
 
-    flash_mma_load(ks, qkv, 3 * C, h * hs, b, row0, T, hs);
+    flash_mma_load(ks, qkv, 3 * NH * hs, w.h * hs, w.b, w.row0, T, hs);
     __syncthreads();
     uint32_t qa[FLASH_MMA_HEAD / 16][4]; // A fragments of this warp's 16 rows, one per 16-channel k-step
-    flash_mma_a_rows(qa, ks, 16 * warp, lane);
+    flash_mma_a_rows(qa, ks, 16 * w.warp, lane);
 
     float o[FLASH_MMA_HEAD / 8][4] = {}; // output accumulators, one per 8-channel n-tile
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}; // l: this lane's share of the row sums
-    const int keyTiles = flash_key_tiles(row0, FLASH_MMA_ROWS, T, FLASH_MMA_KEY_TILE);
+    const int keyTiles = flash_key_tiles(w.row0, FLASH_MMA_ROWS, T, FLASH_MMA_KEY_TILE);
     for (int kt = 0; kt < keyTiles; kt++) {
         const int key0 = kt * FLASH_MMA_KEY_TILE;
         __syncthreads();
-        flash_mma_load(ks, qkv, 3 * C, C + h * hs, b, key0, T, hs);
-        flash_mma_load(vs, qkv, 3 * C, 2 * C + h * hs, b, key0, T, hs);
+        flash_mma_load_kv(ks, vs, qkv, w, key0, T, NH, hs);
         __syncthreads();
 
         float s[FLASH_MMA_KEY_TILE / 8][4] = {}; // scores, one accumulator per 8-key n-tile
         flash_mma_times_rows(s, qa, ks, lane);
-        const bool edge = flash_needs_mask(wrow0, 16, key0, FLASH_MMA_KEY_TILE, T);
+        const bool edge = flash_needs_mask(w.wrow0, 16, key0, FLASH_MMA_KEY_TILE, T);
         float tileMax[2] = {-INFINITY, -INFINITY};
 #pragma unroll
         for (int n = 0; n < FLASH_MMA_KEY_TILE / 8; n++)
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 float v = s[n][i] * scale;
-                if (edge && !flash_visible(tv[i / 2], key0 + 8 * n + mma_c_col(lane, i), T)) v = -INFINITY;
+                if (edge && !flash_visible(w.rowIn[i / 2], key0 + 8 * n + mma_c_col(lane, i), T)) v = -INFINITY;
                 s[n][i] = v;
                 tileMax[i / 2] = fmaxf(tileMax[i / 2], v);
             }
@@ -140,7 +131,7 @@ extern "C" __global__ void flash_attention_forward_bf16(__nv_bfloat16* out, floa
             for (int i = 0; i < 4; i++) {
                 float p = expf(s[n][i] - mNew[i / 2]);
                 l[i / 2] += p;
-                s[n][i] = p * flash_dropout_factor(key, threshold, dropScale, bh, tv[i / 2],
+                s[n][i] = p * flash_dropout_factor(key, threshold, dropScale, bh, w.rowIn[i / 2],
                                                    key0 + 8 * n + mma_c_col(lane, i), T);
             }
         // o += P v, the score accumulators becoming the A fragments.
@@ -150,14 +141,14 @@ extern "C" __global__ void flash_attention_forward_bf16(__nv_bfloat16* out, floa
     }
     for (int r = 0; r < 2; r++) {
         l[r] = flash_quad_sum(l[r]);
-        if (t[r] < T && mma_thread(lane) == 0) lse[(size_t)bh * T + t[r]] = m[r] + logf(l[r]);
+        if (w.row[r] < T && mma_thread(lane) == 0) lse[(size_t)bh * T + w.row[r]] = m[r] + logf(l[r]);
     }
 #pragma unroll
     for (int n = 0; n < FLASH_MMA_HEAD / 8; n++)
 #pragma unroll
         for (int i = 0; i < 4; i++) {
             int d = 8 * n + mma_c_col(lane, i);
-            if (t[i / 2] < T && d < hs)
-                out[flash_row_index(b, t[i / 2], h, d, T, NH, hs)] = __float2bfloat16(o[n][i] / l[i / 2]);
+            if (w.row[i / 2] < T && d < hs)
+                out[flash_row_index(w.b, w.row[i / 2], w.h, d, T, NH, hs)] = __float2bfloat16(o[n][i] / l[i / 2]);
         }
 }

@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "flash_attention.cuh"
+
 // A block is 4 warps; each warp owns 16 rows (the mma's M: queries in the forward and dq kernels, keys in the dk/dv
 // kernel), so a block owns 64. The other side streams through shared memory 64 rows at a time. The head is padded
 // to 64 channels (hs <= 64); shared rows are 72 bf16 wide, so the 8 row groups of a fragment load, and the 8 rows
@@ -25,6 +27,9 @@
 __host__ __device__ constexpr int flash_mma_forward_shared_bytes() { return 2 * FLASH_MMA_TILE * 2; }
 __host__ __device__ constexpr int flash_mma_dkdv_shared_bytes() { return 2 * FLASH_MMA_TILE * 2 + 2 * FLASH_MMA_ROWS * 4; }
 __host__ __device__ constexpr int flash_mma_dq_shared_bytes() { return 2 * FLASH_MMA_TILE * 2; }
+
+// 64-row tiles of a sequence of T: the bf16 kernels' blocks per (b, h).
+__host__ __device__ inline int flash_mma_tiles(int T) { return flash_ceil_div(T, FLASH_MMA_ROWS); }
 
 // groupID and threadID_in_group of the ISA's tables.
 __host__ __device__ inline int mma_group(int lane) { return lane >> 2; }
@@ -164,6 +169,54 @@ __device__ __forceinline__ void flash_mma_c_to_a(uint32_t a[FLASH_MMA_KEY_TILE /
         for (int r = 0; r < 4; r++)
             a[s][r] = mma_pack(c[mma_c_tile_for_a(s, 2 * r)][mma_c_index_for_a(2 * r)],
                                c[mma_c_tile_for_a(s, 2 * r + 1)][mma_c_index_for_a(2 * r + 1)]);
+}
+
+// Where a warp of a bf16 kernel sits: its block covers head bh = (b, h) and rows [row0, row0 + 64) (query tiles
+// last first when `reversed`, the forward and dq kernels; key tiles in order, most work first, for dk/dv), the warp
+// rows [wrow0, wrow0 + 16), and this lane's two accumulator rows are row[0] and row[1] (rowIn[]: clamped into the
+// sequence, so rows past T mask and read statistics like row T - 1 and never make NaNs; they are not stored).
+struct FlashWarp {
+    int bh, b, h, row0, lane, warp, wrow0, row[2], rowIn[2];
+};
+
+__device__ __forceinline__ FlashWarp flash_warp(int T, int NH, bool reversed) {
+    FlashWarp w;
+    const int tiles = flash_mma_tiles(T), tile = blockIdx.x % tiles;
+    w.bh = blockIdx.x / tiles;
+    w.b = w.bh / NH;
+    w.h = w.bh % NH;
+    w.row0 = (reversed ? flash_reversed_tile(tile, tiles) : tile) * FLASH_MMA_ROWS;
+    w.lane = threadIdx.x % 32;
+    w.warp = threadIdx.x / 32;
+    w.wrow0 = w.row0 + 16 * w.warp;
+    for (int r = 0; r < 2; r++) {
+        w.row[r] = w.wrow0 + mma_c_row(w.lane, 2 * r);
+        w.rowIn[r] = w.row[r] < T ? w.row[r] : T - 1;
+    }
+    return w;
+}
+
+// The k and v rows [key0, key0 + 64) of head (b, h) from qkv (B, T, 3C) into two shared tiles.
+__device__ __forceinline__ void flash_mma_load_kv(__nv_bfloat16* ks, __nv_bfloat16* vs, const __nv_bfloat16* qkv,
+                                                  const FlashWarp& w, int key0, int T, int NH, int hs) {
+    const int C = NH * hs;
+    flash_mma_load(ks, qkv, 3 * C, C + w.h * hs, w.b, key0, T, hs);
+    flash_mma_load(vs, qkv, 3 * C, 2 * C + w.h * hs, w.b, key0, T, hs);
+}
+
+// dqkv's part `part` (0 q, 1 k, 2 v) of this lane's two rows += factor * acc (16 rows x 64 channels), one bf16
+// rounding of each sum; rows past T and channels past hs are not stored.
+__device__ __forceinline__ void flash_mma_add_rows(__nv_bfloat16* dqkv, const float acc[FLASH_MMA_HEAD / 8][4],
+                                                   float factor, const FlashWarp& w, int part, int T, int NH, int hs) {
+#pragma unroll
+    for (int n = 0; n < FLASH_MMA_HEAD / 8; n++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const int d = 8 * n + mma_c_col(w.lane, i), t = w.row[i / 2];
+            if (t >= T || d >= hs) continue;
+            size_t at = flash_qkv_index(w.b, t, part, w.h, d, T, NH, hs);
+            dqkv[at] = __float2bfloat16(__bfloat162float(dqkv[at]) + acc[n][i] * factor);
+        }
 }
 
 // Max and sum over the 4 lanes of a quad (the lanes holding one accumulator row).

@@ -120,7 +120,7 @@ struct Bf16Device {
     }
 };
 
-static int bf16_blocks(const Shape& s) { return s.B * s.NH * flash_ceil_div(s.T, FLASH_MMA_ROWS); }
+static int bf16_blocks(const Shape& s) { return s.B * s.NH * flash_mma_tiles(s.T); }
 
 static void forward_bf16(const Shape& s, const Bf16Device& d, const Drop& drop) {
     flash_attention_forward_bf16<<<bf16_blocks(s), 32 * FLASH_MMA_WARPS>>>(

@@ -237,9 +237,10 @@ static void mmaTileSchedules() {
         EXPECT((long)queries.size() == pairs, "bf16 dq T=%d reaches %zu of %ld pairs", T, queries.size(), pairs);
         EXPECT((long)keys.size() == pairs, "bf16 dkdv T=%d reaches %zu of %ld pairs", T, keys.size(), pairs);
     }
-    // Static shared memory: within the 48 KiB a block may declare statically.
-    std::printf("mma-shared %d %d %d\n", flash_mma_forward_shared_bytes(), flash_mma_dkdv_shared_bytes(),
-                flash_mma_dq_shared_bytes());
+    // Static shared memory: within the 48 KiB a block may declare statically. The Java side checks the geometry
+    // line: "mma-geometry rows head tiles(T=100) forwardShared dkdvShared dqShared".
+    std::printf("mma-geometry %d %d %d %d %d %d\n", FLASH_MMA_ROWS, FLASH_MMA_HEAD, flash_mma_tiles(100),
+                flash_mma_forward_shared_bytes(), flash_mma_dkdv_shared_bytes(), flash_mma_dq_shared_bytes());
     EXPECT(flash_mma_forward_shared_bytes() <= 48 * 1024 && flash_mma_dkdv_shared_bytes() <= 48 * 1024
            && flash_mma_dq_shared_bytes() <= 48 * 1024, "bf16 kernels' static shared memory over 48 KiB");
 }

@@ -49,6 +49,15 @@ class FlashAttentionHostTest {
             assertEquals(3 * 5 * Math.ceilDiv(100, g.rows()), g.blocks(), line);
         }
         assertTrue(lines >= 5, out);
+
+        String mma = out.lines().filter(l -> l.startsWith("mma-geometry ")).findFirst().orElseThrow();
+        String[] f = mma.split(" ");
+        assertEquals(FlashGeometry.MMA_ROWS, Integer.parseInt(f[1]), mma);
+        assertEquals(FlashGeometry.MMA_HEAD, Integer.parseInt(f[2]), mma);
+        Launch bf16 = FlashGeometry.bf16("test", 3, 100, 5, 64, null);
+        assertEquals(3 * 5 * Integer.parseInt(f[3]), bf16.gridX(), mma);
+        assertEquals(FlashGeometry.THREADS, bf16.blockX(), mma);
+        assertEquals(0, bf16.sharedBytes(), "the bf16 kernels' shared memory is static: " + mma);
     }
 
     /** native-build/flash_attention_check.cu, the binary of gpu-check's flash stages, compiles against the kernels. */

@@ -49,11 +49,7 @@ class GpuCheckScriptTest {
                         + "\"tokens_per_s\":187200.0}\n"
                         + "{\"engine\":\"torch\",\"mode\":\"tf32\",\"model\":\"gpt2-small\",\"batch\":64,\"ms_per_step\":546.1,"
                         + "\"tokens_per_s\":120000.0}\n");
-        Process p = new ProcessBuilder("python3", "native-build/gpu_report.py", work.toString(), out.toString())
-                .redirectErrorStream(true).redirectOutput(out.resolve("console.txt").toFile()).start();
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), Files.readString(out.resolve("console.txt")));
-        String report = Files.readString(out.resolve("gpu-report.md"));
+        String report = renderReport(work);
         assertTrue(report.contains("| 64 | jgpt | tf32 | 700.0 | 93,600 | 16.9 % | 1.00 |"), report);
         assertTrue(report.contains("| 64 | torch | bf16 | 300.0 | 187,200 | 17.0 % | 0.50 |"), report);
         assertTrue(report.contains("| 64 | jgpt | fp32 | - | - | - | jgpt: out of memory |"), report);
@@ -114,14 +110,19 @@ class GpuCheckScriptTest {
                         + "\"ms_delta\": 0.5, \"ms_dkdv\": 7.0, \"ms_dq\": 4.5}",
                 "{\"impl\": \"torch sdpa flash bf16\", \"pass\": \"forward\", \"ms\": 2.0, \"tflops\": 150.0}",
                 "{\"impl\": \"torch sdpa flash bf16\", \"pass\": \"backward\", \"ms\": 8.0, \"tflops\": 90.0}"));
-        Process p = new ProcessBuilder("python3", "native-build/gpu_report.py", work.toString(), out.toString())
-                .redirectErrorStream(true).redirectOutput(out.resolve("console.txt").toFile()).start();
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), Files.readString(out.resolve("console.txt")));
-        String report = Files.readString(out.resolve("gpu-report.md"));
+        String report = renderReport(work);
         assertTrue(report.contains("| bf16 B=2 T=77 NH=3 hs=64 p=0.10 | 0.004 | 1e-06 | 0.006 | yes |"), report);
         assertTrue(report.contains("| jgpt flash bf16 (mma.sync) | backward | 12.0 (delta 0.5, dkdv 7.0, dq 4.5) | 60.0 |"), report);
         assertTrue(report.contains("- bf16 forward: jgpt / PyTorch SDPA flash time = 1.50"), report);
         assertTrue(report.contains("- bf16 backward: jgpt / PyTorch SDPA flash time = 1.50"), report);
+    }
+
+    /** gpu_report.py on the stage results in {@code work}: the markdown report it writes into {@link #out}. */
+    private String renderReport(Path work) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("python3", "native-build/gpu_report.py", work.toString(), out.toString())
+                .redirectErrorStream(true).redirectOutput(out.resolve("console.txt").toFile()).start();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), Files.readString(out.resolve("console.txt")));
+        return Files.readString(out.resolve("gpu-report.md"));
     }
 }
