@@ -147,8 +147,9 @@ extern "C" __global__ void flash_attention_backward_dq_f32(float* dqkv, const fl
 extern "C" __global__ void flash_attention_backward_dkdv_bf16(__nv_bfloat16* dqkv, const __nv_bfloat16* dout,
                                                               const __nv_bfloat16* qkv, const float* lse,
                                                               const float* delta, int B, int T, int NH, int hs,
-                                                              float scale, unsigned long long key, int threshold,
-                                                              float dropScale) {
+                                                              float scale, const unsigned long long* dropKey,
+                                                              int threshold, float dropScale) {
+    const unsigned long long key = dropout_key(dropKey, threshold);
     __shared__ __align__(16) __nv_bfloat16 qs[FLASH_MMA_TILE];  // q rows of the query tile (first the k rows)
     __shared__ __align__(16) __nv_bfloat16 dos[FLASH_MMA_TILE]; // dout rows of the query tile (first the v rows)
     __shared__ float lses[FLASH_MMA_ROWS], deltas[FLASH_MMA_ROWS];
@@ -204,8 +205,9 @@ extern "C" __global__ void flash_attention_backward_dkdv_bf16(__nv_bfloat16* dqk
 extern "C" __global__ void flash_attention_backward_dq_bf16(__nv_bfloat16* dqkv, const __nv_bfloat16* dout,
                                                             const __nv_bfloat16* qkv, const float* lse,
                                                             const float* delta, int B, int T, int NH, int hs,
-                                                            float scale, unsigned long long key, int threshold,
-                                                            float dropScale) {
+                                                            float scale, const unsigned long long* dropKey,
+                                                            int threshold, float dropScale) {
+    const unsigned long long key = dropout_key(dropKey, threshold);
     __shared__ __align__(16) __nv_bfloat16 ks[FLASH_MMA_TILE]; // k rows of the key tile (first the q rows)
     __shared__ __align__(16) __nv_bfloat16 vs[FLASH_MMA_TILE]; // v rows of the key tile (first the dout rows)
     static_assert(sizeof(ks) + sizeof(vs) == flash_mma_dq_shared_bytes(), "shared memory as declared");
