@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * CudaOps' attention on a recording fake of the driver (no GPU): the qkv dtype picks the kernels, forward and
- * backward, with nothing else launched in between; mixed dtypes and heads larger than the bf16 kernels' 64 are
+ * backward, with no other kernel launched in between; mixed dtypes and heads larger than the bf16 kernels' 64 are
  * refused with one line naming the problem.
  */
 class FlashDispatchTest {
@@ -31,7 +31,8 @@ class FlashDispatchTest {
             Dropout dropout = Dropout.of(0.1f, 1, 2);
             ops.attentionForward(out, lse, qkv, nh, dropout);
             ops.attentionBackward(dqkv, dout, qkv, out, lse, nh, dropout);
-            return List.copyOf(driver.launched);
+            // Kernels only: the driver's copies (a loose dropout site's key, copied as each op is queued) aside.
+            return driver.launched.stream().filter(k -> !k.startsWith("memcpy") && !k.equals("memset")).toList();
         }
     }
 
