@@ -3,7 +3,11 @@ package io.jgpt.model;
 import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
 
-/** The position-wise feed-forward network: expand 4×, GELU (tanh approximation), project back. */
+/**
+ * The position-wise feed-forward network: expand 4×, GELU (tanh approximation), project back. The GELU runs with
+ * the expansion (Ops.linearGeluForward) and its backward with the projection's input gradient
+ * (Ops.linearBackwardThroughGelu): on the bf16 GPU path both are cuBLASLt epilogues.
+ */
 public final class FeedForward extends Module {
     final Linear fc;
     final Linear proj;
@@ -15,21 +19,21 @@ public final class FeedForward extends Module {
         proj = child("c_proj", new Linear(ops, 4 * embDim, embDim, true));
     }
 
+    /** GELU(fc(x)), fc's output kept as the pre-activation; returns proj of it. */
     public Tensor forward(Tensor x) {
-        hidden = fc.forward(x);
-        Tensor activated = scratch("gelu", hidden.shape());
-        ops.geluForward(activated, hidden);
+        int[] s = x.shape();
+        Tensor activated = scratch("gelu", s[0], s[1], 4 * s[2]);
+        hidden = fc.forwardGelu(x, activated);
         return proj.forward(activated);
     }
 
+    /** Accumulates the input gradient into dx and every parameter gradient. */
     public void backward(Tensor dout, Tensor dx) {
-        Tensor dActivated = scratch("dgelu", hidden.shape());
         Tensor dHidden = scratch("dhidden", hidden.shape());
-        ops.zero(dActivated);
-        ops.zero(dHidden);
-        proj.backward(dout, dActivated);
-        ops.geluBackward(dHidden, dActivated, hidden);
-        fc.backward(dHidden, dx);
+        proj.backward(dout, null); // its weight and bias gradients; the input gradient comes next
+        // dHidden = (dout proj.W) * GELU'(fc's output), overwritten; fc's bias gradient from it in the same op.
+        ops.linearBackwardThroughGelu(dHidden, fc.bias.grad, dout, proj.weight.value, hidden);
+        fc.backwardWithoutBias(dHidden, dx);
     }
 
     void init(Init init) {

@@ -11,8 +11,8 @@ import java.util.function.Consumer;
  * LayerNorm and a linear output head (its own weight, or the token embedding when tied). Parameter names
  * follow Hugging Face's GPT-2 ("wte.weight", "h.0.attn.c_attn.weight", ...), so checkpoints map one to one.
  *
- * <p>A training step is {@link #forward}, then {@link #lossAndBackward}; evaluation is {@link #forward}
- * then {@link #loss}. Token ids come in as host arrays and only losses come back out: everything else stays
+ * <p>A training step is {@link #stage} then {@link #trainStaged} (or the book's {@link #forward}, then
+ * {@link #lossAndBackward}); evaluation is {@link #evaluate}, or {@link #forward} then {@link #loss}. Token ids come in as host arrays and only losses come back out: everything else stays
  * on the backend.
  */
 public final class GPTModel extends Module {
@@ -23,6 +23,14 @@ public final class GPTModel extends Module {
     final List<TransformerBlock> blocks = new ArrayList<>();
     final LayerNorm lnF;
     final Linear lmHead;
+    /**
+     * Rows of logits that exist at a time: the classifier (Ops.classifier) runs the output head and the loss over
+     * chunks of this many rows. At batch 64 x 1024 with GPT-2's 50,257 tokens a chunk is 0.82 GB in bf16 (1.6 GB
+     * in fp32) instead of 6.6 GB (13 GB) for all rows; 8192 rows keep the head's GEMMs large (M = 8192) and its
+     * fp32 weight gradient is read and written once per chunk, 8 times per such batch. Smaller batches are one chunk.
+     */
+    static final int CLASSIFIER_ROWS = 8192;
+
     private DropoutPlan plan = DropoutPlan.eval();
     private Tensor tokens;
     private Tensor targetIds;
@@ -64,12 +72,30 @@ public final class GPTModel extends Module {
 
     /**
      * Runs the model on a (batch, time) block of token ids and returns the logits (B,T,V), which stay valid
-     * until the next call of {@link #lossAndBackward} (which overwrites them with their gradient).
+     * until the next call of {@link #loss} or {@link #lossAndBackward}. Only for up to {@link #CLASSIFIER_ROWS}
+     * rows (batch * time), as the logits of more never exist at once; {@link #evaluate} takes any batch.
      */
     public Tensor forward(int[] ids, int batch, int time, DropoutPlan dropout) {
+        if ((long) batch * time > CLASSIFIER_ROWS) {
+            throw new IllegalArgumentException("forward returns the logits of at most " + CLASSIFIER_ROWS
+                    + " positions, not " + batch + "x" + time + "; evaluate computes the loss of a larger batch");
+        }
         stageTokens(ids, batch, time);
         ops.stageDropoutKeys(dropout.keys());
-        return forwardStaged(dropout);
+        forwardStaged(dropout);
+        Tensor all = ops.view(logits, 0, batch, time, config.vocabSize());
+        ops.linearForward(all, finalNormed, headWeight().value(), null);
+        return all;
+    }
+
+    /**
+     * The mean cross-entropy of a (batch, time) block of ids against targets (-100 = ignore) without dropout or
+     * gradients, for any batch: the output head and the loss run chunk by chunk.
+     */
+    public float evaluate(int[] ids, int[] targets, int batch, int time) {
+        int valid = stage(ids, targets, batch, time, DropoutPlan.eval());
+        forwardStaged(DropoutPlan.eval());
+        return meanOnHost(new Losses(lossesStaged(false, 0f), valid));
     }
 
     /** Checks a (batch, time) block of ids and queues it into the model's token buffer. */
@@ -115,12 +141,14 @@ public final class GPTModel extends Module {
      */
     public void trainStaged(DropoutPlan dropout, float gradScale, int valid, Tensor stepState, Consumer<String> finished) {
         forwardStaged(dropout);
+        prepareBackward();
         Tensor losses = lossesStaged(true, gradScale / valid);
         ops.accumulateLoss(stepState, losses, gradScale / valid);
         backward(finished);
     }
 
-    private Tensor forwardStaged(DropoutPlan dropout) {
+    /** Everything up to the final LayerNorm's output (the output head runs with the loss, Ops.classifier). */
+    private void forwardStaged(DropoutPlan dropout) {
         int batch = tokens.shape()[0], time = tokens.shape()[1];
         plan = dropout;
         int c = config.embDim();
@@ -132,9 +160,7 @@ public final class GPTModel extends Module {
             x = blocks.get(l).forward(x, plan.site(1 + 3 * l), plan.site(2 + 3 * l), plan.site(3 + 3 * l));
         }
         finalNormed = lnF.forward(x);
-        logits = scratch("logits", batch, time, config.vocabSize());
-        ops.linearForward(logits, finalNormed, headWeight().value(), null);
-        return logits;
+        logits = scratch("logits", Math.min(batch * time, CLASSIFIER_ROWS), config.vocabSize());
     }
 
     /**
@@ -206,6 +232,7 @@ public final class GPTModel extends Module {
      * {@code gradScale * loss} into every parameter's gradient (scale 1/k when accumulating k micro-batches).
      */
     public float lossAndBackward(int[] targets, float gradScale) {
+        prepareBackward();
         float loss = meanOnHost(crossEntropy(targets, true, gradScale));
         backward(module -> {});
         return loss;
@@ -253,13 +280,29 @@ public final class GPTModel extends Module {
         return valid;
     }
 
-    /** Per-position losses of the last forward pass against the staged targets (and dlogits in place). */
+    /**
+     * Per-position losses of the last forward pass against the staged targets, the output head and the loss
+     * chunk by chunk (in the logits buffer); with the gradient, also the head's weight gradient and that of the
+     * final LayerNorm's output (zeroed first by {@link #prepareBackward}).
+     */
     private Tensor lossesStaged(boolean withGrad, float dlossScale) {
         if (withGrad) gradientsZero = false;
-        int[] s = logits.shape();
+        int[] s = tokens.shape();
         Tensor losses = scratch("losses", s[0], s[1]);
-        ops.crossEntropy(losses, withGrad ? logits : null, logits, targetIds, dlossScale);
+        ops.classifier(losses, withGrad ? dFinalNormed() : null, withGrad ? headWeight().grad() : null, finalNormed,
+                headWeight().value(), targetIds, dlossScale, logits);
         return losses;
+    }
+
+    /** The gradient of the final LayerNorm's output (B,T,C), which the classifier accumulates into. */
+    private Tensor dFinalNormed() {
+        return scratch("dnormed", finalNormed.shape());
+    }
+
+    /** The gradient buffers the classifier and the final LayerNorm accumulate into, zeroed. */
+    private void prepareBackward() {
+        ops.zero(dFinalNormed());
+        ops.zero(scratch("dresidual", finalNormed.shape()));
     }
 
     /** Checks ids are in the vocabulary (targets may also be -100); returns how many are not ignored. */
@@ -277,28 +320,20 @@ public final class GPTModel extends Module {
         return valid;
     }
 
+    /**
+     * The backward pass after the classifier (which took the head's gradients and dFinalNormed), through one
+     * buffer for the residual stream's gradient that every block updates in place.
+     */
     private void backward(Consumer<String> finished) {
-        int[] s = logits.shape();
-        int c = config.embDim();
-        Tensor dlogits = logits; // crossEntropy wrote the gradient in place
-        Tensor dNormed = scratch("dnormed", s[0], s[1], c);
-        ops.zero(dNormed);
-        ops.linearBackward(dNormed, headWeight().grad(), null, dlogits, finalNormed, headWeight().value());
         if (lmHead != null) finished.accept("lm_head");
-        Tensor dx = scratch("dx_a", s[0], s[1], c);
-        Tensor dPrev = scratch("dx_b", s[0], s[1], c);
-        ops.zero(dx);
-        lnF.backward(dNormed, dx);
+        Tensor d = scratch("dresidual", finalNormed.shape());
+        lnF.backward(dFinalNormed(), d);
         finished.accept("ln_f");
         for (int l = blocks.size() - 1; l >= 0; l--) {
-            ops.zero(dPrev);
-            blocks.get(l).backward(dx, dPrev);
+            blocks.get(l).backward(d);
             finished.accept("h." + l);
-            Tensor t = dx;
-            dx = dPrev;
-            dPrev = t;
         }
-        Tensor dEmbedded = TransformerBlock.dropoutGradient(ops, dPrev, dx, plan.site(0));
+        Tensor dEmbedded = TransformerBlock.dropoutGradient(ops, scratch("dembedded", d.shape()), d, plan.site(0));
         ops.embeddingBackward(wte.weight.grad, wpe.weight.grad, dEmbedded, tokens);
         finished.accept("wpe");
         finished.accept("wte");

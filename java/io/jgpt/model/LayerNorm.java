@@ -28,6 +28,20 @@ public final class LayerNorm extends Module {
         return y;
     }
 
+    /**
+     * The residual connection before this layer and the layer in one op: {@code sum} = x + branch (this layer's
+     * input from now on), then its normalisation, which it returns.
+     */
+    public Tensor forwardResidual(Tensor sum, Tensor x, Tensor branch) {
+        int[] s = x.shape();
+        input = sum;
+        Tensor y = scratch("out", s);
+        ops.residualLayerNormForward(sum, y, scratch("mean", s[0] * s[1]), scratch("rstd", s[0] * s[1]), x, branch,
+                weight.value, bias.value);
+        return y;
+    }
+
+    /** Accumulates the input gradient into dx (the residual stream's gradient, when the input is a residual sum). */
     public void backward(Tensor dy, Tensor dx) {
         int[] s = input.shape();
         ops.layerNormBackward(dx, weight.grad, bias.grad, dy, input, weight.value,

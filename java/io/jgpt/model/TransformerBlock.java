@@ -10,6 +10,7 @@ import io.jgpt.tensor.Tensor;
  *   x1 = x  + dropout(attn(ln_1(x)))
  *   x2 = x1 + dropout(mlp(ln_2(x1)))
  * </pre>
+ * The first residual and ln_2 run as one op (Ops.residualLayerNormForward), the MLP's GELU inside its GEMMs.
  */
 public final class TransformerBlock extends Module {
     final LayerNorm ln1;
@@ -43,34 +44,40 @@ public final class TransformerBlock extends Module {
 
     /** Both residual connections around the attention output {@code a}, with this pass's dropouts. */
     private Tensor residuals(Tensor x, Tensor a) {
+        // x1 = x + branch1 and ln2(x1) in one op (Ops.residualLayerNormForward).
         Tensor x1 = scratch("x1", x.shape());
-        Tensor branch1 = scratch("branch1", x.shape());
-        ops.dropoutForward(branch1, a, drop1);
-        ops.add(x1, x, branch1);
-        Tensor m = mlp.forward(ln2.forward(x1));
+        Tensor m = mlp.forward(ln2.forwardResidual(x1, x, dropped("branch1", a, drop1)));
         Tensor x2 = scratch("x2", x.shape());
-        Tensor branch2 = scratch("branch2", x.shape());
-        ops.dropoutForward(branch2, m, drop2);
-        ops.add(x2, x1, branch2);
+        ops.add(x2, x1, dropped("branch2", m, drop2));
         return x2;
     }
 
-    /** dx2 is the gradient of this block's output; accumulates the gradient of its input into dx. */
-    public void backward(Tensor dx2, Tensor dx) {
-        int[] s = dx2.shape();
-        Tensor dx1 = scratch("dx1", s);
+    /** A residual branch after its dropout: the branch itself when the dropout is inactive. */
+    private Tensor dropped(String key, Tensor branch, Dropout dropout) {
+        if (!dropout.active()) return branch;
+        Tensor into = scratch(key, branch.shape());
+        ops.dropoutForward(into, branch, dropout);
+        return into;
+    }
+
+    /**
+     * The backward pass in place on the residual stream's gradient {@code d}: it holds the gradient of the
+     * block's output x2 on entry and that of its input x on return. Through a residual connection the gradient
+     * passes unchanged, so each LayerNorm's input gradient is added into d (layerNormBackward accumulates):
+     * after ln2 it is x1's gradient, after ln1 x's.
+     */
+    public void backward(Tensor d) {
+        int[] s = d.shape();
         Tensor dBranch = scratch("dbranch", s);
         Tensor dNormed = scratch("dnormed", s);
         // Second residual: x2 = x1 + dropout(mlp(ln2(x1))).
-        ops.copy(dx1, dx2);
         ops.zero(dNormed);
-        mlp.backward(dropoutGradient(ops, dBranch, dx2, drop2), dNormed);
-        ln2.backward(dNormed, dx1);
+        mlp.backward(dropoutGradient(ops, dBranch, d, drop2), dNormed);
+        ln2.backward(dNormed, d);
         // First residual: x1 = x + dropout(attn(ln1(x))).
-        ops.add(dx, dx, dx1);
         ops.zero(dNormed);
-        attn.backward(dropoutGradient(ops, dBranch, dx1, drop1), dNormed);
-        ln1.backward(dNormed, dx);
+        attn.backward(dropoutGradient(ops, dBranch, d, drop1), dNormed);
+        ln1.backward(dNormed, d);
     }
 
     /**
