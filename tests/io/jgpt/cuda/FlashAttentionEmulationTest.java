@@ -67,7 +67,7 @@ class FlashAttentionEmulationTest {
     /**
      * The bf16 tensor-core forward's tiling on bf16 inputs against the double reference on the same (rounded)
      * inputs. Bounds: lse 1e-5 (fp32 sums of exact bf16 products); out 1e-2 of max |out| (the probabilities are
-     * rounded to bf16, 2^-9 relative, before the second product, and out itself to bf16, 2^-9 of its magnitude).
+     * rounded to bf16, 2^-8 relative, before the second product, and out itself to bf16, 2^-8 of its magnitude).
      */
     @ParameterizedTest(name = "bf16 T={0} hs={1} dropout={2}")
     @CsvSource({"1,64,0", "17,64,0.2", "64,64,0", "65,19,0.1", "130,64,0", "200,48,0.2"})
