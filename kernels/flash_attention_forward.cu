@@ -76,58 +76,15 @@ extern "C" __global__ void flash_attention_forward_f32(float* out, float* lse, c
 // the softmax sums use them unrounded. Grid: B*NH * ceil(T / 64) blocks of 128 threads, static shared memory.
 #include "flash_attention_mma.cuh"
 
-// Rows [r0, r0 + 64) of part `part` (0 q, 1 k, 2 v) of head (b, h) into a shared tile, row-major
-// (dst[r * STRIDE + d]) or transposed (dst[d * STRIDE + r]); zeros past T or hs.
-__device__ __forceinline__ void flash_mma_load(__nv_bfloat16* dst, bool transposed, const __nv_bfloat16* qkv, int b,
-                                               int r0, int part, int h, int T, int NH, int hs) {
-    static_assert(FLASH_MMA_ROWS == FLASH_MMA_KEY_TILE && FLASH_MMA_HEAD == FLASH_MMA_KEY_TILE,
-                  "query, key and channel tiles share one 64 x 64 loader");
-    if (hs == FLASH_MMA_HEAD && (NH * hs) % 8 == 0) {
-        // 16-byte loads: 8 channels of one row each.
-        for (int e = threadIdx.x; e < FLASH_MMA_ROWS * 8; e += blockDim.x) {
-            int r = e / 8, d0 = (e % 8) * 8, t = r0 + r;
-            uint4 v = make_uint4(0, 0, 0, 0);
-            if (t < T) v = *reinterpret_cast<const uint4*>(qkv + flash_qkv_index(b, t, part, h, d0, T, NH, hs));
-            if (!transposed) {
-                *reinterpret_cast<uint4*>(dst + r * FLASH_MMA_STRIDE + d0) = v;
-            } else {
-                const __nv_bfloat16* x = reinterpret_cast<const __nv_bfloat16*>(&v);
-#pragma unroll
-                for (int i = 0; i < 8; i++) dst[(d0 + i) * FLASH_MMA_STRIDE + r] = x[i];
-            }
-        }
-        return;
-    }
-    for (int e = threadIdx.x; e < FLASH_MMA_ROWS * FLASH_MMA_HEAD; e += blockDim.x) {
-        int r = e / FLASH_MMA_HEAD, d = e % FLASH_MMA_HEAD, t = r0 + r;
-        __nv_bfloat16 v = t < T && d < hs ? qkv[flash_qkv_index(b, t, part, h, d, T, NH, hs)] : __float2bfloat16(0.0f);
-        dst[transposed ? d * FLASH_MMA_STRIDE + r : r * FLASH_MMA_STRIDE + d] = v;
-    }
-}
-
-__device__ __forceinline__ uint32_t flash_mma_pair(const __nv_bfloat16* p) {
-    return *reinterpret_cast<const uint32_t*>(p);
-}
-
-__device__ __forceinline__ float flash_quad_max(float v) {
-    v = fmaxf(v, __shfl_xor_sync(FULL_MASK, v, 1));
-    return fmaxf(v, __shfl_xor_sync(FULL_MASK, v, 2));
-}
-
-__device__ __forceinline__ float flash_quad_sum(float v) {
-    v += __shfl_xor_sync(FULL_MASK, v, 1);
-    return v + __shfl_xor_sync(FULL_MASK, v, 2);
-}
-
 extern "C" __global__ void flash_attention_forward_bf16(__nv_bfloat16* out, float* lse, const __nv_bfloat16* qkv,
                                                         int B, int T, int NH, int hs, float scale,
                                                         const unsigned long long* dropKey, int threshold,
                                                         float dropScale) {
     const unsigned long long key = dropout_key(dropKey, threshold);
-    __shared__ __align__(16) __nv_bfloat16 qs[FLASH_MMA_ROWS * FLASH_MMA_STRIDE];
-    __shared__ __align__(16) __nv_bfloat16 ks[FLASH_MMA_KEY_TILE * FLASH_MMA_STRIDE];
-    __shared__ __align__(16) __nv_bfloat16 vt[FLASH_MMA_HEAD * FLASH_MMA_STRIDE]; // v transposed: [channel][key]
-    const int tiles = flash_ceil_div(T, FLASH_MMA_ROWS);
+    __shared__ __align__(16) __nv_bfloat16 ks[FLASH_MMA_TILE]; // k rows (first the q rows)
+    __shared__ __align__(16) __nv_bfloat16 vs[FLASH_MMA_TILE];
+    static_assert(sizeof(ks) + sizeof(vs) == flash_mma_forward_shared_bytes(), "shared memory as declared");
+    const int C = NH * hs, tiles = flash_ceil_div(T, FLASH_MMA_ROWS);
     const int bh = blockIdx.x / tiles, b = bh / NH, h = bh % NH;
     const int row0 = flash_reversed_tile(blockIdx.x % tiles, tiles) * FLASH_MMA_ROWS;
     const int lane = threadIdx.x % WARP_SIZE, warp = threadIdx.x / WARP_SIZE, wrow0 = row0 + 16 * warp;
@@ -138,15 +95,10 @@ extern "C" __global__ void flash_attention_forward_bf16(__nv_bfloat16* out, floa
         tv[r] = t[r] < T ? t[r] : T - 1;
     }
 
-    flash_mma_load(qs, false, qkv, b, row0, 0, h, T, NH, hs);
+    flash_mma_load(ks, qkv, 3 * C, h * hs, b, row0, T, hs);
     __syncthreads();
     uint32_t qa[FLASH_MMA_HEAD / 16][4]; // A fragments of this warp's 16 rows, one per 16-channel k-step
-#pragma unroll
-    for (int s = 0; s < FLASH_MMA_HEAD / 16; s++)
-#pragma unroll
-        for (int r = 0; r < 4; r++)
-            qa[s][r] = flash_mma_pair(qs + (16 * warp + mma_a_row(lane, 2 * r)) * FLASH_MMA_STRIDE + 16 * s
-                                      + mma_a_col(lane, 2 * r));
+    flash_mma_a_rows(qa, ks, 16 * warp, lane);
 
     float o[FLASH_MMA_HEAD / 8][4] = {}; // output accumulators, one per 8-channel n-tile
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}; // l: this lane's share of the row sums
@@ -154,19 +106,12 @@ extern "C" __global__ void flash_attention_forward_bf16(__nv_bfloat16* out, floa
     for (int kt = 0; kt < keyTiles; kt++) {
         const int key0 = kt * FLASH_MMA_KEY_TILE;
         __syncthreads();
-        flash_mma_load(ks, false, qkv, b, key0, 1, h, T, NH, hs);
-        flash_mma_load(vt, true, qkv, b, key0, 2, h, T, NH, hs);
+        flash_mma_load(ks, qkv, 3 * C, C + h * hs, b, key0, T, hs);
+        flash_mma_load(vs, qkv, 3 * C, 2 * C + h * hs, b, key0, T, hs);
         __syncthreads();
 
         float s[FLASH_MMA_KEY_TILE / 8][4] = {}; // scores, one accumulator per 8-key n-tile
-#pragma unroll
-        for (int n = 0; n < FLASH_MMA_KEY_TILE / 8; n++)
-#pragma unroll
-            for (int st = 0; st < FLASH_MMA_HEAD / 16; st++) {
-                const __nv_bfloat16* krow = ks + (8 * n + mma_b_col(lane, 0)) * FLASH_MMA_STRIDE + 16 * st;
-                uint32_t kb[2] = {flash_mma_pair(krow + mma_b_row(lane, 0)), flash_mma_pair(krow + mma_b_row(lane, 2))};
-                mma_bf16(s[n], qa[st], kb);
-            }
+        flash_mma_times_rows(s, qa, ks, lane);
         const bool edge = flash_needs_mask(wrow0, 16, key0, FLASH_MMA_KEY_TILE, T);
         float tileMax[2] = {-INFINITY, -INFINITY};
 #pragma unroll
@@ -198,21 +143,10 @@ extern "C" __global__ void flash_attention_forward_bf16(__nv_bfloat16* out, floa
                 s[n][i] = p * flash_dropout_factor(key, threshold, dropScale, bh, tv[i / 2],
                                                    key0 + 8 * n + mma_c_col(lane, i), T);
             }
-        // o += P v: the score accumulators of n-tiles 2*st and 2*st+1 are the A fragment of k-step st.
-#pragma unroll
-        for (int st = 0; st < FLASH_MMA_KEY_TILE / 16; st++) {
-            uint32_t pa[4];
-#pragma unroll
-            for (int r = 0; r < 4; r++)
-                pa[r] = mma_pack(s[mma_c_tile_for_a(st, 2 * r)][mma_c_index_for_a(2 * r)],
-                                 s[mma_c_tile_for_a(st, 2 * r + 1)][mma_c_index_for_a(2 * r + 1)]);
-#pragma unroll
-            for (int n = 0; n < FLASH_MMA_HEAD / 8; n++) {
-                const __nv_bfloat16* vrow = vt + (8 * n + mma_b_col(lane, 0)) * FLASH_MMA_STRIDE + 16 * st;
-                uint32_t vb[2] = {flash_mma_pair(vrow + mma_b_row(lane, 0)), flash_mma_pair(vrow + mma_b_row(lane, 2))};
-                mma_bf16(o[n], pa, vb);
-            }
-        }
+        // o += P v, the score accumulators becoming the A fragments.
+        uint32_t pa[FLASH_MMA_KEY_TILE / 16][4];
+        flash_mma_c_to_a(pa, s);
+        flash_mma_times_tile(o, pa, vs, lane);
     }
     for (int r = 0; r < 2; r++) {
         l[r] = flash_quad_sum(l[r]);

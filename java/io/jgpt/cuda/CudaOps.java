@@ -384,7 +384,7 @@ public final class CudaOps implements Ops {
         DType s = OpShapes.storage(op, qkv, out);
         Cost cost = OpCost.attentionForward(h, s);
         // bf16 storage runs on tensor cores (one geometry, hs <= 64); fp32 on CUDA cores.
-        Launch launch = s == DType.BF16 ? FlashGeometry.bf16Forward(op, h.b(), h.t(), h.nh(), h.hs(), cost)
+        Launch launch = s == DType.BF16 ? FlashGeometry.bf16(op, h.b(), h.t(), h.nh(), h.hs(), cost)
                 : FlashGeometry.of(op, h.b(), h.t(), h.nh(), h.hs()).forwardLaunch(cost);
         kernels.flashAttentionForward(s, launch, ptr(out), ptr(lse), ptr(qkv), h.b(), h.t(), h.nh(), h.hs(), scale(h),
                 dropoutKey(op, dropout), dropout.threshold(), dropout.scale());
@@ -395,26 +395,29 @@ public final class CudaOps implements Ops {
                                   Dropout dropout) {
         var op = "attentionBackward";
         var h = OpShapes.attention(op, qkv, lse, nHead, dropout);
-        if (qkv.dtype() != DType.F32)
-            throw new IllegalArgumentException(op + ": " + qkv.dtype() + " qkv: the flash backward has only an fp32 "
-                    + "variant so far");
         OpShapes.expect(op, "dqkv", dqkv, qkv.shape());
         OpShapes.expect(op, "dout", dout, h.b(), h.t(), h.c());
         OpShapes.expect(op, "out", out, h.b(), h.t(), h.c());
-        f32(op, dqkv, dout, out);
-        FlashGeometry f = FlashGeometry.of(op, h.b(), h.t(), h.nh(), h.hs());
+        DType s = OpShapes.storage(op, qkv, dqkv, dout, out);
+        // delta = rowsum(dout * out), then dk/dv (keys in registers) and dq (queries in registers): bf16 storage on
+        // tensor cores, fp32 on CUDA cores, with the forward's geometry.
+        Launch keys, queries;
+        if (s == DType.BF16) {
+            keys = FlashGeometry.bf16(op, h.b(), h.t(), h.nh(), h.hs(), OpCost.attentionBackwardKeysValues(h, s));
+            queries = FlashGeometry.bf16(op, h.b(), h.t(), h.nh(), h.hs(), OpCost.attentionBackwardQueries(h, s));
+        } else {
+            FlashGeometry f = FlashGeometry.of(op, h.b(), h.t(), h.nh(), h.hs());
+            keys = f.dkdvLaunch(OpCost.attentionBackwardKeysValues(h, s));
+            queries = f.forwardLaunch(OpCost.attentionBackwardQueries(h, s));
+        }
         CUdeviceptr delta = scratch.get("attn.delta", 4 * h.rows());
         CUdeviceptr key = dropoutKey(op, dropout);
-        kernels.flashAttentionBackwardDelta(Launch.warpPerRow(Math.toIntExact(h.rows()),
-                OpCost.attentionBackwardDelta(h, DType.F32)), delta, ptr(dout), ptr(out), h.b(), h.t(), h.nh(),
-                h.hs());
-        kernels.flashAttentionBackwardDkdv(qkv.dtype(),
-                f.dkdvLaunch(OpCost.attentionBackwardKeysValues(h, DType.F32)), ptr(dqkv), ptr(dout), ptr(qkv), ptr(lse),
-                delta, h.b(), h.t(), h.nh(), h.hs(), scale(h), key, dropout.threshold(), dropout.scale());
-        kernels.flashAttentionBackwardDq(qkv.dtype(),
-                f.forwardLaunch(OpCost.attentionBackwardQueries(h, DType.F32)), ptr(dqkv), ptr(dout), ptr(qkv),
-                ptr(lse), delta, h.b(), h.t(), h.nh(), h.hs(), scale(h), key, dropout.threshold(),
-                dropout.scale());
+        kernels.flashAttentionBackwardDelta(s, Launch.warpPerRow(Math.toIntExact(h.rows()),
+                OpCost.attentionBackwardDelta(h, s)), delta, ptr(dout), ptr(out), h.b(), h.t(), h.nh(), h.hs());
+        kernels.flashAttentionBackwardDkdv(s, keys, ptr(dqkv), ptr(dout), ptr(qkv), ptr(lse), delta, h.b(), h.t(),
+                h.nh(), h.hs(), scale(h), key, dropout.threshold(), dropout.scale());
+        kernels.flashAttentionBackwardDq(s, queries, ptr(dqkv), ptr(dout), ptr(qkv), ptr(lse), delta, h.b(), h.t(),
+                h.nh(), h.hs(), scale(h), key, dropout.threshold(), dropout.scale());
     }
 
     /** Scores are scaled by 1/sqrt(head size). */

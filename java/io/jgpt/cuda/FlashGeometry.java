@@ -33,15 +33,18 @@ record FlashGeometry(int blocks, int rows, int group, int forwardShared, int dkd
         return Launch.blocks(blocks, THREADS, cost).withShared(dkdvShared);
     }
 
-    /** Rows per block and the largest head of the bf16 tensor-core forward (kernels/flash_attention_mma.cuh). */
+    /** Rows per block and the largest head of the bf16 tensor-core kernels (kernels/flash_attention_mma.cuh). */
     static final int MMA_ROWS = 64;
     static final int MMA_HEAD = 64;
 
-    /** The bf16 forward's launch: 4 warps of 16 query rows per block, static shared memory; hs <= 64. */
-    static Launch bf16Forward(String op, int B, int T, int NH, int hs, Cost cost) {
+    /**
+     * The launch of every bf16 flash kernel (forward, dk/dv, dq): one block of 4 warps per (b, h) and 64-row tile,
+     * static shared memory; hs <= 64, larger heads refused (GPT-2's presets all have 64).
+     */
+    static Launch bf16(String op, int B, int T, int NH, int hs, Cost cost) {
         if (hs > MMA_HEAD)
-            throw new IllegalArgumentException(op + ": head size " + hs + " is larger than the bf16 attention kernel's "
-                    + MMA_HEAD + " (use fp32, or more heads)");
+            throw new IllegalArgumentException(op + ": head size " + hs + " is larger than the bf16 attention kernels' "
+                    + MMA_HEAD + " (use --precision fp32 or tf32, or more heads)");
         long blocks = (long) B * NH * Math.ceilDiv(T, MMA_ROWS);
         if (blocks > Integer.MAX_VALUE)
             throw new IllegalArgumentException(op + ": " + blocks + " blocks exceed the grid limit");

@@ -159,13 +159,17 @@ final class Kernels {
     }
 
     /**
-     * kernels/flash_attention_backward.cu: {@code flash_attention_backward_delta(float* delta, const float* dout, const
-     * float* out, int B, int T, int NH, int hs)}
+     * kernels/flash_attention_backward.cu: {@code flash_attention_backward_delta_<storage>(float* delta, const float*
+     * dout, const float* out, int B, int T, int NH, int hs)}
      */
-    void flashAttentionBackwardDelta(Launch launch, CUdeviceptr delta, CUdeviceptr dout, CUdeviceptr out, int B, int T,
-                int NH, int hs) {
-        launcher.launch("flash_attention_backward_delta", launch, new KernelArgs(7).ptr(delta).ptr(dout).ptr(out).i32(B)
-                .i32(T).i32(NH).i32(hs));
+    void flashAttentionBackwardDelta(DType storage, Launch launch, CUdeviceptr delta, CUdeviceptr dout, CUdeviceptr out,
+                int B, int T, int NH, int hs) {
+        String kernel = switch (storage) {
+            case F32 -> "flash_attention_backward_delta_f32";
+            case BF16 -> "flash_attention_backward_delta_bf16";
+            default -> throw noInstantiation("flash_attention_backward_delta", storage);
+        };
+        launcher.launch(kernel, launch, new KernelArgs(7).ptr(delta).ptr(dout).ptr(out).i32(B).i32(T).i32(NH).i32(hs));
     }
 
     /**
@@ -178,6 +182,7 @@ final class Kernels {
                 int threshold, float dropScale) {
         String kernel = switch (storage) {
             case F32 -> "flash_attention_backward_dkdv_f32";
+            case BF16 -> "flash_attention_backward_dkdv_bf16";
             default -> throw noInstantiation("flash_attention_backward_dkdv", storage);
         };
         launcher.launch(kernel, launch, new KernelArgs(13).ptr(dqkv).ptr(dout).ptr(qkv).ptr(lse).ptr(delta).i32(B)
@@ -194,6 +199,7 @@ final class Kernels {
                 int threshold, float dropScale) {
         String kernel = switch (storage) {
             case F32 -> "flash_attention_backward_dq_f32";
+            case BF16 -> "flash_attention_backward_dq_bf16";
             default -> throw noInstantiation("flash_attention_backward_dq", storage);
         };
         launcher.launch(kernel, launch, new KernelArgs(13).ptr(dqkv).ptr(dout).ptr(qkv).ptr(lse).ptr(delta).i32(B)

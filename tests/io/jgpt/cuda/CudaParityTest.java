@@ -166,37 +166,56 @@ class CudaParityTest {
     }
 
     /**
-     * The bf16 tensor-core forward (bf16 qkv and out, written and read as raw bits here, beside the seam) against
-     * the fp32 CPU op on the same bf16-rounded inputs. Bounds relative to the largest CPU value: out 2e-2 (the
-     * probabilities and out are rounded to bf16, 2^-9 relative each), lse 1e-4 (fp32 sums of exact bf16 products).
+     * The bf16 tensor-core kernels against the fp32 CPU ops on the same bf16-rounded inputs, T from 1 to 1024 (ragged
+     * against the 64-row tiles), head sizes 64 (16-byte loads), 48 and 19 (padded), dropout off and on. The forward
+     * from qkv; the backward from the CPU forward's out (rounded to bf16) and lse on both sides and a non-zero bf16
+     * dqkv (the += contract), the CPU's result rounded once to bf16 as Bf16Storage stores it. Bounds relative to the
+     * largest CPU value: out 2e-2 (P and out rounded to bf16, 2^-8 each), lse 1e-4 (fp32 sums of exact bf16
+     * products), dqkv 2e-2 (P * Z and dS rounded to bf16 before their products, one bf16 ulp of the stored sum).
      */
     @ParameterizedTest(name = "bf16 T={0} hs={1} dropout={2}")
-    @CsvSource({"1,64,0", "77,64,0.1", "130,48,0", "1024,64,0.1"})
-    void attentionForwardBf16(int t, int hs, float p) {
+    @CsvSource({"1,64,0", "2,64,0.1", "63,64,0", "77,64,0.1", "130,48,0", "300,19,0.2", "1024,64,0", "1024,64,0.1"})
+    void attentionBf16(int t, int hs, float p) {
         requireCpu();
         Random r = new Random(40 + t);
         int b = 2, nh = 3, c = nh * hs;
         Dropout dropout = Dropout.of(p, 43, t);
-        float[] x = new float[b * t * 3 * c];
-        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
-        io.jgpt.tensor.Bf16.round(x);
+        float[] x = bf16Gaussian(r, b * t * 3 * c), dy = bf16Gaussian(r, b * t * c), dx = bf16Gaussian(r, b * t * 3 * c);
+        Tensor cpuQkv = cpu.upload(DType.F32, x, b, t, 3 * c);
         Tensor cpuOut = cpu.zeros(DType.F32, b, t, c), cpuLse = cpu.zeros(DType.F32, b, nh, t);
-        cpu.attentionForward(cpuOut, cpuLse, cpu.upload(DType.F32, x, b, t, 3 * c), nh, dropout);
-
-        short[] bits = new short[x.length];
-        for (int i = 0; i < x.length; i++) bits[i] = io.jgpt.tensor.Bf16.fromFloat(x[i]);
-        CudaTensor qkv = (CudaTensor) gpu.zeros(DType.BF16, b, t, 3 * c), out = (CudaTensor) gpu.zeros(DType.BF16, b, t, c);
+        cpu.attentionForward(cpuOut, cpuLse, cpuQkv, nh, dropout);
+        Tensor qkv = gpu.upload(DType.BF16, x, b, t, 3 * c), out = gpu.zeros(DType.BF16, b, t, c);
         Tensor lse = gpu.zeros(DType.F32, b, nh, t);
-        gpu.synchronize();
-        jcuda.driver.JCudaDriver.cuMemcpyHtoD(qkv.ptr(), jcuda.Pointer.to(bits), 2L * bits.length);
         gpu.attentionForward(out, lse, qkv, nh, dropout);
-        gpu.synchronize();
-        short[] outBits = new short[b * t * c];
-        jcuda.driver.JCudaDriver.cuMemcpyDtoH(jcuda.Pointer.to(outBits), out.ptr(), 2L * outBits.length);
-        float[] gpuOut = new float[outBits.length];
-        for (int i = 0; i < gpuOut.length; i++) gpuOut[i] = io.jgpt.tensor.Bf16.toFloat(outBits[i]);
-        assertRelative("bf16 attention out", cpu.download(cpuOut), gpuOut, 2e-2);
+        assertRelative("bf16 attention out", cpu.download(cpuOut), gpu.download(out), 2e-2);
         assertRelative("bf16 attention lse", cpu.download(cpuLse), gpu.download(lse), 1e-4);
+
+        float[] y = cpu.download(cpuOut);
+        io.jgpt.tensor.Bf16.round(y);
+        Tensor cpuDqkv = cpu.upload(DType.F32, dx, b, t, 3 * c);
+        cpu.attentionBackward(cpuDqkv, cpu.upload(DType.F32, dy, b, t, c), cpuQkv, cpu.upload(DType.F32, y, b, t, c),
+                cpuLse, nh, dropout);
+        float[] expected = cpu.download(cpuDqkv);
+        io.jgpt.tensor.Bf16.round(expected);
+        Tensor dqkv = gpu.upload(DType.BF16, dx, b, t, 3 * c);
+        gpu.attentionBackward(dqkv, gpu.upload(DType.BF16, dy, b, t, c), qkv, gpu.upload(DType.BF16, y, b, t, c),
+                gpu.upload(DType.F32, cpu.download(cpuLse), b, nh, t), nh, dropout);
+        assertRelative("bf16 attention dqkv", expected, gpu.download(dqkv), 2e-2);
+    }
+
+    @Test
+    void bf16AttentionRefusesHeadsLargerThan64() {
+        var e = assertThrows(IllegalArgumentException.class, () -> gpu.attentionBackward(gpu.zeros(DType.BF16, 1, 4, 240),
+                gpu.zeros(DType.BF16, 1, 4, 80), gpu.zeros(DType.BF16, 1, 4, 240), gpu.zeros(DType.BF16, 1, 4, 80),
+                gpu.zeros(DType.F32, 1, 1, 4), 1, Dropout.NONE));
+        assertTrue(e.getMessage().contains("head size 80"), e.getMessage());
+    }
+
+    private static float[] bf16Gaussian(Random r, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) r.nextGaussian();
+        io.jgpt.tensor.Bf16.round(x);
+        return x;
     }
 
     /** max |actual - expected| / max |expected| within tol. */

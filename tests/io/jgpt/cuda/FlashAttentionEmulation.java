@@ -23,7 +23,7 @@ import java.util.regex.Pattern;
  */
 final class FlashAttentionEmulation {
 
-    /** The bf16 tensor-core forward's constants, as #defined in kernels/flash_attention_mma.cuh. */
+    /** The bf16 tensor-core kernels' constants, as #defined in kernels/flash_attention_mma.cuh. */
     record MmaTiling(int warps, int keyTile, int head) {
         static MmaTiling fromHeader() {
             try {
@@ -72,7 +72,7 @@ final class FlashAttentionEmulation {
     private final int B, T, NH, hs, G, rows, chunks;
     private final float scale;
     private final Dropout dropout;
-    /** visits[kernel][(bh*T + t)*T + j]: 0 forward, 1 dk/dv, 2 dq, 3 bf16 forward. */
+    /** visits[kernel][(bh*T + t)*T + j]: 0 forward, 1 dk/dv, 2 dq, 3 bf16 forward, 4 bf16 dk/dv, 5 bf16 dq. */
     final int[][] visits;
     /** Pairs that a kernel's schedule put in a tile it treats as interior (no per-element test) yet are masked. */
     int interiorMasked;
@@ -88,7 +88,7 @@ final class FlashAttentionEmulation {
         rows = tiling.threads() / G;
         chunks = tiling.dimsPerThread() / 4;
         scale = (float) (1.0 / Math.sqrt(hs));
-        visits = new int[4][B * NH * T * T];
+        visits = new int[6][B * NH * T * T];
     }
 
     int rows() {
@@ -286,10 +286,7 @@ final class FlashAttentionEmulation {
                             float tileMax = Float.NEGATIVE_INFINITY;
                             for (int j = 0; j < KT; j++) {
                                 int key = key0 + j;
-                                float acc = 0f;
-                                for (int d = 0; d < mt.head(); d++)
-                                    acc = Math.fma(qkv(qkv, b, t, 0, h, d), qkv(qkv, b, key, 1, h, d), acc);
-                                s[j] = acc * scale;
+                                s[j] = scoreDot(qkv, b, h, t, key, mt.head()) * scale;
                                 count(3, bh, t, key, edge);
                                 if (edge && !visible(t, key, T)) s[j] = Float.NEGATIVE_INFINITY;
                                 tileMax = Math.max(tileMax, s[j]);
@@ -323,6 +320,13 @@ final class FlashAttentionEmulation {
 
     /** dqkv += the gradient, as the delta, dk/dv and dq kernels compute it. */
     void backward(float[] dqkv, float[] dout, float[] qkv, float[] out, float[] lse) {
+        float[] delta = delta(dout, out);
+        dkdv(dqkv, dout, qkv, lse, delta);
+        dq(dqkv, dout, qkv, lse, delta);
+    }
+
+    /** flash_attention_backward_delta (either storage): one warp per row, lanes striding the channels. */
+    private float[] delta(float[] dout, float[] out) {
         float[] delta = new float[B * NH * T];
         for (int bh = 0; bh < B * NH; bh++) {
             for (int t = 0; t < T; t++) {
@@ -333,8 +337,7 @@ final class FlashAttentionEmulation {
                 delta[bh * T + t] = warpSum(lanes);
             }
         }
-        dkdv(dqkv, dout, qkv, lse, delta);
-        dq(dqkv, dout, qkv, lse, delta);
+        return delta;
     }
 
     private void dkdv(float[] dqkv, float[] dout, float[] qkv, float[] lse, float[] delta) {
@@ -384,5 +387,104 @@ final class FlashAttentionEmulation {
             }
             addRow(dqkv, dq, b, t, 0, h);
         });
+    }
+
+    // ---- flash_attention_backward_*_bf16 ----------------------------------------------------------------
+
+    /**
+     * The tensor-core backward on bf16 tensors (dqkv, dout, qkv, out must hold bf16 values): delta as above, then the
+     * dk/dv kernel (warps of 16 keys against 64-query tiles from the block's first key on) and the dq kernel (warps
+     * of 16 queries against the key tiles up to the block's diagonal), each testing elements only in the tiles the
+     * kernel tests. P * Z (for dv) and dS / scale = P (Z dP - delta) (for dk, dq) are rounded to bf16 where they
+     * become mma operands; dq, dk, dv are fp32 sums (added in k order here, an order the tensor cores do not
+     * specify), multiplied by the scale (dq, dk) and added to dqkv with one bf16 rounding.
+     */
+    void backwardBf16(MmaTiling mt, float[] dqkv, float[] dout, float[] qkv, float[] out, float[] lse) {
+        if (hs > mt.head()) throw new IllegalArgumentException("head size " + hs + " > " + mt.head());
+        float[] delta = delta(dout, out);
+        dkdvBf16(mt, dqkv, dout, qkv, lse, delta);
+        dqBf16(mt, dqkv, dout, qkv, lse, delta);
+    }
+
+    /** q_t . k_j over the padded head as one chain of mma products adds it: fp32, channel order. */
+    private float scoreDot(float[] qkv, int b, int h, int t, int j, int head) {
+        float acc = 0f;
+        for (int d = 0; d < head; d++) acc = Math.fma(qkv(qkv, b, t, 0, h, d), qkv(qkv, b, j, 1, h, d), acc);
+        return acc;
+    }
+
+    /** dout_t . v_j, likewise. */
+    private float gradientDot(float[] dout, float[] qkv, int b, int h, int t, int j, int head) {
+        float acc = 0f;
+        for (int d = 0; d < head; d++) acc = Math.fma(row(dout, b, t, h, d), qkv(qkv, b, j, 2, h, d), acc);
+        return acc;
+    }
+
+    /** dqkv's part `part` of row t, channel d: one bf16 rounding of the stored value plus the kernel's sum. */
+    private void addBf16(float[] dqkv, int b, int t, int part, int h, float[] sum, float factor) {
+        int C = NH * hs;
+        for (int d = 0; d < hs; d++) {
+            int at = (b * T + t) * 3 * C + part * C + h * hs + d;
+            dqkv[at] = Bf16.round(dqkv[at] + sum[d] * factor);
+        }
+    }
+
+    private void dkdvBf16(MmaTiling mt, float[] dqkv, float[] dout, float[] qkv, float[] lse, float[] delta) {
+        int rowsPerBlock = mt.rows(), head = mt.head();
+        for (int bh = 0; bh < B * NH; bh++) {
+            int b = bh / NH, h = bh % NH;
+            for (int key0 = 0; key0 < T; key0 += rowsPerBlock)
+                for (int warp = 0; warp < mt.warps(); warp++) {
+                    int wkey0 = key0 + 16 * warp;
+                    for (int j = wkey0; j < Math.min(T, wkey0 + 16); j++) {
+                        float[] dk = new float[head], dv = new float[head];
+                        for (int i0 = key0; i0 < T; i0 += rowsPerBlock) {
+                            boolean edge = needsMask(i0, rowsPerBlock, wkey0, 16, T);
+                            for (int t = i0; t < i0 + rowsPerBlock; t++) {
+                                count(4, bh, t, j, edge);
+                                float rowLse = t < T ? lse[bh * T + t] : 0f, rowDelta = t < T ? delta[bh * T + t] : 0f;
+                                float s = scoreDot(qkv, b, h, t, j, head);
+                                float p = !edge || visible(t, j, T) ? (float) Math.exp(s * scale - rowLse) : 0f;
+                                float z = factor(bh, t, j), dp = gradientDot(dout, qkv, b, h, t, j, head);
+                                float pz = Bf16.round(p * z), ds = Bf16.round(p * (dp * z - rowDelta));
+                                for (int d = 0; d < head; d++) {
+                                    dv[d] = Math.fma(pz, row(dout, b, t, h, d), dv[d]);
+                                    dk[d] = Math.fma(ds, qkv(qkv, b, t, 0, h, d), dk[d]);
+                                }
+                            }
+                        }
+                        addBf16(dqkv, b, j, 1, h, dk, scale);
+                        addBf16(dqkv, b, j, 2, h, dv, 1f);
+                    }
+                }
+        }
+    }
+
+    private void dqBf16(MmaTiling mt, float[] dqkv, float[] dout, float[] qkv, float[] lse, float[] delta) {
+        int rowsPerBlock = mt.rows(), KT = mt.keyTile(), head = mt.head();
+        for (int bh = 0; bh < B * NH; bh++) {
+            int b = bh / NH, h = bh % NH;
+            for (int row0 = 0; row0 < T; row0 += rowsPerBlock)
+                for (int warp = 0; warp < mt.warps(); warp++) {
+                    int wrow0 = row0 + 16 * warp;
+                    for (int t = wrow0; t < Math.min(T, wrow0 + 16); t++) {
+                        float[] dq = new float[head];
+                        float rowLse = lse[bh * T + t], rowDelta = delta[bh * T + t];
+                        for (int kt = 0; kt < keyTiles(row0, rowsPerBlock, T, KT); kt++) {
+                            int key0 = kt * KT;
+                            boolean edge = needsMask(wrow0, 16, key0, KT, T);
+                            for (int j = key0; j < key0 + KT; j++) {
+                                count(5, bh, t, j, edge);
+                                float s = scoreDot(qkv, b, h, t, j, head);
+                                float p = !edge || visible(t, j, T) ? (float) Math.exp(s * scale - rowLse) : 0f;
+                                float z = factor(bh, t, j), dp = gradientDot(dout, qkv, b, h, t, j, head);
+                                float ds = Bf16.round(p * (dp * z - rowDelta));
+                                for (int d = 0; d < head; d++) dq[d] = Math.fma(ds, qkv(qkv, b, j, 1, h, d), dq[d]);
+                            }
+                        }
+                        addBf16(dqkv, b, t, 0, h, dq, scale);
+                    }
+                }
+        }
     }
 }

@@ -88,6 +88,48 @@ class FlashAttentionEmulationTest {
                 for (int j = 0; j <= i; j++) assertEquals(1, emu.visits[3][(bh * t + i) * t + j], "pair visits");
     }
 
+    /**
+     * The bf16 tensor-core backward's tiling (on the bf16 forward's out and lse) against the double reference on the
+     * same bf16 inputs, from a non-zero bf16 dqkv so the += contract is checked: each element must be the stored value
+     * plus the reference gradient, give or take one bf16 rounding of that sum (2^-8 of its magnitude) and an error of
+     * at most BF16_BACKWARD of max |reference gradient|. That bound covers P * Z and dS rounded to bf16 (2^-8
+     * relative each) before the products that take them, and delta computed from the bf16-rounded out.
+     */
+    @ParameterizedTest(name = "bf16 backward T={0} hs={1} dropout={2}")
+    @CsvSource({"1,64,0", "17,64,0.2", "64,64,0", "65,19,0.1", "130,64,0", "200,48,0.2", "257,64,0.1"})
+    void bf16BackwardMatchesDoubleReference(int t, int hs, float p) {
+        Random r = new Random(91L * t + hs);
+        int b = 2, nh = 2, c = nh * hs;
+        Dropout dropout = Dropout.of(p, 79, t);
+        float[] qkv = rand(r, b * t * 3 * c), dout = rand(r, b * t * c), dqkv = rand(r, b * t * 3 * c);
+        io.jgpt.tensor.Bf16.round(qkv);
+        io.jgpt.tensor.Bf16.round(dout);
+        io.jgpt.tensor.Bf16.round(dqkv);
+        float[] dqkv0 = dqkv.clone(), out = new float[b * t * c], lse = new float[b * nh * t];
+        var mt = FlashAttentionEmulation.MmaTiling.fromHeader();
+        var emu = new FlashAttentionEmulation(TILING, b, t, nh, hs, dropout);
+        emu.forwardBf16(mt, qkv, out, lse);
+        emu.backwardBf16(mt, dqkv, dout, qkv, out, lse);
+
+        double[] ref = Reference.of(qkv, dout, b, t, nh, hs, dropout).dqkv;
+        double max = 0, worst = 0;
+        for (double g : ref) max = Math.max(max, Math.abs(g));
+        for (int i = 0; i < dqkv.length; i++) {
+            double want = dqkv0[i] + ref[i];
+            worst = Math.max(worst, Math.abs(dqkv[i] - want) - Math.abs(want) / 256);
+        }
+        assertTrue(worst / max <= BF16_BACKWARD, "bf16 dqkv: error " + worst / max + " of max |gradient| " + max
+                + " beyond one rounding > " + BF16_BACKWARD);
+        assertEquals(0, emu.interiorMasked, "masked pairs in tiles treated as interior");
+        for (int k = 4; k <= 5; k++)
+            for (int bh = 0; bh < b * nh; bh++)
+                for (int i = 0; i < t; i++)
+                    for (int j = 0; j <= i; j++)
+                        assertEquals(1, emu.visits[k][(bh * t + i) * t + j], "kernel " + k + " visits of pair (" + i + ", " + j + ")");
+    }
+
+    private static final double BF16_BACKWARD = 1e-2; // the cases above measured at most 2.8e-3
+
     /** The double reference's analytic backward against its own central differences, so it can be trusted. */
     @Test
     void referenceBackwardMatchesFiniteDifferences() {
