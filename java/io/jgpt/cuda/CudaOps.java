@@ -14,6 +14,8 @@ import io.jgpt.profile.Profiler;
 import io.jgpt.tensor.Bf16;
 import io.jgpt.tensor.Tensor;
 import io.jgpt.tensor.Tensor.DType;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Supplier;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
@@ -33,6 +35,7 @@ public final class CudaOps implements Ops {
 
     private static final int NORM_BLOCKS = 256; // fixed, so sumOfSquares is deterministic
     private static final int CE_THREADS = 512;
+    private static final long TOGETHER_ALIGN = 256; // zerosTogether: 16-byte vector loads and cuBLASLt operands
     private static final int MAX_DYNAMIC_SHARED = 48 * 1024; // static + dynamic, without a per-kernel opt-in
     private static final int ATTENTION_CACHED_STATIC_SHARED = 4 * 32; // attention_cached's reduce[WARP_SIZE]
 
@@ -103,6 +106,40 @@ public final class CudaOps implements Ops {
         CudaTensor t = new CudaTensor(ctx, dtype, shape);
         zero(t);
         return t;
+    }
+
+    /** One device allocation for all of them, each tensor at a 256-byte aligned offset, zeroed by one memset. */
+    @Override
+    public Allocation zerosTogether(List<TensorSpec> specs) {
+        long[] offsets = new long[specs.size()];
+        long bytes = 0;
+        for (int i = 0; i < offsets.length; i++) {
+            offsets[i] = bytes;
+            TensorSpec s = specs.get(i);
+            long n = 1;
+            for (int d : s.shape()) n *= d;
+            bytes = (bytes + n * s.dtype().bytes() + TOGETHER_ALIGN - 1) / TOGETHER_ALIGN * TOGETHER_ALIGN;
+        }
+        bytes = Math.max(bytes, TOGETHER_ALIGN);
+        CUdeviceptr memory = ctx.alloc(bytes);
+        ctx.driver().zeroAsync(memory, bytes / 4, 4, ctx.stream()); // a multiple of 256 bytes
+        List<Tensor> tensors = new ArrayList<>(specs.size());
+        for (int i = 0; i < offsets.length; i++)
+            tensors.add(CudaTensor.placed(ctx, specs.get(i).dtype(), specs.get(i).shape(), memory, offsets[i]));
+        return new Allocation() {
+            private boolean closed;
+
+            @Override
+            public List<Tensor> tensors() {
+                return List.copyOf(tensors);
+            }
+
+            @Override
+            public void close() {
+                if (!closed) ctx.free(memory);
+                closed = true;
+            }
+        };
     }
 
     @Override

@@ -2,12 +2,18 @@ package io.jgpt.model;
 
 import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
+import io.jgpt.tensor.Tensor.DType;
 
 /** LayerNorm over channels with learned scale and shift (eps 1e-5, biased variance). */
 public final class LayerNorm extends Module {
     final Parameter weight;
     final Parameter bias;
-    private Tensor input;
+
+    /**
+     * What one use of the layer saves for its backward pass: its input (a tensor someone else wrote), its
+     * output in the activation dtype, and the per-row mean and 1/std, always fp32.
+     */
+    public record Saved(Tensor in, Tensor out, Tensor mean, Tensor rstd) {}
 
     public LayerNorm(Ops ops, int dim) {
         super(ops);
@@ -20,17 +26,20 @@ public final class LayerNorm extends Module {
         ops.write(weight.value, Init.constant(weight.shape()[0], 1f));
     }
 
-    public Tensor forward(Tensor x) {
-        int[] s = x.shape();
-        input = x;
-        Tensor y = scratch("out", s);
-        ops.layerNormForward(y, scratch("mean", s[0] * s[1]), scratch("rstd", s[0] * s[1]), x, weight.value, bias.value);
-        return y;
+    /** The record of this layer applied to {@code x} (B,T,C). */
+    Saved allocate(ActivationArena.Fields f, String name, Tensor x, DType activations) {
+        int rows = x.rows();
+        return new Saved(x, f.take(name + ".out", activations, x.shape()), f.take(name + ".mean", DType.F32, rows),
+                f.take(name + ".rstd", DType.F32, rows));
     }
 
-    public void backward(Tensor dy, Tensor dx) {
-        int[] s = input.shape();
-        ops.layerNormBackward(dx, weight.grad, bias.grad, dy, input, weight.value,
-                scratch("mean", s[0] * s[1]), scratch("rstd", s[0] * s[1]));
+    /** Normalises {@code s.in()} into {@code s.out()}, which it returns. */
+    public Tensor forward(Saved s) {
+        ops.layerNormForward(s.out(), s.mean(), s.rstd(), s.in(), weight.value, bias.value);
+        return s.out();
+    }
+
+    public void backward(Saved s, Tensor dy, Tensor dx) {
+        ops.layerNormBackward(dx, weight.grad, bias.grad, dy, s.in(), weight.value, s.mean(), s.rstd());
     }
 }

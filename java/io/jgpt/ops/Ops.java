@@ -50,6 +50,49 @@ public interface Ops extends AutoCloseable {
     /** Copies an I32 tensor into {@code dst}, which has exactly its number of elements. */
     void read(Tensor src, int[] dst);
 
+    /** The element type and shape of a tensor to be allocated. */
+    record TensorSpec(DType dtype, int[] shape) {
+        public TensorSpec {
+            shape = shape.clone();
+        }
+
+        @Override
+        public int[] shape() {
+            return shape.clone();
+        }
+    }
+
+    /** Tensors allocated together ({@link #zerosTogether}), freed together by {@link #close()}. */
+    interface Allocation extends AutoCloseable {
+        /** The tensors, in the order of their specs. */
+        java.util.List<Tensor> tensors();
+
+        @Override
+        void close();
+    }
+
+    /**
+     * New zero tensors of the given types and shapes that live and die together (a model's activations for one
+     * batch shape). The default allocates each on its own (the CPU's kernels index whole arrays, and one Java
+     * array holds at most 2^31 elements); a device backend places them in one allocation, every tensor at an
+     * aligned offset, so their addresses stay fixed for as long as the allocation lives.
+     */
+    default Allocation zerosTogether(java.util.List<TensorSpec> specs) {
+        java.util.List<Tensor> tensors = new java.util.ArrayList<>(specs.size());
+        for (TensorSpec s : specs) tensors.add(zeros(s.dtype(), s.shape()));
+        return new Allocation() {
+            @Override
+            public java.util.List<Tensor> tensors() {
+                return java.util.List.copyOf(tensors);
+            }
+
+            @Override
+            public void close() {
+                tensors.forEach(Tensor::close);
+            }
+        };
+    }
+
     /** The elements of a floating tensor as a new array. */
     default float[] download(Tensor t) {
         float[] out = new float[Math.toIntExact(t.numel())];
