@@ -73,13 +73,8 @@ public final class GPTModel extends Module {
     public record Cached(Tensor tokens, Tensor positions, Tensor noPosition, Tensor x, Tensor posEmbedded,
                          List<TransformerBlock.Saved> blocks, LayerNorm.Saved lnF, Tensor logits) {}
 
-    /** The dtype activations and activation gradients are stored in. */
-    private DType activationType() {
-        return DType.F32;
-    }
-
     private Activations allocateTraining(ActivationArena.Fields f, int batch, int time) {
-        DType a = activationType();
+        DType a = ops.activationType();
         int c = config.embDim();
         Tensor tokens = f.take("tokens", DType.I32, batch, time);
         Tensor targets = f.take("targets", DType.I32, batch, time);
@@ -99,8 +94,9 @@ public final class GPTModel extends Module {
                 TransformerBlock.Work.allocate(f, batch, time, c, a));
     }
 
+    /** Decoding stores fp32 activations on every backend (the cached attention kernel is fp32) and reads fp32 weights. */
     private Cached allocateCached(ActivationArena.Fields f, int batch, int n, boolean head) {
-        DType a = activationType();
+        DType a = DType.F32;
         int c = config.embDim();
         Tensor tokens = f.take("cached.tokens", DType.I32, batch, n);
         Tensor positions = f.take("cached.positions", DType.I32, batch, n);
@@ -142,6 +138,7 @@ public final class GPTModel extends Module {
         blocks.forEach(b -> b.init(init));
         lnF.init();
         if (lmHead != null) lmHead.init(init, false);
+        parameterArena().valuesChanged();
     }
 
     /** Number of dropout sites: the embedding, then three per block (attention weights, two residual branches). */
@@ -169,6 +166,7 @@ public final class GPTModel extends Module {
         }
         checkIds(ids, "token");
         act = training.get(ops, batch, time, f -> allocateTraining(f, batch, time));
+        parameterArena().refreshComputeCopy(); // queued before the batch's work, outside any recorded step
         ops.write(act.tokens(), ids);
     }
 
@@ -209,12 +207,13 @@ public final class GPTModel extends Module {
 
     private Tensor forwardStaged(DropoutPlan dropout) {
         plan = dropout;
-        ops.embeddingForward(act.embedded(), act.tokens(), wte.weight.value, wpe.weight.value);
+        DType a = act.embedded().dtype();
+        ops.embeddingForward(act.embedded(), act.tokens(), wte.weight.readAs(a), wpe.weight.readAs(a));
         ops.dropoutForward(act.x0(), act.embedded(), plan.site(0));
         for (int l = 0; l < blocks.size(); l++) {
             blocks.get(l).forward(act.blocks().get(l), plan.site(1 + 3 * l), plan.site(2 + 3 * l), plan.site(3 + 3 * l));
         }
-        ops.linearForward(act.logits(), lnF.forward(act.lnF()), headWeight().value(), null);
+        ops.linearForward(act.logits(), lnF.forward(act.lnF()), headWeight().readAs(a), null);
         return act.logits();
     }
 
@@ -248,7 +247,7 @@ public final class GPTModel extends Module {
         }
         Cached last = cacheLast.get(ops, batch, 1, f -> allocateCached(f, batch, 1, true));
         blocksCached(last, columns(ids, batch, newTokens, newTokens - 1, newTokens), cache);
-        ops.linearForward(last.logits(), lnF.forward(last.lnF()), headWeight().value(), null);
+        ops.linearForward(last.logits(), lnF.forward(last.lnF()), headWeight().readAs(DType.F32), null);
         return last.logits();
     }
 
@@ -262,8 +261,8 @@ public final class GPTModel extends Module {
         // embeddingForward adds position rows 0..n-1, but these positions start at pos: look up the token and
         // the position rows separately (wpe as a table indexed by position) with a zero position term, then add.
         ops.zero(r.noPosition());
-        ops.embeddingForward(r.x(), r.tokens(), wte.weight.value, r.noPosition());
-        ops.embeddingForward(r.posEmbedded(), r.positions(), wpe.weight.value, r.noPosition());
+        ops.embeddingForward(r.x(), r.tokens(), wte.weight.readAs(DType.F32), r.noPosition());
+        ops.embeddingForward(r.posEmbedded(), r.positions(), wpe.weight.readAs(DType.F32), r.noPosition());
         ops.add(r.x(), r.x(), r.posEmbedded());
         for (int l = 0; l < blocks.size(); l++)
             blocks.get(l).forwardCached(r.blocks().get(l), cache.keys[l], cache.values[l], pos);
@@ -360,7 +359,8 @@ public final class GPTModel extends Module {
         Tensor dlogits = act.logits(); // crossEntropy wrote the gradient in place
         Tensor dNormed = act.dFinalNormed();
         ops.zero(dNormed);
-        ops.linearBackward(dNormed, headWeight().grad(), null, dlogits, act.lnF().out(), headWeight().value());
+        ops.linearBackward(dNormed, headWeight().grad(), null, dlogits, act.lnF().out(),
+                headWeight().readAs(dlogits.dtype()));
         if (lmHead != null) finished.accept("lm_head");
         Tensor dx = act.dx();
         Tensor dPrev = act.dPrev();

@@ -35,11 +35,12 @@ public final class LayerNorm extends Module {
 
     /** Normalises {@code s.in()} into {@code s.out()}, which it returns. */
     public Tensor forward(Saved s) {
-        ops.layerNormForward(s.out(), s.mean(), s.rstd(), s.in(), weight.value, bias.value);
+        DType a = s.in().dtype();
+        ops.layerNormForward(s.out(), s.mean(), s.rstd(), s.in(), weight.readAs(a), bias.readAs(a));
         return s.out();
     }
 
     public void backward(Saved s, Tensor dy, Tensor dx) {
-        ops.layerNormBackward(dx, weight.grad, bias.grad, dy, s.in(), weight.value, s.mean(), s.rstd());
+        ops.layerNormBackward(dx, weight.grad, bias.grad, dy, s.in(), weight.readAs(s.in().dtype()), s.mean(), s.rstd());
     }
 }

@@ -30,13 +30,14 @@ public final class Linear extends Module {
 
     /** {@code s.in()} → {@code s.out()}, which it returns. */
     public Tensor forward(Saved s) {
-        ops.linearForward(s.out(), s.in(), weight.value, bias == null ? null : bias.value);
+        DType a = s.in().dtype();
+        ops.linearForward(s.out(), s.in(), weight.readAs(a), bias == null ? null : bias.readAs(a));
         return s.out();
     }
 
     /** Accumulates into dx (nullable) and into this layer's parameter gradients. */
     public void backward(Saved s, Tensor dy, Tensor dx) {
-        ops.linearBackward(dx, weight.grad, bias == null ? null : bias.grad, dy, s.in(), weight.value);
+        ops.linearBackward(dx, weight.grad, bias == null ? null : bias.grad, dy, s.in(), weight.readAs(s.in().dtype()));
     }
 
     /** @param residual whether the output feeds the residual stream (GPT-2 scales those weights down) */

@@ -29,6 +29,15 @@ public interface Ops extends AutoCloseable {
     // types (F32; BF16 rounds to nearest even on the way in and widens exactly on the way out) and an int[]
     // for I32, so the dtype is an argument only where the host array does not already say it.
 
+    /**
+     * The element type a model on this backend stores its activations and activation gradients in: F32, or BF16
+     * on a GPU running {@code --precision bf16} (the model then also keeps a bf16 copy of its weights for the
+     * products to read). The CPU's bf16 mode answers F32: it stores floats and rounds them where the GPU would.
+     */
+    default DType activationType() {
+        return DType.F32;
+    }
+
     /** A new tensor of this element type, filled with zeros. */
     Tensor zeros(DType dtype, int... shape);
 
@@ -277,6 +286,19 @@ public interface Ops extends AutoCloseable {
      */
     void adamw(Tensor params, Tensor grads, Tensor m, Tensor v, Tensor chunks, Tensor state, AdamWConfig config,
                boolean zeroGrad);
+
+    /**
+     * {@link #adamw(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, AdamWConfig, boolean) adamw} that, in the same
+     * pass, also writes every updated weight rounded to bf16 into {@code bf16Copy} (BF16, params' size; null: no
+     * copy): the weights a bf16 forward reads ({@link #activationType()} BF16). A skipped step leaves it as it
+     * is, like the weights. A backend that stores no BF16 refuses a copy (the CPU's bf16 mode rounds weights as
+     * it reads them instead).
+     */
+    default void adamw(Tensor params, Tensor grads, Tensor m, Tensor v, Tensor chunks, Tensor state,
+                       AdamWConfig config, boolean zeroGrad, Tensor bf16Copy) {
+        if (bf16Copy != null) throw new IllegalArgumentException("adamw: " + name() + " keeps no bf16 weight copies");
+        adamw(params, grads, m, v, chunks, state, config, zeroGrad);
+    }
 
     /** Sum of squares of every element, accumulated in double (finite exactly when every element is). */
     double sumOfSquares(Tensor t);
