@@ -49,10 +49,11 @@ class Bf16TrainingStepTest {
 
     /**
      * The fp32 kernels a bf16 step may launch: fp32 parameter-gradient sums (the cuBLASLt bias gradient added
-     * into the fp32 bias gradient), the loss, the global norm and the AdamW update.
+     * into the fp32 bias gradient, the LayerNorm parameter gradients' partial sums reduced), the loss, the
+     * global norm and the AdamW update.
      */
-    private static final Set<String> FP32_BY_DESIGN = Set.of("residual_add_f32", "loss_accumulate",
-            "chunk_sum_squares", "step_decision", "adamw_arena");
+    private static final Set<String> FP32_BY_DESIGN = Set.of("residual_add_f32", "layernorm_params_reduce",
+            "loss_accumulate", "chunk_sum_squares", "step_decision", "adamw_arena");
 
     /** Not kernels: the driver's memset and device copy (the inactive dropouts), and the first bf16 copy. */
     private static final Set<String> DRIVER_OPS = Set.of("memset", "memcpyDtoD", "bf16_narrow");
