@@ -62,6 +62,11 @@ class Bf16TrainingStepTest {
         return new CudaOps(new CudaContext(driver, 0, new byte[0]), NoBlas::new, Precision.BF16, (ws, n) -> lt);
     }
 
+    /** What was launched outside graphs, less the staged writes' copies into place (memcpyDtoD). */
+    private static List<String> outsideStaging(RecordingDriver driver) {
+        return driver.launched.stream().filter(k -> !k.equals("memcpyDtoD")).toList();
+    }
+
     private static Batch batch(int b, int t) {
         int[] in = new int[b * t], out = new int[b * t];
         for (int i = 0; i < in.length; i++) {
@@ -98,7 +103,7 @@ class Bf16TrainingStepTest {
                 for (int s = 1; s <= 3; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 1);
                 assertEquals(1, driver.captures, "one capture for the shape");
                 assertEquals(3, driver.graphLaunches);
-                assertEquals(List.of(), driver.launched, "every kernel of a step is in the graph");
+                assertEquals(List.of(), outsideStaging(driver), "every kernel of a step is in the graph");
                 assertEquals(0, driver.allocations, "nothing allocated after the first step");
                 assertEquals(0, driver.hostWaits);
                 assertEquals(1, Collections.frequency(driver.captured, "adamw_arena"), "the bf16 copy is AdamW's");
@@ -143,7 +148,7 @@ class Bf16TrainingStepTest {
                 ops.write(p.value(), new float[Math.toIntExact(p.value().numel())]);
                 driver.resetCounts();
                 step.run(List.of(batch(2, 8)), 1e-3f, 3, 1);
-                assertEquals(List.of("bf16_narrow"), driver.launched, "one narrowing pass, then the recorded step");
+                assertEquals(List.of("bf16_narrow"), outsideStaging(driver), "one narrowing pass, then the recorded step");
                 assertEquals(1, driver.graphLaunches);
             }
         }
