@@ -68,12 +68,7 @@ class Bf16TrainingStepTest {
     }
 
     private static Batch batch(int b, int t) {
-        int[] in = new int[b * t], out = new int[b * t];
-        for (int i = 0; i < in.length; i++) {
-            in[i] = (i * 5) % 17;
-            out[i] = ((i + 1) * 5) % 17;
-        }
-        return new Batch(in, out, b, t);
+        return CaptureSafetyTest.batch(b, t);
     }
 
     @Test

@@ -45,7 +45,8 @@ class CaptureSafetyTest {
         return new TrainingStep(m, new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f)), 1.0, graphs);
     }
 
-    private static Batch batch(int b, int t) {
+    /** A (b, t) batch of ids and targets in the 17-token vocabulary of the fake-driver tests. */
+    static Batch batch(int b, int t) {
         int[] in = new int[b * t], out = new int[b * t];
         for (int i = 0; i < in.length; i++) {
             in[i] = (i * 5) % 17;
