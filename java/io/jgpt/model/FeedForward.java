@@ -4,7 +4,11 @@ import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
 import io.jgpt.tensor.Tensor.DType;
 
-/** The position-wise feed-forward network: expand 4×, GELU (tanh approximation), project back. */
+/**
+ * The position-wise feed-forward network: expand 4×, GELU (tanh approximation), project back. The GELU runs with
+ * the expansion (Ops.linearGeluForward) and its backward with the projection's input gradient
+ * (Ops.linearBackwardThroughGelu): on the bf16 GPU path both are cuBLASLt epilogues.
+ */
 public final class FeedForward extends Module {
     final Linear fc;
     final Linear proj;
@@ -12,11 +16,10 @@ public final class FeedForward extends Module {
     /** Saved for the backward pass: the expansion (its output is GELU's input), GELU's output, the projection. */
     public record Saved(Linear.Saved fc, Tensor gelu, Linear.Saved proj) {}
 
-    /** The backward pass's work buffers, (B,T,4C) each, shared by every block: gradients of gelu and of fc's output. */
-    public record Work(Tensor dGelu, Tensor dHidden) {
+    /** The backward pass's work buffer, shared by every block: the gradient of fc's output (B,T,4C). */
+    public record Work(Tensor dHidden) {
         static Work allocate(ActivationArena.Fields f, int batch, int time, int embDim, DType activations) {
-            return new Work(f.take("mlp.dgelu", activations, batch, time, 4 * embDim),
-                    f.take("mlp.dhidden", activations, batch, time, 4 * embDim));
+            return new Work(f.take("mlp.dhidden", activations, batch, time, 4 * embDim));
         }
     }
 
@@ -33,17 +36,19 @@ public final class FeedForward extends Module {
         return new Saved(expanded, gelu, proj.allocate(f, name + ".c_proj", gelu, activations));
     }
 
+    /** gelu = GELU(fc(x)), fc's output kept as the pre-activation; returns proj(gelu). */
     public Tensor forward(Saved s) {
-        ops.geluForward(s.gelu(), fc.forward(s.fc()));
+        DType a = s.gelu().dtype();
+        ops.linearGeluForward(s.gelu(), s.fc().out(), s.fc().in(), fc.weight.readAs(a), fc.bias.readAs(a));
         return proj.forward(s.proj());
     }
 
+    /** Accumulates the input gradient into dx and every parameter gradient. */
     public void backward(Saved s, Work w, Tensor dout, Tensor dx) {
-        ops.zero(w.dGelu());
-        ops.zero(w.dHidden());
-        proj.backward(s.proj(), dout, w.dGelu());
-        ops.geluBackward(w.dHidden(), w.dGelu(), s.fc().out());
-        fc.backward(s.fc(), w.dHidden(), dx);
+        proj.backward(s.proj(), dout, null); // its weight and bias gradients; the input gradient comes next
+        // dHidden = (dout proj.W) * GELU'(fc's output), overwritten; fc's bias gradient from it in the same op.
+        ops.linearBackwardThroughGelu(w.dHidden(), fc.bias.grad, dout, proj.weight.readAs(dout.dtype()), s.fc().out());
+        fc.backwardWithoutBias(s.fc(), w.dHidden(), dx);
     }
 
     void init(Init init) {

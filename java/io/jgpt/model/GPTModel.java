@@ -13,8 +13,8 @@ import java.util.function.Function;
  * LayerNorm and a linear output head (its own weight, or the token embedding when tied). Parameter names
  * follow Hugging Face's GPT-2 ("wte.weight", "h.0.attn.c_attn.weight", ...), so checkpoints map one to one.
  *
- * <p>A training step is {@link #forward}, then {@link #lossAndBackward}; evaluation is {@link #forward}
- * then {@link #loss}. Token ids come in as host arrays and only losses come back out: everything else stays
+ * <p>A training step is {@link #stage} then {@link #trainStaged} (or the book's {@link #forward}, then
+ * {@link #lossAndBackward}); evaluation is {@link #evaluate}, or {@link #forward} then {@link #loss}. Token ids come in as host arrays and only losses come back out: everything else stays
  * on the backend.
  *
  * <p>Activations live in explicit records ({@link Activations} for training and evaluation, {@link Cached}
@@ -54,15 +54,24 @@ public final class GPTModel extends Module {
     }
 
     /**
+     * Rows of logits that exist at a time: the classifier (Ops.classifier) runs the output head and the loss over
+     * chunks of this many rows. At batch 64 x 1024 with GPT-2's 50,257 tokens a chunk is 0.82 GB in bf16 (1.6 GB
+     * in fp32) instead of 6.6 GB (13 GB) for all rows; 8192 rows keep the head's GEMMs large (M = 8192) and its
+     * fp32 weight gradient is read and written once per chunk, 8 times per such batch. Smaller batches are one chunk.
+     */
+    static final int CLASSIFIER_ROWS = 8192;
+
+    /**
      * Everything a (batch, time) shape of training or evaluation keeps: the staged token ids and targets, the
-     * embedding and its dropout, every block's record, the final LayerNorm's, the logits (which the loss
-     * overwrites with their gradient), the per-position losses (fp32), and the backward pass's buffers: the
-     * gradient of the final LayerNorm's output, two (B,T,C) gradients of the residual stream that the blocks
-     * pass back and forth, and the work buffers every block shares.
+     * embedding and its dropout, every block's record, the final LayerNorm's, the logits of up to
+     * {@link #CLASSIFIER_ROWS} rows (the classifier's chunk, which the loss overwrites with their gradient), the
+     * per-position losses (fp32), and the backward pass's buffers: the gradient of the final LayerNorm's output,
+     * the residual stream's gradient (one buffer, which every block updates in place), and the work buffers every
+     * block shares.
      */
     public record Activations(Tensor tokens, Tensor targets, Tensor embedded, Tensor x0,
                               List<TransformerBlock.Saved> blocks, LayerNorm.Saved lnF, Tensor logits, Tensor losses,
-                              Tensor dFinalNormed, Tensor dx, Tensor dPrev, TransformerBlock.Work work) {}
+                              Tensor dFinalNormed, Tensor dResidual, TransformerBlock.Work work) {}
 
     /**
      * What inference through a KV cache needs for {@code n} new positions of each sequence: their ids and
@@ -87,10 +96,10 @@ public final class GPTModel extends Module {
             x = saved.getLast().x2();
         }
         LayerNorm.Saved lnFSaved = lnF.allocate(f, "ln_f", x, a);
-        Tensor logits = f.take("logits", a, batch, time, config.vocabSize());
+        Tensor logits = f.take("logits", a, Math.min(batch * time, CLASSIFIER_ROWS), config.vocabSize());
         Tensor losses = f.take("losses", DType.F32, batch, time);
         return new Activations(tokens, targets, embedded, x0, saved, lnFSaved, logits, losses,
-                f.take("dnormed", a, batch, time, c), f.take("dx_a", a, batch, time, c), f.take("dx_b", a, batch, time, c),
+                f.take("dnormed", a, batch, time, c), f.take("dresidual", a, batch, time, c),
                 TransformerBlock.Work.allocate(f, batch, time, c, a));
     }
 
@@ -148,12 +157,30 @@ public final class GPTModel extends Module {
 
     /**
      * Runs the model on a (batch, time) block of token ids and returns the logits (B,T,V), which stay valid
-     * until the next call of {@link #lossAndBackward} (which overwrites them with their gradient).
+     * until the next call of {@link #loss} or {@link #lossAndBackward}. Only for up to {@link #CLASSIFIER_ROWS}
+     * rows (batch * time), as the logits of more never exist at once; {@link #evaluate} takes any batch.
      */
     public Tensor forward(int[] ids, int batch, int time, DropoutPlan dropout) {
+        if ((long) batch * time > CLASSIFIER_ROWS) {
+            throw new IllegalArgumentException("forward returns the logits of at most " + CLASSIFIER_ROWS
+                    + " positions, not " + batch + "x" + time + "; evaluate computes the loss of a larger batch");
+        }
         stageTokens(ids, batch, time);
         ops.stageDropoutKeys(dropout.keys());
-        return forwardStaged(dropout);
+        forwardStaged(dropout);
+        Tensor logits = ops.view(act.logits(), 0, batch, time, config.vocabSize());
+        ops.linearForward(logits, act.lnF().out(), headWeight().readAs(logits.dtype()), null);
+        return logits;
+    }
+
+    /**
+     * The mean cross-entropy of a (batch, time) block of ids against targets (-100 = ignore) without dropout or
+     * gradients, for any batch: the output head and the loss run chunk by chunk.
+     */
+    public float evaluate(int[] ids, int[] targets, int batch, int time) {
+        int valid = stage(ids, targets, batch, time, DropoutPlan.eval());
+        forwardStaged(DropoutPlan.eval());
+        return meanOnHost(new Losses(lossesStaged(false, 0f), valid));
     }
 
     /** Checks a (batch, time) block of ids and queues it into the model's token buffer. */
@@ -200,12 +227,14 @@ public final class GPTModel extends Module {
      */
     public void trainStaged(DropoutPlan dropout, float gradScale, int valid, Tensor stepState, Consumer<String> finished) {
         forwardStaged(dropout);
+        prepareBackward();
         Tensor losses = lossesStaged(true, gradScale / valid);
         ops.accumulateLoss(stepState, losses, gradScale / valid);
         backward(finished);
     }
 
-    private Tensor forwardStaged(DropoutPlan dropout) {
+    /** Everything up to the final LayerNorm's output (the output head runs with the loss, Ops.classifier). */
+    private void forwardStaged(DropoutPlan dropout) {
         plan = dropout;
         DType a = act.embedded().dtype();
         ops.embeddingForward(act.embedded(), act.tokens(), wte.weight.readAs(a), wpe.weight.readAs(a));
@@ -213,8 +242,7 @@ public final class GPTModel extends Module {
         for (int l = 0; l < blocks.size(); l++) {
             blocks.get(l).forward(act.blocks().get(l), plan.site(1 + 3 * l), plan.site(2 + 3 * l), plan.site(3 + 3 * l));
         }
-        ops.linearForward(act.logits(), lnF.forward(act.lnF()), headWeight().readAs(a), null);
-        return act.logits();
+        lnF.forward(act.lnF());
     }
 
     /**
@@ -286,6 +314,7 @@ public final class GPTModel extends Module {
      * {@code gradScale * loss} into every parameter's gradient (scale 1/k when accumulating k micro-batches).
      */
     public float lossAndBackward(int[] targets, float gradScale) {
+        prepareBackward();
         float loss = meanOnHost(crossEntropy(targets, true, gradScale));
         backward(module -> {});
         return loss;
@@ -333,11 +362,22 @@ public final class GPTModel extends Module {
         return valid;
     }
 
-    /** Per-position losses of the last forward pass against the staged targets (and dlogits in place). */
+    /**
+     * Per-position losses of the last forward pass against the staged targets, the output head and the loss
+     * chunk by chunk; with the gradient, also the head's weight gradient and that of the final LayerNorm's output
+     * (zeroed first by {@link #prepareBackward}).
+     */
     private Tensor lossesStaged(boolean withGrad, float dlossScale) {
         if (withGrad) gradientsZero = false;
-        ops.crossEntropy(act.losses(), withGrad ? act.logits() : null, act.logits(), act.targets(), dlossScale);
+        ops.classifier(act.losses(), withGrad ? act.dFinalNormed() : null, withGrad ? headWeight().grad() : null,
+                act.lnF().out(), headWeight().readAs(act.logits().dtype()), act.targets(), dlossScale, act.logits());
         return act.losses();
+    }
+
+    /** The gradient buffers the classifier and the final LayerNorm accumulate into, zeroed. */
+    private void prepareBackward() {
+        ops.zero(act.dFinalNormed());
+        ops.zero(act.dResidual());
     }
 
     /** Checks ids are in the vocabulary (targets may also be -100); returns how many are not ignored. */
@@ -355,27 +395,18 @@ public final class GPTModel extends Module {
         return valid;
     }
 
+    /** The backward pass after the classifier (which took the head's gradients and dFinalNormed). */
     private void backward(Consumer<String> finished) {
-        Tensor dlogits = act.logits(); // crossEntropy wrote the gradient in place
-        Tensor dNormed = act.dFinalNormed();
-        ops.zero(dNormed);
-        ops.linearBackward(dNormed, headWeight().grad(), null, dlogits, act.lnF().out(),
-                headWeight().readAs(dlogits.dtype()));
         if (lmHead != null) finished.accept("lm_head");
-        Tensor dx = act.dx();
-        Tensor dPrev = act.dPrev();
-        ops.zero(dx);
-        lnF.backward(act.lnF(), dNormed, dx);
+        Tensor d = act.dResidual();
+        lnF.backward(act.lnF(), act.dFinalNormed(), d);
         finished.accept("ln_f");
         for (int l = blocks.size() - 1; l >= 0; l--) {
-            ops.zero(dPrev);
-            blocks.get(l).backward(act.blocks().get(l), act.work(), dx, dPrev);
+            blocks.get(l).backward(act.blocks().get(l), act.work(), d);
             finished.accept("h." + l);
-            Tensor t = dx;
-            dx = dPrev;
-            dPrev = t;
         }
-        Tensor dEmbedded = TransformerBlock.dropoutGradient(ops, dPrev, dx, plan.site(0));
+        // The first block's work buffer is free again: the dropout gradient of the embedding goes there.
+        Tensor dEmbedded = TransformerBlock.dropoutGradient(ops, act.work().dBranch(), d, plan.site(0));
         ops.embeddingBackward(wte.weight.grad, wpe.weight.grad, dEmbedded, act.tokens());
         finished.accept("wpe");
         finished.accept("wte");

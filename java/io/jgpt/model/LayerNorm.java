@@ -40,6 +40,17 @@ public final class LayerNorm extends Module {
         return s.out();
     }
 
+    /**
+     * The residual connection before this layer and the layer in one op: {@code s.in()} = x + branch, then its
+     * normalisation into {@code s.out()}, which it returns.
+     */
+    public Tensor forwardResidual(Saved s, Tensor x, Tensor branch) {
+        DType a = x.dtype();
+        ops.residualLayerNormForward(s.in(), s.out(), s.mean(), s.rstd(), x, branch, weight.readAs(a), bias.readAs(a));
+        return s.out();
+    }
+
+    /** Accumulates the input gradient into dx (the residual stream's gradient, when the input is a residual sum). */
     public void backward(Saved s, Tensor dy, Tensor dx) {
         ops.layerNormBackward(dx, weight.grad, bias.grad, dy, s.in(), weight.readAs(s.in().dtype()), s.mean(), s.rstd());
     }

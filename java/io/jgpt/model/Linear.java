@@ -40,6 +40,11 @@ public final class Linear extends Module {
         ops.linearBackward(dx, weight.grad, bias == null ? null : bias.grad, dy, s.in(), weight.readAs(s.in().dtype()));
     }
 
+    /** As {@link #backward}, leaving the bias gradient to whoever took it already (Ops.linearBackwardThroughGelu). */
+    void backwardWithoutBias(Saved s, Tensor dy, Tensor dx) {
+        ops.linearBackward(dx, weight.grad, null, dy, s.in(), weight.readAs(s.in().dtype()));
+    }
+
     /** @param residual whether the output feeds the residual stream (GPT-2 scales those weights down) */
     void init(Init init, boolean residual) {
         ops.write(weight.value, init.linearWeight(in, out * in, residual));

@@ -11,6 +11,7 @@ import io.jgpt.tensor.Tensor.DType;
  *   x1 = x  + dropout(attn(ln_1(x)))
  *   x2 = x1 + dropout(mlp(ln_2(x1)))
  * </pre>
+ * The first residual and ln_2 run as one op (Ops.residualLayerNormForward), the MLP's GELU inside its GEMMs.
  */
 public final class TransformerBlock extends Module {
     final LayerNorm ln1;
@@ -33,13 +34,12 @@ public final class TransformerBlock extends Module {
 
     /**
      * The backward pass's work buffers, used by one block at a time and so shared by all of them (each is
-     * overwritten or zeroed before it is read): the gradient of x1, of a branch, of a LayerNorm's output, and
-     * the attention's and the MLP's own.
+     * overwritten or zeroed before it is read): the gradient of a branch, of a LayerNorm's output, and the
+     * attention's and the MLP's own. The residual stream's gradient is the caller's one buffer (see backward).
      */
-    public record Work(Tensor dx1, Tensor dBranch, Tensor dNormed, MultiHeadAttention.Work attn, FeedForward.Work mlp) {
+    public record Work(Tensor dBranch, Tensor dNormed, MultiHeadAttention.Work attn, FeedForward.Work mlp) {
         static Work allocate(ActivationArena.Fields f, int batch, int time, int embDim, DType activations) {
-            return new Work(f.take("block.dx1", activations, batch, time, embDim),
-                    f.take("block.dbranch", activations, batch, time, embDim),
+            return new Work(f.take("block.dbranch", activations, batch, time, embDim),
                     f.take("block.dnormed", activations, batch, time, embDim),
                     MultiHeadAttention.Work.allocate(f, batch, time, embDim, activations),
                     FeedForward.Work.allocate(f, batch, time, embDim, activations));
@@ -89,27 +89,35 @@ public final class TransformerBlock extends Module {
 
     /** Both residual connections around the attention output {@code a}, with this pass's dropouts. */
     private Tensor residuals(Saved s, Tensor a) {
-        ops.dropoutForward(s.branch1(), a, drop1);
-        ops.add(s.x1(), s.in(), s.branch1());
-        ln2.forward(s.ln2());
+        // x1 = x + branch1 and ln2(x1) in one op (Ops.residualLayerNormForward).
+        ln2.forwardResidual(s.ln2(), s.in(), dropped(s.branch1(), a, drop1));
         Tensor m = mlp.forward(s.mlp());
-        ops.dropoutForward(s.branch2(), m, drop2);
-        ops.add(s.x2(), s.x1(), s.branch2());
+        ops.add(s.x2(), s.x1(), dropped(s.branch2(), m, drop2));
         return s.x2();
     }
 
-    /** dx2 is the gradient of this block's output; accumulates the gradient of its input into dx. */
-    public void backward(Saved s, Work w, Tensor dx2, Tensor dx) {
+    /** A residual branch after its dropout: the branch itself when the dropout is inactive, else into {@code into}. */
+    private Tensor dropped(Tensor into, Tensor branch, Dropout dropout) {
+        if (!dropout.active()) return branch;
+        ops.dropoutForward(into, branch, dropout);
+        return into;
+    }
+
+    /**
+     * The backward pass in place on the residual stream's gradient {@code d}: it holds the gradient of the
+     * block's output x2 on entry and that of its input x on return. Through a residual connection the gradient
+     * passes unchanged, so each LayerNorm's input gradient is added into d (layerNormBackward accumulates):
+     * after ln2 it is x1's gradient, after ln1 x's.
+     */
+    public void backward(Saved s, Work w, Tensor d) {
         // Second residual: x2 = x1 + dropout(mlp(ln2(x1))).
-        ops.copy(w.dx1(), dx2);
         ops.zero(w.dNormed());
-        mlp.backward(s.mlp(), w.mlp(), dropoutGradient(ops, w.dBranch(), dx2, drop2), w.dNormed());
-        ln2.backward(s.ln2(), w.dNormed(), w.dx1());
+        mlp.backward(s.mlp(), w.mlp(), dropoutGradient(ops, w.dBranch(), d, drop2), w.dNormed());
+        ln2.backward(s.ln2(), w.dNormed(), d);
         // First residual: x1 = x + dropout(attn(ln1(x))).
-        ops.add(dx, dx, w.dx1());
         ops.zero(w.dNormed());
-        attn.backward(s.attn(), w.attn(), dropoutGradient(ops, w.dBranch(), w.dx1(), drop1), w.dNormed());
-        ln1.backward(s.ln1(), w.dNormed(), dx);
+        attn.backward(s.attn(), w.attn(), dropoutGradient(ops, w.dBranch(), d, drop1), w.dNormed());
+        ln1.backward(s.ln1(), w.dNormed(), d);
     }
 
     /**

@@ -1,7 +1,6 @@
 package io.jgpt.train;
 
 import io.jgpt.data.BatchLoader;
-import io.jgpt.model.DropoutPlan;
 import io.jgpt.model.GPTModel;
 
 /** Mean cross-entropy of a model over (the first batches of) a data loader, without dropout or gradients. */
@@ -35,8 +34,7 @@ public final class Evaluation {
         long tokens = 0;
         for (int i = 0; i < n; i++) {
             Batch b = loader.batch(0, i);
-            model.forward(b.inputs(), b.batch(), b.time(), DropoutPlan.eval());
-            sum += (double) model.loss(b.targets()) * b.tokens();
+            sum += (double) model.evaluate(b.inputs(), b.targets(), b.batch(), b.time()) * b.tokens();
             tokens += b.tokens();
             if (!watch.proceed(i + 1, n)) return null;
         }

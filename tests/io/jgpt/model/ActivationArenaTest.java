@@ -2,8 +2,6 @@ package io.jgpt.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotSame;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -51,11 +49,10 @@ class ActivationArenaTest {
         try (CpuOps ops = new CpuOps(1)) {
             GPTModel m = new GPTModel(new GPTConfig(11, 8, 8, 2, 2, 0f, true, false), ops, 1);
             int[] ids = new int[2 * 4];
-            Tensor logits = m.forward(ids, 2, 4, DropoutPlan.eval());
-            assertSame(logits, m.forward(ids, 2, 4, DropoutPlan.eval()));
+            m.forward(ids, 2, 4, DropoutPlan.eval());
+            m.forward(ids, 2, 4, DropoutPlan.eval());
             assertEquals(1, m.activationAllocations());
             Tensor other = m.forward(new int[8], 1, 8, DropoutPlan.eval());
-            assertNotSame(logits, other);
             assertArrayEquals(new int[] {1, 8, 11}, other.shape());
             assertEquals(2, m.activationAllocations());
         }
