@@ -1,11 +1,6 @@
 package io.jgpt.cuda;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
-import io.jgpt.cpu.Bf16Storage;
-import io.jgpt.cpu.CpuOps;
 import io.jgpt.ops.Ops;
-import io.jgpt.tensor.Bf16;
 import io.jgpt.tensor.Tensor;
 import io.jgpt.tensor.Tensor.DType;
 import java.util.Random;
@@ -29,39 +24,34 @@ import org.junit.jupiter.params.provider.EnumSource;
 class ClassifierParityTest {
 
     private static final int N = 300, C = 64, V = 1000, CHUNK = 128;
-    private static Ops cpu32, cpu16;
+    private static FusedParity backends;
     private static CudaOps gpu;
 
     @BeforeAll
     static void open() {
-        CudaDevice.Probe probe = CudaOps.available();
-        assumeTrue(probe.available(), "classifier parity skipped: " + probe.message());
-        cpu32 = new CpuOps(2);
-        cpu16 = new Bf16Storage(new CpuOps(2));
-        gpu = new CudaOps(0, "auto", false);
+        backends = FusedParity.open("classifier parity");
+        gpu = backends.gpu;
     }
 
     @AfterAll
     static void close() {
-        if (gpu != null) gpu.close();
-        if (cpu32 != null) cpu32.close();
-        if (cpu16 != null) cpu16.close();
+        if (backends != null) backends.close();
     }
 
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "BF16"})
     void crossEntropyOnIdenticalLogits(DType storage) {
         boolean bf16 = storage == DType.BF16;
-        Ops cpu = bf16 ? cpu16 : cpu32;
+        Ops cpu = backends.cpu(storage);
         Random r = new Random(31);
-        float[] logits = values(r, N * V, 3, bf16);
+        float[] logits = FusedParity.values(r, N * V, 3, bf16);
         int[] targets = targets(r);
         Tensor cl = cpu.zeros(DType.F32, N), cd = cpu.upload(DType.F32, logits, N, V);
         cpu.crossEntropy(cl, cd, cd, cpu.upload(targets, N), 1f / N);
         Tensor gl = gpu.zeros(DType.F32, N), gd = gpu.upload(storage, logits, N, V);
         gpu.crossEntropy(gl, gd, gd, gpu.upload(targets, N), 1f / N);
-        ResidualLayerNormParityTest.assertClose(storage + " losses", cpu.download(cl), gpu.download(gl), 1e-5, 1e-6);
-        ResidualLayerNormParityTest.assertClose(storage + " dlogits (in place)", cpu.download(cd), gpu.download(gd),
+        FusedParity.assertClose(storage + " losses", cpu.download(cl), gpu.download(gl), 1e-5, 1e-6);
+        FusedParity.assertClose(storage + " dlogits (in place)", cpu.download(cd), gpu.download(gd),
                 bf16 ? 0x1p-7 : 1e-5, 1e-6);
     }
 
@@ -69,9 +59,9 @@ class ClassifierParityTest {
     @EnumSource(value = DType.class, names = {"F32", "BF16"})
     void chunkedClassifierMatchesTheCpu(DType storage) {
         boolean bf16 = storage == DType.BF16;
-        Ops cpu = bf16 ? cpu16 : cpu32;
+        Ops cpu = backends.cpu(storage);
         Random r = new Random(32);
-        float[] x = values(r, N * C, 1, bf16), w = values(r, V * C, 0.3, bf16), dx0 = values(r, N * C, 1, bf16);
+        float[] x = FusedParity.values(r, N * C, 1, bf16), w = FusedParity.values(r, V * C, 0.3, bf16), dx0 = FusedParity.values(r, N * C, 1, bf16);
         int[] targets = targets(r);
         float scale = 1f / N;
 
@@ -94,20 +84,13 @@ class ClassifierParityTest {
                 throw new AssertionError(storage + " loss " + i + ": cpu " + want[i] + ", gpu " + got[i] + " (bound " + lossBound + ")");
         }
         double rel = bf16 ? 2e-2 : 1e-4;
-        ResidualLayerNormParityTest.assertClose(storage + " dx", cpu.download(cdx), gpu.download(gdx), 0, rel);
-        ResidualLayerNormParityTest.assertClose(storage + " dweight", cpu.download(cdw), gpu.download(gdw), 0, rel);
+        FusedParity.assertClose(storage + " dx", cpu.download(cdx), gpu.download(gdx), 0, rel);
+        FusedParity.assertClose(storage + " dweight", cpu.download(cdw), gpu.download(gdw), 0, rel);
     }
 
     private static int[] targets(Random r) {
         int[] t = new int[N];
         for (int i = 0; i < N; i++) t[i] = i % 17 == 5 ? -100 : r.nextInt(V);
         return t;
-    }
-
-    private static float[] values(Random r, int n, double scale, boolean bf16) {
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float) (r.nextGaussian() * scale);
-        if (bf16) Bf16.round(v);
-        return v;
     }
 }

@@ -1,11 +1,6 @@
 package io.jgpt.cuda;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
-import io.jgpt.cpu.Bf16Storage;
-import io.jgpt.cpu.CpuOps;
 import io.jgpt.ops.Ops;
-import io.jgpt.tensor.Bf16;
 import io.jgpt.tensor.Tensor;
 import io.jgpt.tensor.Tensor.DType;
 import java.util.Random;
@@ -29,33 +24,28 @@ import org.junit.jupiter.params.provider.CsvSource;
 class GeluEpilogueParityTest {
 
     private static final int N = 40, IC = 48;
-    private static Ops cpu32, cpu16;
+    private static FusedParity backends;
     private static CudaOps gpu;
 
     @BeforeAll
     static void open() {
-        CudaDevice.Probe probe = CudaOps.available();
-        assumeTrue(probe.available(), "GELU epilogue parity skipped: " + probe.message());
-        cpu32 = new CpuOps(2);
-        cpu16 = new Bf16Storage(new CpuOps(2));
-        gpu = new CudaOps(0, "auto", false);
+        backends = FusedParity.open("GELU epilogue parity");
+        gpu = backends.gpu;
     }
 
     @AfterAll
     static void close() {
-        if (gpu != null) gpu.close();
-        if (cpu32 != null) cpu32.close();
-        if (cpu16 != null) cpu16.close();
+        if (backends != null) backends.close();
     }
 
     @ParameterizedTest
     @CsvSource({"BF16, 72", "BF16, 37", "F32, 72", "F32, 37"})
     void forwardAndBackwardMatchTheCpu(DType storage, int h) {
         boolean bf16 = storage == DType.BF16;
-        Ops cpu = bf16 ? cpu16 : cpu32;
+        Ops cpu = backends.cpu(storage);
         Random r = new Random(h + (bf16 ? 0 : 1000));
-        float[] x = values(r, N * IC, 1, bf16), w = values(r, h * IC, 0.3, bf16), b = values(r, h, 0.3, bf16);
-        float[] w2 = values(r, IC * h, 0.3, bf16), dout = values(r, N * IC, 1, bf16), db0 = values(r, h, 1, false);
+        float[] x = FusedParity.values(r, N * IC, 1, bf16), w = FusedParity.values(r, h * IC, 0.3, bf16), b = FusedParity.values(r, h, 0.3, bf16);
+        float[] w2 = FusedParity.values(r, IC * h, 0.3, bf16), dout = FusedParity.values(r, N * IC, 1, bf16), db0 = FusedParity.values(r, h, 1, false);
 
         Tensor cOut = cpu.zeros(DType.F32, N, h), cPre = cpu.zeros(DType.F32, N, h);
         cpu.linearGeluForward(cOut, cPre, cpu.upload(DType.F32, x, N, IC), cpu.upload(DType.F32, w, h, IC),
@@ -64,8 +54,8 @@ class GeluEpilogueParityTest {
         gpu.linearGeluForward(gOut, gPre, gpu.upload(storage, x, N, IC), gpu.upload(storage, w, h, IC),
                 gpu.upload(storage, b, h));
         double ulp = bf16 ? 0x1p-6 : 0, rel = bf16 ? 1e-4 : 1e-5;
-        assertClose(storage + " preact (h " + h + ")", cpu.download(cPre), gpu.download(gPre), ulp, rel);
-        assertClose(storage + " out (h " + h + ")", cpu.download(cOut), gpu.download(gOut), ulp, rel);
+        FusedParity.assertClose(storage + " preact (h " + h + ")", cpu.download(cPre), gpu.download(gPre), ulp, rel);
+        FusedParity.assertClose(storage + " out (h " + h + ")", cpu.download(cOut), gpu.download(gOut), ulp, rel);
 
         // Both sides continue from the CPU's pre-activation, so the backward is compared on equal inputs.
         float[] pre = cpu.download(cPre);
@@ -75,19 +65,7 @@ class GeluEpilogueParityTest {
         Tensor gd = gpu.zeros(storage, N, h), gdb = gpu.upload(DType.F32, db0, h);
         gpu.linearBackwardThroughGelu(gd, gdb, gpu.upload(storage, dout, N, IC), gpu.upload(storage, w2, IC, h),
                 gpu.upload(storage, pre, N, h));
-        assertClose(storage + " dpreact (h " + h + ")", cpu.download(cd), gpu.download(gd), ulp, rel);
-        assertClose(storage + " dbias (h " + h + ")", cpu.download(cdb), gpu.download(gdb), 0, bf16 ? 1e-2 : 1e-4);
-    }
-
-    /** Gaussian values of this scale, rounded to bf16 when the test runs in bf16 (both sides read the same). */
-    private static float[] values(Random r, int n, double scale, boolean bf16) {
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float) (r.nextGaussian() * scale);
-        if (bf16) Bf16.round(v);
-        return v;
-    }
-
-    private static void assertClose(String what, float[] want, float[] got, double ulp, double rel) {
-        ResidualLayerNormParityTest.assertClose(what, want, got, ulp, rel);
+        FusedParity.assertClose(storage + " dpreact (h " + h + ")", cpu.download(cd), gpu.download(gd), ulp, rel);
+        FusedParity.assertClose(storage + " dbias (h " + h + ")", cpu.download(cdb), gpu.download(gdb), 0, bf16 ? 1e-2 : 1e-4);
     }
 }

@@ -1,12 +1,8 @@
 package io.jgpt.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.jgpt.cpu.Bf16Storage;
-import io.jgpt.cpu.CpuOps;
 import io.jgpt.ops.Ops;
-import io.jgpt.tensor.Bf16;
 import io.jgpt.tensor.Tensor;
 import io.jgpt.tensor.Tensor.DType;
 import java.util.Random;
@@ -31,33 +27,28 @@ class ResidualLayerNormParityTest {
 
     private static final int N = 1100, C = 96;
     private static final double ONE_ULP = 0x1p-7, REDUCTION = 1e-4, F32_ROW = 1e-5;
-    private static Ops cpu32, cpu16;
+    private static FusedParity backends;
     private static CudaOps gpu;
 
     @BeforeAll
     static void open() {
-        CudaDevice.Probe probe = CudaOps.available();
-        assumeTrue(probe.available(), "residual layer norm parity skipped: " + probe.message());
-        cpu32 = new CpuOps(2);
-        cpu16 = new Bf16Storage(new CpuOps(2));
-        gpu = new CudaOps(0, "auto", false);
+        backends = FusedParity.open("residual layer norm parity");
+        gpu = backends.gpu;
     }
 
     @AfterAll
     static void close() {
-        if (gpu != null) gpu.close();
-        if (cpu32 != null) cpu32.close();
-        if (cpu16 != null) cpu16.close();
+        if (backends != null) backends.close();
     }
 
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "BF16"})
     void forwardAndBackwardMatchTheCpu(DType storage) {
         boolean bf16 = storage == DType.BF16;
-        Ops cpu = bf16 ? cpu16 : cpu32;
+        Ops cpu = backends.cpu(storage);
         Random r = new Random(bf16 ? 21 : 22);
-        float[] x = values(r, N * C, 2, bf16), branch = values(r, N * C, 1, bf16);
-        float[] w = values(r, C, 1, bf16), b = values(r, C, 1, bf16);
+        float[] x = FusedParity.values(r, N * C, 2, bf16), branch = FusedParity.values(r, N * C, 1, bf16);
+        float[] w = FusedParity.values(r, C, 1, bf16), b = FusedParity.values(r, C, 1, bf16);
 
         Tensor cSum = cpu.zeros(DType.F32, N, C), cOut = cpu.zeros(DType.F32, N, C);
         Tensor cMean = cpu.zeros(DType.F32, N), cRstd = cpu.zeros(DType.F32, N);
@@ -71,38 +62,19 @@ class ResidualLayerNormParityTest {
                 gpu.upload(storage, branch, N, C), gw, gb);
         assertArrayEquals(cpu.download(cSum), gpu.download(gSum), storage + " sum must match bit for bit");
         double row = bf16 ? REDUCTION : F32_ROW, ulp = bf16 ? ONE_ULP : 0;
-        assertClose(storage + " out", cpu.download(cOut), gpu.download(gOut), ulp, row);
-        assertClose(storage + " mean", cpu.download(cMean), gpu.download(gMean), 0, REDUCTION);
-        assertClose(storage + " rstd", cpu.download(cRstd), gpu.download(gRstd), 0, REDUCTION);
+        FusedParity.assertClose(storage + " out", cpu.download(cOut), gpu.download(gOut), ulp, row);
+        FusedParity.assertClose(storage + " mean", cpu.download(cMean), gpu.download(gMean), 0, REDUCTION);
+        FusedParity.assertClose(storage + " rstd", cpu.download(cRstd), gpu.download(gRstd), 0, REDUCTION);
 
         // The residual stream's gradient, accumulated into by the layer norm's input gradient.
-        float[] dres = values(r, N * C, 1, bf16), dout = values(r, N * C, 1, bf16);
-        float[] dw0 = values(r, C, 1, false), db0 = values(r, C, 1, false);
+        float[] dres = FusedParity.values(r, N * C, 1, bf16), dout = FusedParity.values(r, N * C, 1, bf16);
+        float[] dw0 = FusedParity.values(r, C, 1, false), db0 = FusedParity.values(r, C, 1, false);
         Tensor cd = cpu.upload(DType.F32, dres, N, C), cdw = cpu.upload(DType.F32, dw0, C), cdb = cpu.upload(DType.F32, db0, C);
         cpu.layerNormBackward(cd, cdw, cdb, cpu.upload(DType.F32, dout, N, C), cSum, cw, cMean, cRstd);
         Tensor gd = gpu.upload(storage, dres, N, C), gdw = gpu.upload(DType.F32, dw0, C), gdb = gpu.upload(DType.F32, db0, C);
         gpu.layerNormBackward(gd, gdw, gdb, gpu.upload(storage, dout, N, C), gSum, gw, gMean, gRstd);
-        assertClose(storage + " dsum", cpu.download(cd), gpu.download(gd), ulp, row);
-        assertClose(storage + " dweight", cpu.download(cdw), gpu.download(gdw), 0, REDUCTION);
-        assertClose(storage + " dbias", cpu.download(cdb), gpu.download(gdb), 0, REDUCTION);
-    }
-
-    /** Gaussian values of this scale, rounded to bf16 when the test runs in bf16 (both sides read the same). */
-    private static float[] values(Random r, int n, double scale, boolean bf16) {
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float) (r.nextGaussian() * scale);
-        if (bf16) Bf16.round(v);
-        return v;
-    }
-
-    /** |gpu - cpu| <= ulp |cpu| + rel max |cpu|, element by element. */
-    static void assertClose(String what, float[] want, float[] got, double ulp, double rel) {
-        double max = 0;
-        for (float v : want) max = Math.max(max, Math.abs(v));
-        for (int i = 0; i < want.length; i++) {
-            double bound = ulp * Math.abs(want[i]) + rel * max;
-            if (!(Math.abs(want[i] - got[i]) <= bound))
-                throw new AssertionError(what + " at " + i + ": cpu " + want[i] + ", gpu " + got[i] + " (bound " + bound + ")");
-        }
+        FusedParity.assertClose(storage + " dsum", cpu.download(cd), gpu.download(gd), ulp, row);
+        FusedParity.assertClose(storage + " dweight", cpu.download(cdw), gpu.download(gdw), 0, REDUCTION);
+        FusedParity.assertClose(storage + " dbias", cpu.download(cdb), gpu.download(gdb), 0, REDUCTION);
     }
 }
