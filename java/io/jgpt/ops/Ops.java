@@ -15,7 +15,9 @@ import io.jgpt.tensor.Tensor.DType;
  *       {@code NH} heads; {@code N} is a row count (often B*T). Shapes are taken from the tensors.</li>
  *   <li>Linear weights are (out, in) as in PyTorch's {@code nn.Linear}.</li>
  *   <li><b>Every backward accumulates</b> ({@code +=}) into its gradient outputs, input gradients
- *       included, so residual branches simply add up. Callers zero gradients before a backward pass.</li>
+ *       included, so residual branches simply add up. Callers zero gradients before a backward pass. Two
+ *       outputs are overwritten instead, as their methods say: crossEntropy's dlogits and
+ *       linearBackwardThroughGelu's dpreact.</li>
  *   <li>Nullable arguments are marked; everything else must be non-null and shape-checked.</li>
  * </ul>
  */
