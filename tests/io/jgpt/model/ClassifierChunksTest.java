@@ -58,7 +58,7 @@ class ClassifierChunksTest {
     /** The gradient arena after one training pass of {@code scale} times the mean loss (from zero). */
     private static float[] gradients(GPTModel m, int[] ids, int[] targets, int batch, float scale) {
         m.zeroGrad();
-        int valid = m.stage(ids, targets, batch, TIME);
+        int valid = m.stage(ids, targets, batch, TIME, DropoutPlan.eval());
         m.trainStaged(DropoutPlan.eval(), scale, valid, m.ops().zeros(DType.F32, StepState.SIZE));
         return m.ops().download(m.parameterArena().gradients());
     }
