@@ -3,6 +3,7 @@
 // io.jgpt.ops.StepState), so these kernels take no per-step value by argument: a captured CUDA graph replays
 // them unchanged. A chunk table is rows of (first element, count, decay flag), one block per row.
 #include "common.cuh"
+#include "storage.cuh"
 
 #define STATE_LR 0
 #define STATE_LOSS 1
@@ -55,9 +56,11 @@ extern "C" __global__ void step_decision(float* state, const double* partials, i
 }
 
 // AdamW over every chunk of the arenas (one block per chunk), reading lr, t, the clip factor and the skip
-// flag from state; the formulas of io.jgpt.ops.AdamWConfig. A skipped step only clears the gradients.
-extern "C" __global__ void adamw_arena(float* param, float* grad, float* m, float* v, const int* chunks,
-                                       const float* state, float beta1, float beta2, float eps,
+// flag from state; the formulas of io.jgpt.ops.AdamWConfig. A skipped step only clears the gradients. When
+// copy is not null (bf16 runs) it receives each updated weight rounded to bf16 (the copy the next forward
+// reads), so no separate pass narrows the weights; a skipped step leaves it, like the weights, unchanged.
+extern "C" __global__ void adamw_arena(float* param, __nv_bfloat16* copy, float* grad, float* m, float* v,
+                                       const int* chunks, const float* state, float beta1, float beta2, float eps,
                                        float weightDecay, int zeroGrad) {
     const int* row = chunks + (size_t)blockIdx.x * CHUNK_COLUMNS;
     size_t start = row[0];
@@ -75,7 +78,9 @@ extern "C" __global__ void adamw_arena(float* param, float* grad, float* m, floa
             float vi = beta2 * v[k] + (1.0f - beta2) * (g * g);
             m[k] = mi;
             v[k] = vi;
-            param[k] = param[k] * decay - mi / bc1 / (sqrtf(vi / bc2) + eps) * lr;
+            float p = param[k] * decay - mi / bc1 / (sqrtf(vi / bc2) + eps) * lr;
+            param[k] = p;
+            if (copy) copy[k] = from_float<__nv_bfloat16>(p);
         }
         if (zeroGrad) grad[k] = 0.0f;
     }

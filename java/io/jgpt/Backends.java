@@ -16,7 +16,8 @@ public final class Backends {
      * @param device "cpu", "cuda" or "cuda:N"
      * @param threads CPU worker threads (the CPU backend only)
      * @param blas cuBLAS binding for CUDA: "auto", "jcublas" or "ffm"
-     * @param precision fp32 or bf16 (the bf16-storage emulation) on the CPU; fp32 or tf32 on CUDA
+     * @param precision fp32 or bf16 (the bf16-storage emulation) on the CPU; fp32, tf32 or bf16 (sm_80 and
+     *                  newer) on CUDA
      */
     public static Ops open(String device, int threads, String blas, Precision precision) {
         int index = check(device);
@@ -28,11 +29,18 @@ public final class Backends {
                 case TF32 -> throw new JgptException("--precision tf32 is a GPU tensor-core mode; on the CPU use fp32 or bf16");
             };
         }
-        if (precision == Precision.BF16) {
-            throw new JgptException("--precision bf16 is not available on CUDA yet (its kernels are still being "
-                    + "built); use --precision tf32 or fp32 with --device " + device);
+        if (precision == Precision.BF16 && CudaDevice.computeCapabilityMajor(index) < 8) {
+            throw new JgptException("--precision bf16 needs a GPU of compute capability 8.0 or newer (bf16 tensor "
+                    + "cores); " + device + " is " + CudaDevice.describe(index) + ": use --precision fp32");
         }
-        return new CudaOps(index, blas, precision == Precision.TF32);
+        return new CudaOps(index, blas, precision);
+    }
+
+    /** The precision a run gets without --precision: fp32 on the CPU, bf16 on CUDA devices that have bf16 tensor cores. */
+    public static Precision defaultPrecision(String device) {
+        int index = check(device);
+        if (index < 0) return Precision.FP32;
+        return CudaDevice.computeCapabilityMajor(index) >= 8 ? Precision.BF16 : Precision.FP32;
     }
 
     /**

@@ -31,7 +31,8 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda; default ${DEFAULT-VALUE}.")
     String device;
 
-    @Option(names = "--precision", defaultValue = "fp32", description = "fp32 or bf16 (see train --help); default ${DEFAULT-VALUE}.")
+    @Option(names = "--precision", description = "fp32, tf32 or bf16 (see train --help); default bf16 on CUDA devices "
+            + "of compute capability 8.0 and newer, fp32 elsewhere.")
     String precision;
 
     @Option(names = "--overwrite", description = "Start over in an --out that holds an earlier demo run (its checkpoints, metrics and plot are deleted).")
@@ -51,12 +52,13 @@ public final class DemoCommand implements Callable<Integer> {
         System.out.printf("demo: wrote a generated corpus of %,d bytes to %s; training a 4-layer GPT (context 64) on it%n",
                 text.length, corpus);
         // --overwrite: the check above passed, and the corpus just written is this demo's own file.
-        int rc = Main.execute(new TrainCommand(),
-                "--data", corpus.toString(), "--model", "book-124m", "--n-layer", "4", "--n-head", "4",
+        List<String> args = new java.util.ArrayList<>(List.of("--data", corpus.toString(), "--model", "book-124m", "--n-layer", "4", "--n-head", "4",
                 "--n-embd", "128", "--context", "64", "--dropout", "0.1", "--batch", "8", "--steps", Integer.toString(steps),
                 "--lr", "2e-3", "--warmup", "20", "--min-lr", "2e-4", "--clip", "1.0", "--weight-decay", "0.1",
                 "--eval-every", "50", "--eval-batches", "10", "--sample-prompt", PROMPT, "--out", out.toString(),
-                "--device", device, "--precision", precision, "--overwrite");
+                "--device", device, "--overwrite"));
+        if (precision != null) args.addAll(List.of("--precision", precision)); // else train's default for the device
+        int rc = Main.execute(new TrainCommand(), args.toArray(String[]::new));
         if (rc == 0) {
             System.out.printf("%nloss plot: %s%ngenerate from the model with:%n  %s%n", out.resolve("loss.png"),
                     Shell.command(List.of("./jgpt", "generate", "--model", out.toString(), "--prompt", PROMPT, "--max-new-tokens", "40")));

@@ -21,7 +21,8 @@ public final class DeviceOptions {
     String blas;
 
     @Option(names = "--precision", description = "fp32, tf32 (GPU: TF32 tensor-core GEMMs) or bf16 (fp32 master weights, "
-            + "bf16 activations; on the CPU an emulation that rounds where the GPU stores bf16); default fp32.")
+            + "bf16 activations; on the CPU an emulation that rounds where the GPU stores bf16); default bf16 on "
+            + "CUDA devices of compute capability 8.0 and newer, fp32 elsewhere.")
     String precision;
 
     @Option(names = "--tf32", description = "Same as --precision tf32.")
@@ -31,7 +32,7 @@ public final class DeviceOptions {
     public Precision precision() {
         Precision p;
         try {
-            p = precision == null ? (tf32 ? Precision.TF32 : Precision.FP32) : Precision.parse(precision);
+            p = precision != null ? Precision.parse(precision) : tf32 ? Precision.TF32 : Backends.defaultPrecision(device);
         } catch (IllegalArgumentException e) {
             throw new JgptException(e.getMessage());
         }

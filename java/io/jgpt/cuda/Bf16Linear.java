@@ -9,7 +9,9 @@ import io.jgpt.ops.Cost;
 import io.jgpt.ops.OpCost;
 import io.jgpt.tensor.Tensor.DType;
 import java.util.function.BooleanSupplier;
+import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUstream;
 
 /**
  * Ops.linearForward / linearBackward (and the MLP's fused pair, linearGeluForward / linearBackwardThroughGelu) on
@@ -32,7 +34,7 @@ final class Bf16Linear implements AutoCloseable {
     private final Kernels kernels;
     private final Scratch scratch;
     private final CUdeviceptr workspace;
-    private final CublasLt lt;
+    private final Lt lt;
     private final GemmTimer timer;
 
     /** Runs one GEMM inside a profiler span of the backend; returns what the GEMM returns. */
@@ -40,7 +42,39 @@ final class Bf16Linear implements AutoCloseable {
         boolean time(String name, Cost cost, BooleanSupplier gemm);
     }
 
-    Bf16Linear(CudaContext ctx, Blas blas, Kernels kernels, Scratch scratch, GemmTimer timer) {
+    /** The cuBLASLt calls this class makes: {@link CublasLt}, or a test's stand-in on a fake driver. */
+    interface Lt extends AutoCloseable {
+        /** {@link CublasLt#matmul}: queues the product and returns true, or returns false (no algorithm). */
+        boolean matmul(Shape s, float alpha, Pointer a, Pointer b, float beta, Pointer d, Pointer bias, Pointer aux,
+                       CUstream stream);
+
+        @Override
+        void close();
+    }
+
+    /** Opens an {@link Lt} on a workspace. */
+    interface LtOpener {
+        Lt open(CUdeviceptr workspace, long bytes);
+    }
+
+    /** The library itself, found beside libcublas. */
+    static Lt cublasLt(CUdeviceptr workspace, long bytes) {
+        CublasLt lt = new CublasLt(CublasLt.locate(), workspace, bytes);
+        return new Lt() {
+            @Override
+            public boolean matmul(Shape s, float alpha, Pointer a, Pointer b, float beta, Pointer d, Pointer bias,
+                                  Pointer aux, CUstream stream) {
+                return lt.matmul(s, alpha, a, b, beta, d, bias, aux, stream);
+            }
+
+            @Override
+            public void close() {
+                lt.close();
+            }
+        };
+    }
+
+    Bf16Linear(CudaContext ctx, Blas blas, Kernels kernels, Scratch scratch, GemmTimer timer, LtOpener opener) {
         this.ctx = ctx;
         this.timer = timer;
         this.blas = blas;
@@ -48,7 +82,7 @@ final class Bf16Linear implements AutoCloseable {
         this.scratch = scratch;
         workspace = ctx.alloc(WORKSPACE_BYTES);
         try {
-            lt = new CublasLt(CublasLt.locate(), workspace, WORKSPACE_BYTES);
+            lt = opener.open(workspace, WORKSPACE_BYTES);
         } catch (RuntimeException e) {
             ctx.free(workspace);
             throw e;

@@ -89,6 +89,14 @@ public final class CudaDevice {
         return v[0] / 1000 + "." + (v[0] % 1000) / 10;
     }
 
+    /** The major compute capability of a device (8 for sm_80/86/89, 9 for sm_90); the driver must be usable. */
+    public static int computeCapabilityMajor(int index) {
+        init();
+        int[] major = new int[1];
+        cuDeviceGetAttribute(major, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device(index));
+        return major[0];
+    }
+
     /** The device's PCI address ("0000:19:00.0"): which physical GPU an index names, whatever CUDA_VISIBLE_DEVICES says. */
     public static String busId(int index) {
         String[] id = new String[1];

@@ -9,11 +9,14 @@ import io.jgpt.ops.Dropout;
 import io.jgpt.ops.OpCost;
 import io.jgpt.ops.OpShapes;
 import io.jgpt.ops.Ops;
+import io.jgpt.ops.Precision;
 import io.jgpt.ops.StepState;
 import io.jgpt.profile.Profiler;
 import io.jgpt.tensor.Bf16;
 import io.jgpt.tensor.Tensor;
 import io.jgpt.tensor.Tensor.DType;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Supplier;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
@@ -33,10 +36,13 @@ public final class CudaOps implements Ops {
 
     private static final int NORM_BLOCKS = 256; // fixed, so sumOfSquares is deterministic
     private static final int CE_THREADS = 512;
+    private static final long TOGETHER_ALIGN = 256; // zerosTogether: 16-byte vector loads and cuBLASLt operands
     private static final int MAX_DYNAMIC_SHARED = 48 * 1024; // static + dynamic, without a per-kernel opt-in
     private static final int ATTENTION_CACHED_STATIC_SHARED = 4 * 32; // attention_cached's reduce[WARP_SIZE]
 
     private final CudaContext ctx;
+    private final Precision precision;
+    private final Bf16Linear.LtOpener openLt;
     private final Kernels kernels = new Kernels(this::launch);
     private final Blas blas;
     private final EventClock clock;
@@ -54,21 +60,40 @@ public final class CudaOps implements Ops {
      * @param tf32       TF32 tensor-core GEMMs (about 1e-3 relative error) instead of strict fp32
      */
     public CudaOps(int device, String blasChoice, boolean tf32) {
-        this(device, () -> BlasLoader.open(blasChoice), tf32);
+        this(device, blasChoice, tf32 ? Precision.TF32 : Precision.FP32);
+    }
+
+    /**
+     * @param precision FP32; TF32 (fp32 storage, TF32 tensor-core GEMMs); or BF16: models on this backend store
+     *                  activations in bf16 and read bf16 copies of their weights ({@link #activationType()})
+     */
+    public CudaOps(int device, String blasChoice, Precision precision) {
+        this(new CudaContext(device), () -> BlasLoader.open(blasChoice), precision);
     }
 
     /** With a given cuBLAS binding, opened once the device context is current (tests inject one). */
     CudaOps(int device, Supplier<Blas> openBlas, boolean tf32) {
-        this(new CudaContext(device), openBlas, tf32);
+        this(new CudaContext(device), openBlas, tf32 ? Precision.TF32 : Precision.FP32);
     }
 
     /** On a given context (tests make one on a recording fake of the driver). */
     CudaOps(CudaContext context, Supplier<Blas> openBlas, boolean tf32) {
+        this(context, openBlas, tf32 ? Precision.TF32 : Precision.FP32);
+    }
+
+    CudaOps(CudaContext context, Supplier<Blas> openBlas, Precision precision) {
+        this(context, openBlas, precision, Bf16Linear::cublasLt);
+    }
+
+    /** With a given cuBLASLt as well (a stand-in on the recording fake driver). */
+    CudaOps(CudaContext context, Supplier<Blas> openBlas, Precision precision, Bf16Linear.LtOpener openLt) {
         ctx = context;
+        this.precision = precision;
+        this.openLt = openLt;
         try {
             blas = openBlas.get();
             blas.setStream(ctx.stream());
-            blas.setTf32(tf32);
+            blas.setTf32(precision == Precision.TF32);
         } catch (RuntimeException e) {
             ctx.close();
             throw e;
@@ -89,6 +114,11 @@ public final class CudaOps implements Ops {
         return "cuda:" + ctx.index;
     }
 
+    @Override
+    public DType activationType() {
+        return precision == Precision.BF16 ? DType.BF16 : DType.F32;
+    }
+
     /** e.g. "cuda:0 NVIDIA H200 (sm_90, 139.8 GiB), driver 13.0, 120.3 GiB free, cuBLAS jcublas2". */
     public String describe() {
         long[] mem = ctx.memoryInfo();
@@ -103,6 +133,40 @@ public final class CudaOps implements Ops {
         CudaTensor t = new CudaTensor(ctx, dtype, shape);
         zero(t);
         return t;
+    }
+
+    /** One device allocation for all of them, each tensor at a 256-byte aligned offset, zeroed by one memset. */
+    @Override
+    public Allocation zerosTogether(List<TensorSpec> specs) {
+        long[] offsets = new long[specs.size()];
+        long bytes = 0;
+        for (int i = 0; i < offsets.length; i++) {
+            offsets[i] = bytes;
+            TensorSpec s = specs.get(i);
+            long n = 1;
+            for (int d : s.shape()) n *= d;
+            bytes = (bytes + n * s.dtype().bytes() + TOGETHER_ALIGN - 1) / TOGETHER_ALIGN * TOGETHER_ALIGN;
+        }
+        bytes = Math.max(bytes, TOGETHER_ALIGN);
+        CUdeviceptr memory = ctx.alloc(bytes);
+        ctx.driver().zeroAsync(memory, bytes / 4, 4, ctx.stream()); // a multiple of 256 bytes
+        List<Tensor> tensors = new ArrayList<>(specs.size());
+        for (int i = 0; i < offsets.length; i++)
+            tensors.add(CudaTensor.placed(ctx, specs.get(i).dtype(), specs.get(i).shape(), memory, offsets[i]));
+        return new Allocation() {
+            private boolean closed;
+
+            @Override
+            public List<Tensor> tensors() {
+                return List.copyOf(tensors);
+            }
+
+            @Override
+            public void close() {
+                if (!closed) ctx.free(memory);
+                closed = true;
+            }
+        };
     }
 
     @Override
@@ -558,11 +622,22 @@ public final class CudaOps implements Ops {
     @Override
     public void adamw(Tensor params, Tensor grads, Tensor m, Tensor v, Tensor chunks, Tensor state, AdamWConfig c,
                       boolean zeroGrad) {
-        long n = OpShapes.adamw("adamw", params, grads, m, v, chunks, state);
+        adamw(params, grads, m, v, chunks, state, c, zeroGrad, null);
+    }
+
+    @Override
+    public void adamw(Tensor params, Tensor grads, Tensor m, Tensor v, Tensor chunks, Tensor state, AdamWConfig c,
+                      boolean zeroGrad, Tensor bf16Copy) {
+        var op = "adamw";
+        long n = OpShapes.adamw(op, params, grads, m, v, chunks, state);
+        if (bf16Copy != null) {
+            OpShapes.expectDType(op, "bf16Copy", bf16Copy, DType.BF16);
+            OpShapes.expect(op, "bf16Copy", bf16Copy, params.shape());
+        }
         int k = chunks.shape()[0];
-        kernels.adamwArena(Launch.blocks(k, Launch.THREADS, OpCost.adamw(n, zeroGrad)), ptr(params), ptr(grads),
-                ptr(m), ptr(v), ptr(chunks), ptr(state), c.beta1(), c.beta2(), c.eps(), c.weightDecay(),
-                zeroGrad ? 1 : 0);
+        kernels.adamwArena(Launch.blocks(k, Launch.THREADS, OpCost.adamw(n, zeroGrad, bf16Copy != null)), ptr(params),
+                ptr(bf16Copy), ptr(grads), ptr(m), ptr(v), ptr(chunks), ptr(state), c.beta1(), c.beta2(), c.eps(),
+                c.weightDecay(), zeroGrad ? 1 : 0);
     }
 
     @Override
@@ -653,7 +728,7 @@ public final class CudaOps implements Ops {
      */
     /** The bf16 linear layer (cuBLASLt and its workspace), opened on first use. */
     private Bf16Linear bf16Linear() {
-        if (bf16Linear == null) bf16Linear = new Bf16Linear(ctx, blas, kernels, scratch, this::timedGemm);
+        if (bf16Linear == null) bf16Linear = new Bf16Linear(ctx, blas, kernels, scratch, this::timedGemm, openLt);
         return bf16Linear;
     }
 

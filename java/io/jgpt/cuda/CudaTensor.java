@@ -15,11 +15,21 @@ public final class CudaTensor implements Tensor {
     private final DType dtype;
     private final CudaTensor base;
     private final long byteOffset;
+    /** False for a tensor placed in memory another owner frees ({@link #placed}). */
+    private boolean owner = true;
     private CUdeviceptr ptr;
 
     CudaTensor(CudaContext ctx, DType dtype, int[] shape) {
         this(ctx, dtype, shape, null, 0);
         this.ptr = ctx.alloc(bytes());
+    }
+
+    /** A tensor at {@code byteOffset} of an allocation shared by several tensors; closing it frees nothing. */
+    static CudaTensor placed(CudaContext ctx, DType dtype, int[] shape, CUdeviceptr memory, long byteOffset) {
+        CudaTensor t = new CudaTensor(ctx, dtype, shape, null, 0);
+        t.owner = false;
+        t.ptr = memory.withByteOffset(byteOffset);
+        return t;
     }
 
     private CudaTensor(CudaContext ctx, DType dtype, int[] shape, CudaTensor base, long byteOffset) {
@@ -60,7 +70,7 @@ public final class CudaTensor implements Tensor {
 
     @Override
     public void close() {
-        if (base != null) return;
+        if (base != null || !owner) return;
         if (ptr != null) ctx.free(ptr);
         ptr = null;
     }

@@ -370,14 +370,14 @@ final class Kernels {
     }
 
     /**
-     * kernels/optimizer.cu: {@code adamw_arena(float* param, float* grad, float* m, float* v, const int* chunks, const
-     * float* state, float beta1, float beta2, float eps, float weightDecay, int zeroGrad)}
+     * kernels/optimizer.cu: {@code adamw_arena(float* param, __nv_bfloat16* copy, float* grad, float* m, float* v,
+     * const int* chunks, const float* state, float beta1, float beta2, float eps, float weightDecay, int zeroGrad)}
      */
-    void adamwArena(Launch launch, CUdeviceptr param, CUdeviceptr grad, CUdeviceptr m, CUdeviceptr v,
+    void adamwArena(Launch launch, CUdeviceptr param, CUdeviceptr copy, CUdeviceptr grad, CUdeviceptr m, CUdeviceptr v,
                 CUdeviceptr chunks, CUdeviceptr state, float beta1, float beta2, float eps, float weightDecay,
                 int zeroGrad) {
-        launcher.launch("adamw_arena", launch, new KernelArgs(11).ptr(param).ptr(grad).ptr(m).ptr(v).ptr(chunks)
-                .ptr(state).f32(beta1).f32(beta2).f32(eps).f32(weightDecay).i32(zeroGrad));
+        launcher.launch("adamw_arena", launch, new KernelArgs(12).ptr(param).ptr(copy).ptr(grad).ptr(m).ptr(v)
+                .ptr(chunks).ptr(state).f32(beta1).f32(beta2).f32(eps).f32(weightDecay).i32(zeroGrad));
     }
 
     /**

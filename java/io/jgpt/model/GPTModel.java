@@ -2,9 +2,11 @@ package io.jgpt.model;
 
 import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
+import io.jgpt.tensor.Tensor.DType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * GPT-2 (chapter 4): token + position embeddings, dropout, a stack of pre-LN transformer blocks, a final
@@ -14,6 +16,9 @@ import java.util.function.Consumer;
  * <p>A training step is {@link #stage} then {@link #trainStaged} (or the book's {@link #forward}, then
  * {@link #lossAndBackward}); evaluation is {@link #evaluate}, or {@link #forward} then {@link #loss}. Token ids come in as host arrays and only losses come back out: everything else stays
  * on the backend.
+ *
+ * <p>Activations live in explicit records ({@link Activations} for training and evaluation, {@link Cached}
+ * for inference through a KV cache) allocated together once per (batch, context) shape.
  */
 public final class GPTModel extends Module {
 
@@ -23,19 +28,12 @@ public final class GPTModel extends Module {
     final List<TransformerBlock> blocks = new ArrayList<>();
     final LayerNorm lnF;
     final Linear lmHead;
-    /**
-     * Rows of logits that exist at a time: the classifier (Ops.classifier) runs the output head and the loss over
-     * chunks of this many rows. At batch 64 x 1024 with GPT-2's 50,257 tokens a chunk is 0.82 GB in bf16 (1.6 GB
-     * in fp32) instead of 6.6 GB (13 GB) for all rows; 8192 rows keep the head's GEMMs large (M = 8192) and its
-     * fp32 weight gradient is read and written once per chunk, 8 times per such batch. Smaller batches are one chunk.
-     */
-    static final int CLASSIFIER_ROWS = 8192;
-
     private DropoutPlan plan = DropoutPlan.eval();
-    private Tensor tokens;
-    private Tensor targetIds;
-    private Tensor finalNormed;
-    private Tensor logits;
+    private final PerShape<Activations> training = new PerShape<>();
+    private final PerShape<Cached> cacheFill = new PerShape<>();
+    private final PerShape<Cached> cacheLast = new PerShape<>();
+    /** The record of the batch staged last. */
+    private Activations act;
     /** Every parameter gradient is known to be zero (see {@link #markGradientsZero}). */
     private boolean gradientsZero;
 
@@ -55,6 +53,92 @@ public final class GPTModel extends Module {
         return config;
     }
 
+    /**
+     * Rows of logits that exist at a time: the classifier (Ops.classifier) runs the output head and the loss over
+     * chunks of this many rows. At batch 64 x 1024 with GPT-2's 50,257 tokens a chunk is 0.82 GB in bf16 (1.6 GB
+     * in fp32) instead of 6.6 GB (13 GB) for all rows; 8192 rows keep the head's GEMMs large (M = 8192) and its
+     * fp32 weight gradient is read and written once per chunk, 8 times per such batch. Smaller batches are one chunk.
+     */
+    static final int CLASSIFIER_ROWS = 8192;
+
+    /**
+     * Everything a (batch, time) shape of training or evaluation keeps: the staged token ids and targets, the
+     * embedding and its dropout, every block's record, the final LayerNorm's, the logits of up to
+     * {@link #CLASSIFIER_ROWS} rows (the classifier's chunk, which the loss overwrites with their gradient), the
+     * per-position losses (fp32), and the backward pass's buffers: the gradient of the final LayerNorm's output,
+     * the residual stream's gradient (one buffer, which every block updates in place), and the work buffers every
+     * block shares.
+     */
+    public record Activations(Tensor tokens, Tensor targets, Tensor embedded, Tensor x0,
+                              List<TransformerBlock.Saved> blocks, LayerNorm.Saved lnF, Tensor logits, Tensor losses,
+                              Tensor dFinalNormed, Tensor dResidual, TransformerBlock.Work work) {}
+
+    /**
+     * What inference through a KV cache needs for {@code n} new positions of each sequence: their ids and
+     * positions, a zero position table (see {@link #blocksCached}), the token and position embeddings, every
+     * block's record; and, for the last position only, the final LayerNorm's record and the logits (both null
+     * in a record that only fills the cache).
+     */
+    public record Cached(Tensor tokens, Tensor positions, Tensor noPosition, Tensor x, Tensor posEmbedded,
+                         List<TransformerBlock.Saved> blocks, LayerNorm.Saved lnF, Tensor logits) {}
+
+    private Activations allocateTraining(ActivationArena.Fields f, int batch, int time) {
+        DType a = ops.activationType();
+        int c = config.embDim();
+        Tensor tokens = f.take("tokens", DType.I32, batch, time);
+        Tensor targets = f.take("targets", DType.I32, batch, time);
+        Tensor embedded = f.take("embedded", a, batch, time, c);
+        Tensor x = f.take("x0", a, batch, time, c);
+        Tensor x0 = x;
+        List<TransformerBlock.Saved> saved = new ArrayList<>();
+        for (int l = 0; l < blocks.size(); l++) {
+            saved.add(blocks.get(l).allocate(f, "h." + l, x, a));
+            x = saved.getLast().x2();
+        }
+        LayerNorm.Saved lnFSaved = lnF.allocate(f, "ln_f", x, a);
+        Tensor logits = f.take("logits", a, Math.min(batch * time, CLASSIFIER_ROWS), config.vocabSize());
+        Tensor losses = f.take("losses", DType.F32, batch, time);
+        return new Activations(tokens, targets, embedded, x0, saved, lnFSaved, logits, losses,
+                f.take("dnormed", a, batch, time, c), f.take("dresidual", a, batch, time, c),
+                TransformerBlock.Work.allocate(f, batch, time, c, a));
+    }
+
+    /** Decoding stores fp32 activations on every backend (the cached attention kernel is fp32) and reads fp32 weights. */
+    private Cached allocateCached(ActivationArena.Fields f, int batch, int n, boolean head) {
+        DType a = DType.F32;
+        int c = config.embDim();
+        Tensor tokens = f.take("cached.tokens", DType.I32, batch, n);
+        Tensor positions = f.take("cached.positions", DType.I32, batch, n);
+        Tensor noPosition = f.take("cached.no_position", a, n, c);
+        Tensor x = f.take("cached.x", a, batch, n, c);
+        Tensor posEmbedded = f.take("cached.wpe", a, batch, n, c);
+        List<TransformerBlock.Saved> saved = new ArrayList<>();
+        Tensor in = x;
+        for (int l = 0; l < blocks.size(); l++) {
+            saved.add(blocks.get(l).allocate(f, "h." + l, in, a));
+            in = saved.getLast().x2();
+        }
+        LayerNorm.Saved lnFSaved = head ? lnF.allocate(f, "ln_f", in, a) : null;
+        Tensor logits = head ? f.take("cached.logits", a, batch, n, config.vocabSize()) : null;
+        return new Cached(tokens, positions, noPosition, x, posEmbedded, saved, lnFSaved, logits);
+    }
+
+    /**
+     * How many times the training activations have been allocated: a recorded step (a CUDA graph) reads their
+     * addresses, so it is valid only while this stays the same.
+     */
+    public long activationAllocations() {
+        return training.allocations;
+    }
+
+    @Override
+    protected void releaseActivations() {
+        training.close();
+        cacheFill.close();
+        cacheLast.close();
+        act = null;
+    }
+
     /** The book's initialisation for its untied models, GPT-2's for tied ones (see {@link Init}). */
     private void initWeights(long seed) {
         Init init = new Init(seed, config.tiedHead() ? Init.Scheme.GPT2 : Init.Scheme.BOOK, config.nLayers());
@@ -63,6 +147,7 @@ public final class GPTModel extends Module {
         blocks.forEach(b -> b.init(init));
         lnF.init();
         if (lmHead != null) lmHead.init(init, false);
+        parameterArena().valuesChanged();
     }
 
     /** Number of dropout sites: the embedding, then three per block (attention weights, two residual branches). */
@@ -83,9 +168,9 @@ public final class GPTModel extends Module {
         stageTokens(ids, batch, time);
         ops.stageDropoutKeys(dropout.keys());
         forwardStaged(dropout);
-        Tensor all = ops.view(logits, 0, batch, time, config.vocabSize());
-        ops.linearForward(all, finalNormed, headWeight().value(), null);
-        return all;
+        Tensor logits = ops.view(act.logits(), 0, batch, time, config.vocabSize());
+        ops.linearForward(logits, act.lnF().out(), headWeight().readAs(logits.dtype()), null);
+        return logits;
     }
 
     /**
@@ -107,8 +192,9 @@ public final class GPTModel extends Module {
             throw new IllegalArgumentException("token batch has " + ids.length + " ids, expected " + batch + "x" + time);
         }
         checkIds(ids, "token");
-        tokens = scratchInt("tokens", batch, time);
-        ops.write(tokens, ids);
+        act = training.get(ops, batch, time, f -> allocateTraining(f, batch, time));
+        parameterArena().refreshComputeCopy(); // queued before the batch's work, outside any recorded step
+        ops.write(act.tokens(), ids);
     }
 
     /**
@@ -149,25 +235,22 @@ public final class GPTModel extends Module {
 
     /** Everything up to the final LayerNorm's output (the output head runs with the loss, Ops.classifier). */
     private void forwardStaged(DropoutPlan dropout) {
-        int batch = tokens.shape()[0], time = tokens.shape()[1];
         plan = dropout;
-        int c = config.embDim();
-        Tensor embedded = scratch("embedded", batch, time, c);
-        ops.embeddingForward(embedded, tokens, wte.weight.value, wpe.weight.value);
-        Tensor x = scratch("x0", batch, time, c);
-        ops.dropoutForward(x, embedded, plan.site(0));
+        DType a = act.embedded().dtype();
+        ops.embeddingForward(act.embedded(), act.tokens(), wte.weight.readAs(a), wpe.weight.readAs(a));
+        ops.dropoutForward(act.x0(), act.embedded(), plan.site(0));
         for (int l = 0; l < blocks.size(); l++) {
-            x = blocks.get(l).forward(x, plan.site(1 + 3 * l), plan.site(2 + 3 * l), plan.site(3 + 3 * l));
+            blocks.get(l).forward(act.blocks().get(l), plan.site(1 + 3 * l), plan.site(2 + 3 * l), plan.site(3 + 3 * l));
         }
-        finalNormed = lnF.forward(x);
-        logits = scratch("logits", Math.min(batch * time, CLASSIFIER_ROWS), config.vocabSize());
+        lnF.forward(act.lnF());
     }
 
     /**
      * Inference with a key/value cache: runs {@code newTokens} more tokens of each of {@code batch} sequences
      * (ids (batch, newTokens), row-major) at positions [cache.length(), cache.length() + newTokens), appends
      * their keys and values to the cache and returns the logits of the last new position, (batch, 1, V), valid
-     * until the next call. No dropout. Overwrites the activations a training backward pass would need.
+     * until the next call. No dropout. Its activations are records of their own ({@link Cached}): a training
+     * batch's are left alone.
      *
      * <p>A prompt is prefilled in one call: all but its last token only fill the cache, so the output head,
      * the largest matmul, runs for one position per sequence.
@@ -185,34 +268,33 @@ public final class GPTModel extends Module {
                     + " exceed the model's context length " + cache.capacity());
         }
         checkIds(ids, "token");
-        if (newTokens > 1) blocksCached(columns(ids, batch, newTokens, 0, newTokens - 1), batch, cache);
-        Tensor x = blocksCached(columns(ids, batch, newTokens, newTokens - 1, newTokens), batch, cache);
-        Tensor last = scratch("logits_last", batch, 1, config.vocabSize());
-        ops.linearForward(last, lnF.forward(x), headWeight().value(), null);
-        return last;
+        if (newTokens > 1) {
+            int n = newTokens - 1;
+            blocksCached(cacheFill.get(ops, batch, n, f -> allocateCached(f, batch, n, false)),
+                    columns(ids, batch, newTokens, 0, n), cache);
+        }
+        Cached last = cacheLast.get(ops, batch, 1, f -> allocateCached(f, batch, 1, true));
+        blocksCached(last, columns(ids, batch, newTokens, newTokens - 1, newTokens), cache);
+        ops.linearForward(last.logits(), lnF.forward(last.lnF()), headWeight().readAs(DType.F32), null);
+        return last.logits();
     }
 
-    /** Embeds ids (batch, n) at the cache's next positions and runs them through every block; returns (B,n,C). */
-    private Tensor blocksCached(int[] ids, int batch, KVCache cache) {
-        int n = ids.length / batch, pos = cache.length(), c = config.embDim();
+    /** Embeds ids (batch, n) at the cache's next positions and runs them through every block of {@code r}. */
+    private void blocksCached(Cached r, int[] ids, KVCache cache) {
+        int n = r.tokens().shape()[1], pos = cache.length();
         int[] positions = new int[ids.length];
         for (int i = 0; i < positions.length; i++) positions[i] = pos + i % n;
-        Tensor tok = scratchInt("cached_tokens", batch, n);
-        Tensor posIds = scratchInt("cached_positions", batch, n);
-        ops.write(tok, ids);
-        ops.write(posIds, positions);
+        ops.write(r.tokens(), ids);
+        ops.write(r.positions(), positions);
         // embeddingForward adds position rows 0..n-1, but these positions start at pos: look up the token and
         // the position rows separately (wpe as a table indexed by position) with a zero position term, then add.
-        Tensor noPosition = scratch("no_position", n, c);
-        ops.zero(noPosition);
-        Tensor x = scratch("cached_x", batch, n, c);
-        Tensor posEmbedded = scratch("cached_wpe", batch, n, c);
-        ops.embeddingForward(x, tok, wte.weight.value, noPosition);
-        ops.embeddingForward(posEmbedded, posIds, wpe.weight.value, noPosition);
-        ops.add(x, x, posEmbedded);
-        for (int l = 0; l < blocks.size(); l++) x = blocks.get(l).forwardCached(x, cache.keys[l], cache.values[l], pos);
+        ops.zero(r.noPosition());
+        ops.embeddingForward(r.x(), r.tokens(), wte.weight.readAs(DType.F32), r.noPosition());
+        ops.embeddingForward(r.posEmbedded(), r.positions(), wpe.weight.readAs(DType.F32), r.noPosition());
+        ops.add(r.x(), r.x(), r.posEmbedded());
+        for (int l = 0; l < blocks.size(); l++)
+            blocks.get(l).forwardCached(r.blocks().get(l), cache.keys[l], cache.values[l], pos);
         cache.advance(n);
-        return x;
     }
 
     /** Columns [from, to) of a row-major (batch, time) id array. */
@@ -269,40 +351,33 @@ public final class GPTModel extends Module {
 
     /** Checks targets against the staged tokens' shape and queues them; returns how many count. */
     private int stageTargets(int[] targets) {
-        int[] s = tokens.shape();
+        if (act == null) throw new IllegalStateException("no batch was staged: run forward first");
+        int[] s = act.tokens().shape();
         if (targets.length != s[0] * s[1]) {
             throw new IllegalArgumentException("targets have " + targets.length + " ids, expected " + s[0] * s[1]);
         }
         int valid = checkIds(targets, "target");
         if (valid == 0) throw new IllegalArgumentException("every target is the ignore index -100; there is no loss to compute");
-        targetIds = scratchInt("targets", s[0], s[1]);
-        ops.write(targetIds, targets);
+        ops.write(act.targets(), targets);
         return valid;
     }
 
     /**
      * Per-position losses of the last forward pass against the staged targets, the output head and the loss
-     * chunk by chunk (in the logits buffer); with the gradient, also the head's weight gradient and that of the
-     * final LayerNorm's output (zeroed first by {@link #prepareBackward}).
+     * chunk by chunk; with the gradient, also the head's weight gradient and that of the final LayerNorm's output
+     * (zeroed first by {@link #prepareBackward}).
      */
     private Tensor lossesStaged(boolean withGrad, float dlossScale) {
         if (withGrad) gradientsZero = false;
-        int[] s = tokens.shape();
-        Tensor losses = scratch("losses", s[0], s[1]);
-        ops.classifier(losses, withGrad ? dFinalNormed() : null, withGrad ? headWeight().grad() : null, finalNormed,
-                headWeight().value(), targetIds, dlossScale, logits);
-        return losses;
-    }
-
-    /** The gradient of the final LayerNorm's output (B,T,C), which the classifier accumulates into. */
-    private Tensor dFinalNormed() {
-        return scratch("dnormed", finalNormed.shape());
+        ops.classifier(act.losses(), withGrad ? act.dFinalNormed() : null, withGrad ? headWeight().grad() : null,
+                act.lnF().out(), headWeight().readAs(act.logits().dtype()), act.targets(), dlossScale, act.logits());
+        return act.losses();
     }
 
     /** The gradient buffers the classifier and the final LayerNorm accumulate into, zeroed. */
     private void prepareBackward() {
-        ops.zero(dFinalNormed());
-        ops.zero(scratch("dresidual", finalNormed.shape()));
+        ops.zero(act.dFinalNormed());
+        ops.zero(act.dResidual());
     }
 
     /** Checks ids are in the vocabulary (targets may also be -100); returns how many are not ignored. */
@@ -320,26 +395,49 @@ public final class GPTModel extends Module {
         return valid;
     }
 
-    /**
-     * The backward pass after the classifier (which took the head's gradients and dFinalNormed), through one
-     * buffer for the residual stream's gradient that every block updates in place.
-     */
+    /** The backward pass after the classifier (which took the head's gradients and dFinalNormed). */
     private void backward(Consumer<String> finished) {
         if (lmHead != null) finished.accept("lm_head");
-        Tensor d = scratch("dresidual", finalNormed.shape());
-        lnF.backward(dFinalNormed(), d);
+        Tensor d = act.dResidual();
+        lnF.backward(act.lnF(), act.dFinalNormed(), d);
         finished.accept("ln_f");
         for (int l = blocks.size() - 1; l >= 0; l--) {
-            blocks.get(l).backward(d);
+            blocks.get(l).backward(act.blocks().get(l), act.work(), d);
             finished.accept("h." + l);
         }
-        Tensor dEmbedded = TransformerBlock.dropoutGradient(ops, scratch("dembedded", d.shape()), d, plan.site(0));
-        ops.embeddingBackward(wte.weight.grad, wpe.weight.grad, dEmbedded, tokens);
+        // The first block's work buffer is free again: the dropout gradient of the embedding goes there.
+        Tensor dEmbedded = TransformerBlock.dropoutGradient(ops, act.work().dBranch(), d, plan.site(0));
+        ops.embeddingBackward(wte.weight.grad, wpe.weight.grad, dEmbedded, act.tokens());
         finished.accept("wpe");
         finished.accept("wte");
     }
 
     private Parameter headWeight() {
         return lmHead == null ? wte.weight : lmHead.weight;
+    }
+
+    /** The record of the (batch, time) shape asked for last, reallocated (the old one freed) when it changes. */
+    private static final class PerShape<R> implements AutoCloseable {
+        private ActivationArena<R> arena;
+        private int batch;
+        private int time;
+        private long allocations;
+
+        R get(Ops ops, int batch, int time, Function<ActivationArena.Fields, R> build) {
+            if (arena == null || batch != this.batch || time != this.time) {
+                close();
+                arena = ActivationArena.allocate(ops, build);
+                this.batch = batch;
+                this.time = time;
+                allocations++;
+            }
+            return arena.record();
+        }
+
+        @Override
+        public void close() {
+            if (arena != null) arena.close();
+            arena = null;
+        }
     }
 }

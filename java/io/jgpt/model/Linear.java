@@ -2,6 +2,7 @@ package io.jgpt.model;
 
 import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
+import io.jgpt.tensor.Tensor.DType;
 
 /** {@code nn.Linear}: y = x W^T + b with W stored (out, in). */
 public final class Linear extends Module {
@@ -9,7 +10,9 @@ public final class Linear extends Module {
     final Parameter bias;
     private final int in;
     private final int out;
-    private Tensor input;
+
+    /** What one use of the layer saves: its input (B,T,in), written by someone else, and its output (B,T,out). */
+    public record Saved(Tensor in, Tensor out) {}
 
     public Linear(Ops ops, int in, int out, boolean bias) {
         super(ops);
@@ -19,18 +22,27 @@ public final class Linear extends Module {
         this.bias = bias ? parameter("bias", out) : null;
     }
 
-    /** x (B,T,in) → (B,T,out); keeps x for the backward pass. */
-    public Tensor forward(Tensor x) {
+    /** The record of this layer applied to {@code x} (B,T,in). */
+    Saved allocate(ActivationArena.Fields f, String name, Tensor x, DType activations) {
         int[] s = x.shape();
-        input = x;
-        Tensor y = scratch("out", s[0], s[1], out);
-        ops.linearForward(y, x, weight.value, bias == null ? null : bias.value);
-        return y;
+        return new Saved(x, f.take(name, activations, s[0], s[1], out));
+    }
+
+    /** {@code s.in()} → {@code s.out()}, which it returns. */
+    public Tensor forward(Saved s) {
+        DType a = s.in().dtype();
+        ops.linearForward(s.out(), s.in(), weight.readAs(a), bias == null ? null : bias.readAs(a));
+        return s.out();
     }
 
     /** Accumulates into dx (nullable) and into this layer's parameter gradients. */
-    public void backward(Tensor dy, Tensor dx) {
-        ops.linearBackward(dx, weight.grad, bias == null ? null : bias.grad, dy, input, weight.value);
+    public void backward(Saved s, Tensor dy, Tensor dx) {
+        ops.linearBackward(dx, weight.grad, bias == null ? null : bias.grad, dy, s.in(), weight.readAs(s.in().dtype()));
+    }
+
+    /** As {@link #backward}, leaving the bias gradient to whoever took it already (Ops.linearBackwardThroughGelu). */
+    void backwardWithoutBias(Saved s, Tensor dy, Tensor dx) {
+        ops.linearBackward(dx, weight.grad, null, dy, s.in(), weight.readAs(s.in().dtype()));
     }
 
     /**

@@ -2,17 +2,14 @@ package io.jgpt.model;
 
 import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
-import io.jgpt.tensor.Tensor.DType;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Base of every layer, in the spirit of PyTorch's {@code nn.Module}: named parameters, named buffers and
- * named children, all living on one backend ({@link Ops}). Layers also keep the activations their backward
- * pass needs in {@linkplain #scratch scratch tensors} that are allocated once per (batch, context) shape and
- * reused every step.
+ * named children, all living on one backend ({@link Ops}). Layers hold no activations: the model allocates
+ * them per (batch, context) shape in an {@link ActivationArena} and hands each layer its record.
  */
 public abstract class Module {
 
@@ -20,7 +17,6 @@ public abstract class Module {
     private final Map<String, Parameter> parameters = new LinkedHashMap<>();
     private final Map<String, Buffer> buffers = new LinkedHashMap<>();
     private final Map<String, Module> children = new LinkedHashMap<>();
-    private final Map<String, Tensor> scratch = new HashMap<>();
     /** Set on the module that laid out its tree's parameters ({@link #packParameters}); null elsewhere. */
     private ParameterArena arena;
 
@@ -67,29 +63,6 @@ public abstract class Module {
         return module;
     }
 
-    /**
-     * A reusable tensor private to this module, reallocated only when the requested shape changes (a new
-     * batch or context size). Contents are whatever the last use left.
-     */
-    protected final Tensor scratch(String key, int... shape) {
-        return scratch(key, DType.F32, shape);
-    }
-
-    /** Like {@link #scratch(String, int...)} for int32 tensors (token ids). */
-    protected final Tensor scratchInt(String key, int... shape) {
-        return scratch(key, DType.I32, shape);
-    }
-
-    private Tensor scratch(String key, DType dtype, int[] shape) {
-        Tensor t = scratch.get(key);
-        if (t == null || t.dtype() != dtype || !java.util.Arrays.equals(t.shape(), shape)) {
-            if (t != null) t.close();
-            t = ops.zeros(dtype, shape);
-            scratch.put(key, t);
-        }
-        return t;
-    }
-
     /** Every parameter of this module and its descendants, in registration order. */
     public final List<Parameter> parameters() {
         return List.copyOf(namedParameters().values());
@@ -132,19 +105,22 @@ public abstract class Module {
 
     /**
      * Moves parameters, gradients and buffers to another backend (PyTorch's {@code module.to(device)}): the
-     * arenas move whole and every parameter is re-bound to views of the new ones. Activations are dropped and
-     * re-allocated on the new backend at the next forward pass. Only the module that owns the arena moves.
+     * arenas move whole and every parameter is re-bound to views of the new ones. Activations are dropped
+     * ({@link #releaseActivations}) and re-allocated on the new backend at the next forward pass. Only the
+     * module that owns the arena moves.
      */
     public final void to(Ops target) {
         if (target == ops) return;
+        releaseActivations();
         parameterArena().moveTo(target);
         moveTree(target);
     }
 
+    /** Frees whatever activations this module holds (the model's arenas); called before it moves. */
+    protected void releaseActivations() {}
+
     private void moveTree(Ops target) {
         buffers.values().forEach(b -> b.value = move(b.value, target));
-        scratch.values().forEach(Tensor::close);
-        scratch.clear();
         children.values().forEach(c -> c.moveTree(target));
         ops = target;
     }

@@ -22,9 +22,21 @@ public final class MultiHeadAttention extends Module {
     final Buffer mask;
     private final int embDim;
     private final int nHeads;
-    private Tensor qkvOut;
-    private Tensor attnOut;
     private Dropout dropout = Dropout.NONE;
+
+    /**
+     * Saved for the backward pass: the packed projection (its output is qkv (B,T,3C)), the attention output
+     * y (B,T,C, also c_proj's input), the per-row log-sum-exp (B,NH,T, always fp32) and the output projection.
+     */
+    public record Saved(Linear.Saved qkv, Tensor y, Tensor lse, Linear.Saved proj) {}
+
+    /** The backward pass's work buffers, shared by every block: the gradients of y and of qkv. */
+    public record Work(Tensor dy, Tensor dqkv) {
+        static Work allocate(ActivationArena.Fields f, int batch, int time, int embDim, DType activations) {
+            return new Work(f.take("attn.dy", activations, batch, time, embDim),
+                    f.take("attn.dqkv", activations, batch, time, 3 * embDim));
+        }
+    }
 
     public MultiHeadAttention(Ops ops, GPTConfig cfg) {
         super(ops);
@@ -45,40 +57,37 @@ public final class MultiHeadAttention extends Module {
         return m;
     }
 
-    public Tensor forward(Tensor x, Dropout attnDropout) {
+    /** The record of this layer applied to {@code x} (B,T,C). */
+    Saved allocate(ActivationArena.Fields f, String name, Tensor x, DType activations) {
         int[] s = x.shape();
+        Linear.Saved packed = qkv.allocate(f, name + ".c_attn", x, activations);
+        Tensor y = f.take(name + ".y", activations, s[0], s[1], embDim);
+        Tensor lse = f.take(name + ".lse", DType.F32, s[0], nHeads, s[1]);
+        return new Saved(packed, y, lse, proj.allocate(f, name + ".c_proj", y, activations));
+    }
+
+    public Tensor forward(Saved s, Dropout attnDropout) {
         dropout = attnDropout;
-        qkvOut = qkv.forward(x);
-        attnOut = scratch("y", s[0], s[1], embDim);
-        ops.attentionForward(attnOut, lse(s), qkvOut, nHeads, dropout);
-        return proj.forward(attnOut);
+        ops.attentionForward(s.y(), s.lse(), qkv.forward(s.qkv()), nHeads, dropout);
+        return proj.forward(s.proj());
     }
 
     /**
-     * Inference through a key/value cache: x (B,Tn,C) holds positions [pos, pos+Tn), whose keys and values
-     * are appended to kCache/vCache (B,NH,context,hs) before the new queries attend to every cached position.
+     * Inference through a key/value cache: {@code s.qkv().in()} (B,Tn,C) holds positions [pos, pos+Tn), whose
+     * keys and values are appended to kCache/vCache (B,NH,context,hs) before the new queries attend to every
+     * cached position. The record's lse is not used.
      */
-    public Tensor forwardCached(Tensor x, Tensor kCache, Tensor vCache, int pos) {
-        int[] s = x.shape();
-        Tensor packed = qkv.forward(x);
-        Tensor y = scratch("cachedY", s[0], s[1], embDim); // not "y": that one is saved for backward
-        ops.attentionCached(y, packed, kCache, vCache, mask.value, pos, nHeads);
-        return proj.forward(y);
+    public Tensor forwardCached(Saved s, Tensor kCache, Tensor vCache, int pos) {
+        ops.attentionCached(s.y(), qkv.forward(s.qkv()), kCache, vCache, mask.value, pos, nHeads);
+        return proj.forward(s.proj());
     }
 
-    public void backward(Tensor dout, Tensor dx) {
-        int[] s = dx.shape();
-        Tensor dy = scratch("dy", s[0], s[1], embDim);
-        Tensor dqkv = scratch("dqkv", s[0], s[1], 3 * embDim);
-        ops.zero(dy);
-        ops.zero(dqkv);
-        proj.backward(dout, dy);
-        ops.attentionBackward(dqkv, dy, qkvOut, attnOut, lse(s), nHeads, dropout);
-        qkv.backward(dqkv, dx);
-    }
-
-    private Tensor lse(int[] s) {
-        return scratch("lse", s[0], nHeads, s[1]);
+    public void backward(Saved s, Work w, Tensor dout, Tensor dx) {
+        ops.zero(w.dy());
+        ops.zero(w.dqkv());
+        proj.backward(s.proj(), dout, w.dy());
+        ops.attentionBackward(w.dqkv(), w.dy(), s.qkv().out(), s.y(), s.lse(), nHeads, dropout);
+        qkv.backward(s.qkv(), w.dqkv(), dx);
     }
 
     void init(Init init) {

@@ -17,6 +17,13 @@ import java.util.Map;
  * multiple of {@link #ALIGN} elements; the padding between slots is zero in every arena and stays zero (its
  * gradient is zero, and AdamW maps a zero weight with a zero gradient and zero moments to zero).
  *
+ * <p>Where the backend stores bf16 activations ({@link Ops#activationType()} BF16) a third arena holds the
+ * weights rounded to bf16, the <b>compute copy</b> the products read: AdamW writes it in the same pass as the
+ * weights ({@link Ops#adamw(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, io.jgpt.ops.AdamWConfig, boolean,
+ * Tensor)}), and anything else that may change the values (initialisation, loading a checkpoint, handing out a
+ * {@link Parameter#value()}) marks it stale, so {@link #refreshComputeCopy} narrows it again before the next
+ * forward pass.
+ *
  * <p>Code that works on single parameters (checkpoints, {@code Module.to}, the state dict, tests) sees
  * ordinary tensors; code that works on all of them at once (the optimizer, the gradient norm, zeroing,
  * gradient reduction) takes the arena tensors.
@@ -61,6 +68,8 @@ public final class ParameterArena {
     private Ops ops;
     private Tensor values;
     private Tensor grads;
+    private Tensor copy;
+    private boolean copyStale = true;
 
     /** Lays out {@code named} (dotted name → parameter, in order), allocates both arenas and binds the views. */
     ParameterArena(Ops ops, Map<String, Parameter> named) {
@@ -76,8 +85,7 @@ public final class ParameterArena {
         size = Math.max(at, ALIGN);
         parameters = List.copyOf(named.values());
         this.ops = ops;
-        values = ops.zeros(DType.F32, Math.toIntExact(size));
-        grads = ops.zeros(DType.F32, Math.toIntExact(size));
+        allocate(ops);
         bind();
     }
 
@@ -85,11 +93,21 @@ public final class ParameterArena {
         return (n + ALIGN - 1) / ALIGN * ALIGN;
     }
 
+    private void allocate(Ops on) {
+        ops = on;
+        values = on.zeros(DType.F32, Math.toIntExact(size));
+        grads = on.zeros(DType.F32, Math.toIntExact(size));
+        copy = on.activationType() == DType.BF16 ? on.zeros(DType.BF16, Math.toIntExact(size)) : null;
+        copyStale = true;
+    }
+
     private void bind() {
         for (int i = 0; i < slots.size(); i++) {
             Parameter p = parameters.get(i);
+            p.arena = this;
             p.value = view(values, slots.get(i));
             p.grad = view(grads, slots.get(i));
+            p.copy = copy == null ? null : view(copy, slots.get(i));
         }
     }
 
@@ -124,6 +142,26 @@ public final class ParameterArena {
     /** Every parameter gradient, one (size) tensor with the same layout as {@link #values()}. */
     public Tensor gradients() {
         return grads;
+    }
+
+    /** The weights rounded to bf16 (BF16, this layout) where the backend stores bf16 activations, else null. */
+    public Tensor computeCopy() {
+        return copy;
+    }
+
+    /** The values may have changed other than through AdamW: the compute copy is made again before it is read. */
+    public void valuesChanged() {
+        copyStale = true;
+    }
+
+    /**
+     * Narrows the values into the compute copy if they may have changed since it was made (one pass on the
+     * backend, queued; nothing when the last change was an AdamW step, which writes the copy itself).
+     */
+    public void refreshComputeCopy() {
+        if (copy == null || !copyStale) return;
+        ops.copy(copy, values);
+        copyStale = false;
     }
 
     /** A new zero tensor with this arena's layout (AdamW's moments). */
@@ -166,15 +204,18 @@ public final class ParameterArena {
         return parts.length > 2 && parts[1].chars().allMatch(Character::isDigit) ? parts[0] + "." + parts[1] : parts[0];
     }
 
-    /** Moves both arenas to another backend and re-binds every parameter's views ({@code Module.to}). */
+    /**
+     * Moves the arenas to another backend and re-binds every parameter's views ({@code Module.to}); the compute
+     * copy is allocated anew if the target wants one, and made before the next forward pass.
+     */
     void moveTo(Ops target) {
-        Tensor v = target.upload(DType.F32, ops.download(values), values.shape());
-        Tensor g = target.upload(DType.F32, ops.download(grads), grads.shape());
+        float[] v = ops.download(values), g = ops.download(grads);
         values.close();
         grads.close();
-        values = v;
-        grads = g;
-        ops = target;
+        if (copy != null) copy.close();
+        allocate(target);
+        target.write(values, v);
+        target.write(grads, g);
         bind();
     }
 }

@@ -3,6 +3,7 @@ package io.jgpt.model;
 import io.jgpt.ops.Dropout;
 import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
+import io.jgpt.tensor.Tensor.DType;
 
 /**
  * Pre-LayerNorm transformer block (chapter 4):
@@ -20,6 +21,31 @@ public final class TransformerBlock extends Module {
     private Dropout drop1 = Dropout.NONE;
     private Dropout drop2 = Dropout.NONE;
 
+    /**
+     * One block's saved activations: ln1's input is the block's input x, ln2's is x1; branch1/branch2 are the
+     * residual branches after dropout, x2 the block's output.
+     */
+    public record Saved(LayerNorm.Saved ln1, MultiHeadAttention.Saved attn, Tensor branch1, Tensor x1,
+                        LayerNorm.Saved ln2, FeedForward.Saved mlp, Tensor branch2, Tensor x2) {
+        public Tensor in() {
+            return ln1.in();
+        }
+    }
+
+    /**
+     * The backward pass's work buffers, used by one block at a time and so shared by all of them (each is
+     * overwritten or zeroed before it is read): the gradient of a branch, of a LayerNorm's output, and the
+     * attention's and the MLP's own. The residual stream's gradient is the caller's one buffer (see backward).
+     */
+    public record Work(Tensor dBranch, Tensor dNormed, MultiHeadAttention.Work attn, FeedForward.Work mlp) {
+        static Work allocate(ActivationArena.Fields f, int batch, int time, int embDim, DType activations) {
+            return new Work(f.take("block.dbranch", activations, batch, time, embDim),
+                    f.take("block.dnormed", activations, batch, time, embDim),
+                    MultiHeadAttention.Work.allocate(f, batch, time, embDim, activations),
+                    FeedForward.Work.allocate(f, batch, time, embDim, activations));
+        }
+    }
+
     public TransformerBlock(Ops ops, GPTConfig cfg) {
         super(ops);
         ln1 = child("ln_1", new LayerNorm(ops, cfg.embDim()));
@@ -28,34 +54,51 @@ public final class TransformerBlock extends Module {
         mlp = child("mlp", new FeedForward(ops, cfg.embDim()));
     }
 
-    /** @param attnDrop dropout on attention weights; drop1/drop2 on the two residual branches */
-    public Tensor forward(Tensor x, Dropout attnDrop, Dropout drop1, Dropout drop2) {
+    /** The record of this block applied to {@code x} (B,T,C); fields are named after {@code name} ("h.3"). */
+    Saved allocate(ActivationArena.Fields f, String name, Tensor x, DType activations) {
+        LayerNorm.Saved n1 = ln1.allocate(f, name + ".ln_1", x, activations);
+        MultiHeadAttention.Saved a = attn.allocate(f, name + ".attn", n1.out(), activations);
+        Tensor branch1 = f.take(name + ".branch1", activations, x.shape());
+        Tensor x1 = f.take(name + ".x1", activations, x.shape());
+        LayerNorm.Saved n2 = ln2.allocate(f, name + ".ln_2", x1, activations);
+        FeedForward.Saved m = mlp.allocate(f, name + ".mlp", n2.out(), activations);
+        Tensor branch2 = f.take(name + ".branch2", activations, x.shape());
+        Tensor x2 = f.take(name + ".x2", activations, x.shape());
+        return new Saved(n1, a, branch1, x1, n2, m, branch2, x2);
+    }
+
+    /**
+     * Runs the block on {@code s.in()} and returns its output {@code s.x2()}.
+     *
+     * @param attnDrop dropout on attention weights; drop1/drop2 on the two residual branches
+     */
+    public Tensor forward(Saved s, Dropout attnDrop, Dropout drop1, Dropout drop2) {
         this.drop1 = drop1;
         this.drop2 = drop2;
-        return residuals(x, attn.forward(ln1.forward(x), attnDrop));
+        ln1.forward(s.ln1());
+        return residuals(s, attn.forward(s.attn(), attnDrop));
     }
 
     /** Inference through the key/value cache of this block (see {@link GPTModel#forwardCached}): no dropout. */
-    public Tensor forwardCached(Tensor x, Tensor kCache, Tensor vCache, int pos) {
+    public Tensor forwardCached(Saved s, Tensor kCache, Tensor vCache, int pos) {
         drop1 = Dropout.NONE;
         drop2 = Dropout.NONE;
-        return residuals(x, attn.forwardCached(ln1.forward(x), kCache, vCache, pos));
+        ln1.forward(s.ln1());
+        return residuals(s, attn.forwardCached(s.attn(), kCache, vCache, pos));
     }
 
     /** Both residual connections around the attention output {@code a}, with this pass's dropouts. */
-    private Tensor residuals(Tensor x, Tensor a) {
+    private Tensor residuals(Saved s, Tensor a) {
         // x1 = x + branch1 and ln2(x1) in one op (Ops.residualLayerNormForward).
-        Tensor x1 = scratch("x1", x.shape());
-        Tensor m = mlp.forward(ln2.forwardResidual(x1, x, dropped("branch1", a, drop1)));
-        Tensor x2 = scratch("x2", x.shape());
-        ops.add(x2, x1, dropped("branch2", m, drop2));
-        return x2;
+        ln2.forwardResidual(s.ln2(), s.in(), dropped(s.branch1(), a, drop1));
+        Tensor m = mlp.forward(s.mlp());
+        ops.add(s.x2(), s.x1(), dropped(s.branch2(), m, drop2));
+        return s.x2();
     }
 
-    /** A residual branch after its dropout: the branch itself when the dropout is inactive. */
-    private Tensor dropped(String key, Tensor branch, Dropout dropout) {
+    /** A residual branch after its dropout: the branch itself when the dropout is inactive, else into {@code into}. */
+    private Tensor dropped(Tensor into, Tensor branch, Dropout dropout) {
         if (!dropout.active()) return branch;
-        Tensor into = scratch(key, branch.shape());
         ops.dropoutForward(into, branch, dropout);
         return into;
     }
@@ -66,18 +109,15 @@ public final class TransformerBlock extends Module {
      * passes unchanged, so each LayerNorm's input gradient is added into d (layerNormBackward accumulates):
      * after ln2 it is x1's gradient, after ln1 x's.
      */
-    public void backward(Tensor d) {
-        int[] s = d.shape();
-        Tensor dBranch = scratch("dbranch", s);
-        Tensor dNormed = scratch("dnormed", s);
+    public void backward(Saved s, Work w, Tensor d) {
         // Second residual: x2 = x1 + dropout(mlp(ln2(x1))).
-        ops.zero(dNormed);
-        mlp.backward(dropoutGradient(ops, dBranch, d, drop2), dNormed);
-        ln2.backward(dNormed, d);
+        ops.zero(w.dNormed());
+        mlp.backward(s.mlp(), w.mlp(), dropoutGradient(ops, w.dBranch(), d, drop2), w.dNormed());
+        ln2.backward(s.ln2(), w.dNormed(), d);
         // First residual: x1 = x + dropout(attn(ln1(x))).
-        ops.zero(dNormed);
-        attn.backward(dropoutGradient(ops, dBranch, d, drop1), dNormed);
-        ln1.backward(dNormed, d);
+        ops.zero(w.dNormed());
+        attn.backward(s.attn(), w.attn(), dropoutGradient(ops, w.dBranch(), d, drop1), w.dNormed());
+        ln1.backward(s.ln1(), w.dNormed(), d);
     }
 
     /**

@@ -11,7 +11,7 @@ import io.jgpt.tensor.Tensor.DType;
  */
 public final class OpCost {
 
-    private static final int F32 = 4, I32 = 4;
+    private static final int F32 = 4, I32 = 4, BF16 = 2;
 
     private OpCost() {}
 
@@ -66,7 +66,12 @@ public final class OpCost {
 
     /** One AdamW update of n F32 parameters (param, grad, m, v read; param, m, v and optionally grad written). */
     public static Cost adamw(long n, boolean zeroGrad) {
-        return new Cost((zeroGrad ? 8L : 7L) * n * F32, 16.0 * n);
+        return adamw(n, zeroGrad, false);
+    }
+
+    /** AdamW over n F32 elements, also writing their bf16 copy when {@code bf16Copy}. */
+    public static Cost adamw(long n, boolean zeroGrad, boolean bf16Copy) {
+        return new Cost((zeroGrad ? 8L : 7L) * n * F32 + (bf16Copy ? n * BF16 : 0), 16.0 * n);
     }
 
     /** state[LOSS] += scale * the sum of n F32 losses. */

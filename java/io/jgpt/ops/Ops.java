@@ -31,6 +31,15 @@ public interface Ops extends AutoCloseable {
     // types (F32; BF16 rounds to nearest even on the way in and widens exactly on the way out) and an int[]
     // for I32, so the dtype is an argument only where the host array does not already say it.
 
+    /**
+     * The element type a model on this backend stores its activations and activation gradients in: F32, or BF16
+     * on a GPU running {@code --precision bf16} (the model then also keeps a bf16 copy of its weights for the
+     * products to read). The CPU's bf16 mode answers F32: it stores floats and rounds them where the GPU would.
+     */
+    default DType activationType() {
+        return DType.F32;
+    }
+
     /** A new tensor of this element type, filled with zeros. */
     Tensor zeros(DType dtype, int... shape);
 
@@ -51,6 +60,49 @@ public interface Ops extends AutoCloseable {
 
     /** Copies an I32 tensor into {@code dst}, which has exactly its number of elements. */
     void read(Tensor src, int[] dst);
+
+    /** The element type and shape of a tensor to be allocated. */
+    record TensorSpec(DType dtype, int[] shape) {
+        public TensorSpec {
+            shape = shape.clone();
+        }
+
+        @Override
+        public int[] shape() {
+            return shape.clone();
+        }
+    }
+
+    /** Tensors allocated together ({@link #zerosTogether}), freed together by {@link #close()}. */
+    interface Allocation extends AutoCloseable {
+        /** The tensors, in the order of their specs. */
+        java.util.List<Tensor> tensors();
+
+        @Override
+        void close();
+    }
+
+    /**
+     * New zero tensors of the given types and shapes that live and die together (a model's activations for one
+     * batch shape). The default allocates each on its own (the CPU's kernels index whole arrays, and one Java
+     * array holds at most 2^31 elements); a device backend places them in one allocation, every tensor at an
+     * aligned offset, so their addresses stay fixed for as long as the allocation lives.
+     */
+    default Allocation zerosTogether(java.util.List<TensorSpec> specs) {
+        java.util.List<Tensor> tensors = new java.util.ArrayList<>(specs.size());
+        for (TensorSpec s : specs) tensors.add(zeros(s.dtype(), s.shape()));
+        return new Allocation() {
+            @Override
+            public java.util.List<Tensor> tensors() {
+                return java.util.List.copyOf(tensors);
+            }
+
+            @Override
+            public void close() {
+                tensors.forEach(Tensor::close);
+            }
+        };
+    }
 
     /** The elements of a floating tensor as a new array. */
     default float[] download(Tensor t) {
@@ -236,6 +288,19 @@ public interface Ops extends AutoCloseable {
      */
     void adamw(Tensor params, Tensor grads, Tensor m, Tensor v, Tensor chunks, Tensor state, AdamWConfig config,
                boolean zeroGrad);
+
+    /**
+     * {@link #adamw(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, AdamWConfig, boolean) adamw} that, in the same
+     * pass, also writes every updated weight rounded to bf16 into {@code bf16Copy} (BF16, params' size; null: no
+     * copy): the weights a bf16 forward reads ({@link #activationType()} BF16). A skipped step leaves it as it
+     * is, like the weights. A backend that stores no BF16 refuses a copy (the CPU's bf16 mode rounds weights as
+     * it reads them instead).
+     */
+    default void adamw(Tensor params, Tensor grads, Tensor m, Tensor v, Tensor chunks, Tensor state,
+                       AdamWConfig config, boolean zeroGrad, Tensor bf16Copy) {
+        if (bf16Copy != null) throw new IllegalArgumentException("adamw: " + name() + " keeps no bf16 weight copies");
+        adamw(params, grads, m, v, chunks, state, config, zeroGrad);
+    }
 
     /** Sum of squares of every element, accumulated in double (finite exactly when every element is). */
     double sumOfSquares(Tensor t);

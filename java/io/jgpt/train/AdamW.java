@@ -117,7 +117,8 @@ public final class AdamW {
     /** The update alone, after the step was decided elsewhere (across ranks: {@link DataParallel}). */
     public void apply(boolean zeroGrads) {
         requireMoments();
-        ops.adamw(arena.values(), arena.gradients(), m, v, chunks, state, config, zeroGrads);
+        // In bf16 runs the same pass writes the weights' bf16 copy that the next forward reads.
+        ops.adamw(arena.values(), arena.gradients(), m, v, chunks, state, config, zeroGrads, arena.computeCopy());
     }
 
     public Settings settings() {

@@ -141,6 +141,7 @@ public final class DataParallel implements AutoCloseable {
             }
         });
         lane.join();
+        arena.valuesChanged(); // a bf16 run's weight copy is made again from rank 0's weights
     }
 
     /**
@@ -229,6 +230,8 @@ public final class DataParallel implements AutoCloseable {
         long[] at = new long[buckets.size()];
         for (int b = 0; b < at.length; b++) at[b] = owned.get(b).from();
         gather(arena.values(), at, arena.values(), null);
+        // AdamW wrote the bf16 weight copy of this rank's chunks only; the others' come with the next refresh.
+        arena.valuesChanged();
     }
 
     /**

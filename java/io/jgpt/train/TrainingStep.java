@@ -34,8 +34,11 @@ public final class TrainingStep implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(TrainingStep.class);
 
-    /** What a recorded micro-batch is specific to: its kernels' sizes and loss scale. */
-    private record Shape(int batch, int time, int validTargets, int microBatches) {}
+    /**
+     * What a recorded micro-batch is specific to: its kernels' sizes and loss scale, and which allocation of the
+     * model's activations it read (evaluating another shape in between reallocates them).
+     */
+    private record Shape(int batch, int time, int validTargets, int microBatches, long activations) {}
 
     private final GPTModel model;
     private final AdamW optimizer;
@@ -108,7 +111,7 @@ public final class TrainingStep implements AutoCloseable {
                 }
                 if (lastOne && parallel == null) optimizer.update(clipNorm, true);
             };
-            Shape shape = new Shape(b.batch(), b.time(), valid, k);
+            Shape shape = new Shape(b.batch(), b.time(), valid, k, model.activationAllocations());
             if (i == 0) {
                 stepShape = shape;
                 // The first step of a shape runs eagerly: it allocates the activations and work buffers the

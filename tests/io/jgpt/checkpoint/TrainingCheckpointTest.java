@@ -3,10 +3,12 @@ package io.jgpt.checkpoint;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jgpt.cpu.Bf16Storage;
 import io.jgpt.cpu.CpuOps;
 import io.jgpt.data.BatchLoader;
 import io.jgpt.data.SlidingWindowDataset;
@@ -15,6 +17,8 @@ import io.jgpt.io.SafetensorsFile;
 import io.jgpt.model.DropoutPlan;
 import io.jgpt.model.GPTConfig;
 import io.jgpt.model.GPTModel;
+import io.jgpt.ops.Ops;
+import io.jgpt.ops.Precision;
 import io.jgpt.train.AdamW;
 import io.jgpt.train.LrSchedule;
 import io.jgpt.train.MetricsLog;
@@ -28,6 +32,8 @@ import java.util.Random;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class TrainingCheckpointTest {
 
@@ -109,21 +115,32 @@ class TrainingCheckpointTest {
                 RunDirectory.checkpoints(run).stream().map(p -> p.getFileName().toString()).toList(), "by step number, not by name");
     }
 
-    /** Six steps in one go, and three steps then a resume for three more, log identical losses. */
-    @Test
-    void resumedRunReproducesTheUninterruptedLosses(@TempDir Path tmp) throws IOException {
-        List<Double> straight = train(tmp.resolve("a"), 6, null);
-        train(tmp.resolve("b"), 3, null);
-        List<Double> resumed = new ArrayList<>(train(tmp.resolve("b"), 6, tmp.resolve("b")));
+    /**
+     * Six steps in one go, and three steps then a resume for three more, log identical losses; in bf16 too,
+     * where the checkpoint holds the fp32 masters and the resumed run makes its bf16 copies from them.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Precision.class, names = {"FP32", "BF16"})
+    void resumedRunReproducesTheUninterruptedLosses(Precision precision, @TempDir Path tmp) throws IOException {
+        List<Double> straight = train(tmp.resolve("a"), 6, null, precision);
+        train(tmp.resolve("b"), 3, null, precision);
+        List<Double> resumed = new ArrayList<>(train(tmp.resolve("b"), 6, tmp.resolve("b"), precision));
         assertEquals(6, straight.size());
         assertEquals(straight, resumed);
+        Path a = RunDirectory.latestCheckpoint(tmp.resolve("a")).orElseThrow();
+        Path b = RunDirectory.latestCheckpoint(tmp.resolve("b")).orElseThrow();
+        assertEquals(-1L, Files.mismatch(a.resolve("model.safetensors"), b.resolve("model.safetensors")),
+                "the resumed run ends with the same fp32 weights");
+        if (precision == Precision.BF16) {
+            assertNotEquals(train(tmp.resolve("c"), 6, null, Precision.FP32), straight, "bf16 rounding took effect");
+        }
     }
 
     /** Same seed, same thread count: the checkpoints are byte-for-byte the same files. */
     @Test
     void sameSeedWritesIdenticalCheckpointFiles(@TempDir Path tmp) throws IOException {
-        train(tmp.resolve("a"), 4, null);
-        train(tmp.resolve("b"), 4, null);
+        train(tmp.resolve("a"), 4, null, Precision.FP32);
+        train(tmp.resolve("b"), 4, null, Precision.FP32);
         Path a = RunDirectory.latestCheckpoint(tmp.resolve("a")).orElseThrow();
         Path b = RunDirectory.latestCheckpoint(tmp.resolve("b")).orElseThrow();
         for (String f : List.of("model.safetensors", "optimizer.safetensors", "trainer.json", "config.json")) {
@@ -132,8 +149,8 @@ class TrainingCheckpointTest {
     }
 
     /** Trains to {@code steps} (resuming from {@code resume} if given) and returns every logged step loss. */
-    private static List<Double> train(Path out, long steps, Path resume) throws IOException {
-        try (CpuOps ops = new CpuOps(2)) {
+    private static List<Double> train(Path out, long steps, Path resume, Precision precision) throws IOException {
+        try (Ops ops = precision == Precision.BF16 ? new Bf16Storage(new CpuOps(2)) : new CpuOps(2)) {
             GPTModel model = new GPTModel(TINY, ops, 7);
             AdamW adamw = new AdamW(model.parameterArena(), AdamW.Settings.book(0.1f));
             SlidingWindowDataset data = new SlidingWindowDataset(TokenSource.of("t", tokens(400, 5)), 12, 5);

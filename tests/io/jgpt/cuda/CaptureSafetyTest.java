@@ -45,7 +45,8 @@ class CaptureSafetyTest {
         return new TrainingStep(m, new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f)), 1.0, graphs);
     }
 
-    private static Batch batch(int b, int t) {
+    /** A (b, t) batch of ids and targets in the 17-token vocabulary of the fake-driver tests. */
+    static Batch batch(int b, int t) {
         int[] in = new int[b * t], out = new int[b * t];
         for (int i = 0; i < in.length; i++) {
             in[i] = (i * 5) % 17;
@@ -304,6 +305,49 @@ class CaptureSafetyTest {
                 step.run(List.of(batch(2, 8)), 1e-3f, 4, 1);
                 assertTrue(step.replaying());
                 assertEquals(2, driver.captures, "the first shape recorded again after the other's eager step");
+            }
+        }
+    }
+
+    /** A shape's activations are one device allocation, made once: the addresses a recorded step reads stay put. */
+    @Test
+    void activationsAreOneAllocationPerShape() {
+        RecordingDriver driver = new RecordingDriver();
+        try (CudaOps ops = fakeBackend(driver)) {
+            GPTModel m = new GPTModel(CFG, ops, 1);
+            Batch b = batch(2, 8);
+            driver.resetCounts();
+            m.stage(b.inputs(), b.targets(), 2, 8, io.jgpt.model.DropoutPlan.eval());
+            assertEquals(1, driver.allocations, "every activation of the shape in one allocation");
+            m.stage(b.inputs(), b.targets(), 2, 8, io.jgpt.model.DropoutPlan.eval());
+            assertEquals(1, driver.allocations, "the same shape reuses it");
+            Batch other = batch(1, 16);
+            m.stage(other.inputs(), other.targets(), 1, 16, io.jgpt.model.DropoutPlan.eval());
+            assertEquals(2, driver.allocations, "a new shape gets its own");
+        }
+    }
+
+    /**
+     * Evaluating another batch shape between training steps reallocates the activations, so the recorded step,
+     * which would read the freed ones, is recorded again (after one eager step) instead of replayed.
+     */
+    @Test
+    void anEvaluationOfAnotherShapeRetiresTheRecordedStep() {
+        RecordingDriver driver = new RecordingDriver();
+        try (CudaOps ops = fakeBackend(driver)) {
+            GPTModel m = new GPTModel(CFG, ops, 1);
+            AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
+            try (TrainingStep step = new TrainingStep(m, opt, 1.0)) {
+                for (int s = 0; s < 3; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 1);
+                Batch eval = batch(1, 16);
+                m.forward(eval.inputs(), 1, 16, io.jgpt.model.DropoutPlan.eval());
+                driver.resetCounts();
+                step.run(List.of(batch(2, 8)), 1e-3f, 3, 1);
+                assertEquals(0, driver.graphLaunches, "the old graph is not replayed");
+                assertEquals(1, Collections.frequency(driver.launched, "adamw_arena"), "an eager step");
+                step.run(List.of(batch(2, 8)), 1e-3f, 4, 1);
+                assertEquals(2, driver.captures, "recorded again");
+                assertEquals(1, driver.graphLaunches);
             }
         }
     }

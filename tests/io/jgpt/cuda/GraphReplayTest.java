@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.jgpt.model.GPTConfig;
 import io.jgpt.model.GPTModel;
 import io.jgpt.ops.Ops;
+import io.jgpt.ops.Precision;
 import io.jgpt.train.AdamW;
 import io.jgpt.train.Batch;
 import io.jgpt.train.TrainingStep;
@@ -23,7 +24,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * the same steps issued eagerly, without dropout, with dropout (each replay reads its step's staged keys) and
  * with two accumulated micro-batches (a micro-batch graph and a last-micro-batch-plus-optimizer graph). The
  * batches use every token id at most once per micro-batch, so the token-embedding gradient's atomics add to
- * each element once per kernel and the eager run is itself deterministic.
+ * each element once per kernel and the eager run is itself deterministic. In bf16 too, where the recorded
+ * optimizer step also writes the bf16 weight copy.
  */
 @Tag("gpu")
 class GraphReplayTest {
@@ -47,8 +49,9 @@ class GraphReplayTest {
         return new Batch(in, out, b, t);
     }
 
-    private static float[] train(GPTConfig cfg, int accum, boolean graphs, float[] losses, float[] norms) {
-        try (Ops gpu = new CudaOps(0, "auto", false)) {
+    private static float[] train(Precision precision, GPTConfig cfg, int accum, boolean graphs, float[] losses,
+                                 float[] norms) {
+        try (Ops gpu = new CudaOps(0, "auto", precision)) {
             GPTModel m = new GPTModel(cfg, gpu, 3);
             AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
             try (TrainingStep step = new TrainingStep(m, opt, 0.5, graphs)) {
@@ -66,15 +69,15 @@ class GraphReplayTest {
         }
     }
 
-    @ParameterizedTest(name = "dropout {0}, accumulating {1}")
-    @CsvSource({"0, 1", "0.1, 1", "0, 2", "0.1, 2"})
-    void replayedStepsEqualEagerStepsBitForBit(float dropout, int accum) {
+    @ParameterizedTest(name = "{0}, dropout {1}, accumulating {2}")
+    @CsvSource({"FP32, 0, 1", "FP32, 0.1, 1", "FP32, 0, 2", "FP32, 0.1, 2", "BF16, 0.1, 2"})
+    void replayedStepsEqualEagerStepsBitForBit(Precision precision, float dropout, int accum) {
         GPTConfig cfg = new GPTConfig(CFG.vocabSize(), CFG.contextLength(), CFG.embDim(), CFG.nHeads(), CFG.nLayers(),
                 dropout, CFG.qkvBias(), CFG.tiedHead());
         int steps = 6; // eager, capture + replay, then four replays
         float[] le = new float[steps], ne = new float[steps], lg = new float[steps], ng = new float[steps];
-        float[] eager = train(cfg, accum, false, le, ne);
-        float[] graph = train(cfg, accum, true, lg, ng);
+        float[] eager = train(precision, cfg, accum, false, le, ne);
+        float[] graph = train(precision, cfg, accum, true, lg, ng);
         assertArrayEquals(le, lg, 0f, "losses");
         assertArrayEquals(ne, ng, 0f, "gradient norms");
         assertEquals(eager.length, graph.length);
