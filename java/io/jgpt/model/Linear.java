@@ -45,23 +45,6 @@ public final class Linear extends Module {
         ops.linearBackward(dx, weight.grad, null, dy, s.in(), weight.readAs(s.in().dtype()));
     }
 
-    /**
-     * x (B,T,in) → GELU(x W^T + b) into {@code activated}; returns the pre-activation x W^T + b (this layer's
-     * output, kept for the backward pass).
-     */
-    public Tensor forwardGelu(Tensor x, Tensor activated) {
-        int[] s = x.shape();
-        input = x;
-        Tensor y = scratch("out", s[0], s[1], out);
-        ops.linearGeluForward(activated, y, x, weight.value, bias.value);
-        return y;
-    }
-
-    /** As {@link #backward}, leaving the bias gradient to whoever took it already (Ops.linearBackwardThroughGelu). */
-    void backwardWithoutBias(Tensor dy, Tensor dx) {
-        ops.linearBackward(dx, weight.grad, null, dy, input, weight.value);
-    }
-
     /** @param residual whether the output feeds the residual stream (GPT-2 scales those weights down) */
     void init(Init init, boolean residual) {
         ops.write(weight.value, init.linearWeight(in, out * in, residual));
