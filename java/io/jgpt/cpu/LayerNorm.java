@@ -108,19 +108,22 @@ final class LayerNorm {
                 }
             }
         });
-        // Each vector of columns keeps its two sums in registers over all rows (starting from dw and db, so
-        // the additions happen in the same order as adding row by row into memory).
+        // Each task owns a slice of columns and adds row after row into it, in row order (so the sums do not
+        // depend on the thread count). Rows outer, the slice's vectors inner: each row's part of dout and in is
+        // read once, contiguously. Walking all rows per vector instead re-read every cache line a vector
+        // straddles after n rows, which thrashed L2 whenever dout and in sat a multiple of its set stride apart
+        // (as back-to-back allocated activation records do): 8x slower for the same arithmetic.
         parallel.forRange(c, COLS_PER_TASK, (from, to) -> {
-            for (int i = from; i < to; i += S.length()) {
-                VectorMask<Float> m = S.indexInRange(i, to);
-                FloatVector w1 = FloatVector.fromArray(S, dw, dwo + i, m), b1 = FloatVector.fromArray(S, db, dbo + i, m);
-                for (int row = 0, o = i; row < n; row++, o += c) {
-                    FloatVector d = FloatVector.fromArray(S, dout, o, m);
-                    w1 = d.mul(FloatVector.fromArray(S, in, o, m).sub(mean[row])).mul(rstd[row]).add(w1);
-                    b1 = d.add(b1);
+            for (int row = 0; row < n; row++) {
+                int o = row * c;
+                float mu = mean[row], rs = rstd[row];
+                for (int i = from; i < to; i += S.length()) {
+                    VectorMask<Float> m = S.indexInRange(i, to);
+                    FloatVector d = FloatVector.fromArray(S, dout, o + i, m);
+                    d.mul(FloatVector.fromArray(S, in, o + i, m).sub(mu)).mul(rs)
+                            .add(FloatVector.fromArray(S, dw, dwo + i, m)).intoArray(dw, dwo + i, m);
+                    d.add(FloatVector.fromArray(S, db, dbo + i, m)).intoArray(db, dbo + i, m);
                 }
-                w1.intoArray(dw, dwo + i, m);
-                b1.intoArray(db, dbo + i, m);
             }
         });
     }
