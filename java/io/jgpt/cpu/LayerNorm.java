@@ -77,54 +77,77 @@ final class LayerNorm {
             for (int row = from; row < to; row++) {
                 int o = row * c;
                 float mu = mean[row], rs = rstd[row];
-                // Masked tail lanes load 0, so g = 0 there and they add nothing to either sum.
-                FloatVector gSum = FloatVector.zero(S), gxSum = FloatVector.zero(S);
-                // Unmasked main loops and a masked tail (whole vectors compile to tighter code).
-                int i = 0, bound = S.loopBound(c);
-                for (; i < bound; i += S.length()) {
-                    FloatVector g = FloatVector.fromArray(S, dout, o + i).mul(FloatVector.fromArray(S, w, wo + i));
-                    gSum = gSum.add(g);
-                    gxSum = g.mul(FloatVector.fromArray(S, in, o + i).sub(mu)).mul(rs).add(gxSum);
-                }
-                if (i < c) {
-                    VectorMask<Float> m = S.indexInRange(i, c);
-                    FloatVector g = FloatVector.fromArray(S, dout, o + i, m).mul(FloatVector.fromArray(S, w, wo + i, m));
-                    gSum = gSum.add(g);
-                    gxSum = g.mul(FloatVector.fromArray(S, in, o + i, m).sub(mu)).mul(rs).add(gxSum);
-                }
-                float gMean = Simd.sumLanes(gSum) / c, gxMean = Simd.sumLanes(gxSum) / c;
-                for (i = 0; i < bound; i += S.length()) {
-                    FloatVector xhat = FloatVector.fromArray(S, in, o + i).sub(mu).mul(rs);
-                    FloatVector g = FloatVector.fromArray(S, dout, o + i).mul(FloatVector.fromArray(S, w, wo + i));
-                    g.sub(gMean).sub(xhat.mul(gxMean)).mul(rs).add(FloatVector.fromArray(S, din, o + i))
-                            .intoArray(din, o + i);
-                }
-                if (i < c) {
-                    VectorMask<Float> m = S.indexInRange(i, c);
-                    FloatVector xhat = FloatVector.fromArray(S, in, o + i, m).sub(mu).mul(rs);
-                    FloatVector g = FloatVector.fromArray(S, dout, o + i, m).mul(FloatVector.fromArray(S, w, wo + i, m));
-                    g.sub(gMean).sub(xhat.mul(gxMean)).mul(rs).add(FloatVector.fromArray(S, din, o + i, m))
-                            .intoArray(din, o + i, m);
-                }
+                float gMean = gradientSum(dout, w, wo, o, c) / c, gxMean = gradientXhatSum(dout, w, wo, in, mu, rs, o, c) / c;
+                addInputGradient(din, dout, w, wo, in, mu, rs, gMean, gxMean, o, c);
             }
         });
-        // Each task owns a slice of columns and adds row after row into it, in row order (so the sums do not
-        // depend on the thread count). Rows outer, the slice's vectors inner: each row's part of dout and in is
-        // read once, contiguously. Walking all rows per vector instead re-read every cache line a vector
-        // straddles after n rows, which thrashed L2 whenever dout and in sat a multiple of its set stride apart
-        // (as back-to-back allocated activation records do): 8x slower for the same arithmetic.
+        // Each vector of columns keeps its two sums in registers over all rows (starting from dw and db, so
+        // the additions happen in the same order as adding row by row into memory).
         parallel.forRange(c, COLS_PER_TASK, (from, to) -> {
-            for (int row = 0; row < n; row++) {
-                int o = row * c;
-                float mu = mean[row], rs = rstd[row];
-                for (int i = from; i < to; i += S.length()) {
-                    VectorMask<Float> m = S.indexInRange(i, to);
-                    FloatVector d = FloatVector.fromArray(S, dout, o + i, m);
-                    d.mul(FloatVector.fromArray(S, in, o + i, m).sub(mu)).mul(rs)
-                            .add(FloatVector.fromArray(S, dw, dwo + i, m)).intoArray(dw, dwo + i, m);
-                    d.add(FloatVector.fromArray(S, db, dbo + i, m)).intoArray(db, dbo + i, m);
+            for (int i = from; i < to; i += S.length()) {
+                VectorMask<Float> m = S.indexInRange(i, to);
+                FloatVector w1 = FloatVector.fromArray(S, dw, dwo + i, m), b1 = FloatVector.fromArray(S, db, dbo + i, m);
+                for (int row = 0, o = i; row < n; row++, o += c) {
+                    FloatVector d = FloatVector.fromArray(S, dout, o, m);
+                    w1 = d.mul(FloatVector.fromArray(S, in, o, m).sub(mean[row])).mul(rstd[row]).add(w1);
+                    b1 = d.add(b1);
                 }
+                w1.intoArray(dw, dwo + i, m);
+                b1.intoArray(db, dbo + i, m);
             }
         });
+    }
+
+    // The row pass is three small methods rather than one lambda holding all three loops: C1 ran out of
+    // registers compiling that lambda ("COMPILE SKIPPED: out of virtual registers"), which left it, in some
+    // runs, in C1's unprofiled tier, where vector operations are not intrinsics (2-4 ms per call at 512 x 256
+    // instead of 0.1-0.3). Each loop: whole vectors, then a masked tail (masked lanes load 0 and add nothing).
+
+    /** The sum of g = dout * w over one row. */
+    private static float gradientSum(float[] dout, float[] w, int wo, int o, int c) {
+        FloatVector sum = FloatVector.zero(S);
+        int i = 0;
+        for (int bound = S.loopBound(c); i < bound; i += S.length()) {
+            sum = sum.add(FloatVector.fromArray(S, dout, o + i).mul(FloatVector.fromArray(S, w, wo + i)));
+        }
+        if (i < c) {
+            VectorMask<Float> m = S.indexInRange(i, c);
+            sum = sum.add(FloatVector.fromArray(S, dout, o + i, m).mul(FloatVector.fromArray(S, w, wo + i, m)));
+        }
+        return Simd.sumLanes(sum);
+    }
+
+    /** The sum of g * xhat over one row, xhat = (in - mu) * rs. */
+    private static float gradientXhatSum(float[] dout, float[] w, int wo, float[] in, float mu, float rs, int o, int c) {
+        FloatVector sum = FloatVector.zero(S);
+        int i = 0;
+        for (int bound = S.loopBound(c); i < bound; i += S.length()) {
+            FloatVector g = FloatVector.fromArray(S, dout, o + i).mul(FloatVector.fromArray(S, w, wo + i));
+            sum = g.mul(FloatVector.fromArray(S, in, o + i).sub(mu)).mul(rs).add(sum);
+        }
+        if (i < c) {
+            VectorMask<Float> m = S.indexInRange(i, c);
+            FloatVector g = FloatVector.fromArray(S, dout, o + i, m).mul(FloatVector.fromArray(S, w, wo + i, m));
+            sum = g.mul(FloatVector.fromArray(S, in, o + i, m).sub(mu)).mul(rs).add(sum);
+        }
+        return Simd.sumLanes(sum);
+    }
+
+    /** din += rs * (g - gMean - xhat * gxMean) over one row. */
+    private static void addInputGradient(float[] din, float[] dout, float[] w, int wo, float[] in, float mu, float rs,
+                                         float gMean, float gxMean, int o, int c) {
+        int i = 0;
+        for (int bound = S.loopBound(c); i < bound; i += S.length()) {
+            FloatVector xhat = FloatVector.fromArray(S, in, o + i).sub(mu).mul(rs);
+            FloatVector g = FloatVector.fromArray(S, dout, o + i).mul(FloatVector.fromArray(S, w, wo + i));
+            g.sub(gMean).sub(xhat.mul(gxMean)).mul(rs).add(FloatVector.fromArray(S, din, o + i)).intoArray(din, o + i);
+        }
+        if (i < c) {
+            VectorMask<Float> m = S.indexInRange(i, c);
+            FloatVector xhat = FloatVector.fromArray(S, in, o + i, m).sub(mu).mul(rs);
+            FloatVector g = FloatVector.fromArray(S, dout, o + i, m).mul(FloatVector.fromArray(S, w, wo + i, m));
+            g.sub(gMean).sub(xhat.mul(gxMean)).mul(rs).add(FloatVector.fromArray(S, din, o + i, m))
+                    .intoArray(din, o + i, m);
+        }
     }
 }
