@@ -15,8 +15,6 @@ import io.jgpt.model.GPTModel;
 import io.jgpt.model.KVCache;
 import io.jgpt.ops.Ops;
 import io.jgpt.tokenizer.Gpt2Tokenizer;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -76,7 +74,7 @@ public final class GenerateBenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Instant processStart = ProcessHandle.current().info().startInstant().orElse(Instant.now());
+        ProcessAge processStart = ProcessAge.current();
         Checks.positive("--prompt-tokens", promptTokens);
         Checks.positive("--new-tokens", newTokens);
         Checks.positive("--batch", batch);
@@ -96,7 +94,7 @@ public final class GenerateBenchCommand implements Callable<Integer> {
         // What generate does at start-up: kernels warm up and the tokenizer loads while the weights are mapped.
         CompletableFuture<Gpt2Tokenizer> tokenizer = CompletableFuture.supplyAsync(Gpt2Tokenizer::new);
         java.util.Map<String, Double> startup = new java.util.LinkedHashMap<>(); // phase -> seconds since process start
-        startup.put("main", since(processStart));
+        startup.put("main", processStart.seconds());
         try (DecoderWeights w = DecoderSource.open(model.preset, type, 1337, model::applyOverrides)) {
             // Checked before the warm-up thread starts: an error here closes the weights it would be reading.
             if (!ModelSource.isPreset(model.preset)) model.checkLoaded(w.config(), model.preset, false);
@@ -105,18 +103,18 @@ public final class GenerateBenchCommand implements Callable<Integer> {
                         + ") exceed the context length " + w.config().contextLength());
             }
             Thread warmUp = DecodeKernels.warmUpInBackground(w.warmUpSamples());
-            startup.put("weights_mapped", since(processStart));
+            startup.put("weights_mapped", processStart.seconds());
             int[] prompt = prompt(tokenizer.join(), w.config().vocabSize());
             double firstToken;
             long peakRss;
             long cacheBytes;
-            startup.put("prompt_tokenized", since(processStart));
+            startup.put("prompt_tokenized", processStart.seconds());
             try (Decoder one = new Decoder(w, workers, 1)) {
-                startup.put("kv_cache_allocated", since(processStart));
+                startup.put("kv_cache_allocated", processStart.seconds());
                 join(warmUp);
-                startup.put("kernels_compiled", since(processStart));
+                startup.put("kernels_compiled", processStart.seconds());
                 int first = argmax(one.prefill(0, prompt));
-                firstToken = since(processStart);
+                firstToken = processStart.seconds();
                 startup.put("first_token", firstToken);
                 decode(one, new int[] {first}, newTokens); // also warms the JIT up for the rounds
                 peakRss = ProcessMemory.peakResident();
@@ -140,14 +138,14 @@ public final class GenerateBenchCommand implements Callable<Integer> {
      * step runs the batch's newest tokens together; logits come back to the host for the argmax. No
      * bandwidth probe (it measures host memory).
      */
-    private Integer onDevice(Instant processStart, int workers) {
+    private Integer onDevice(ProcessAge processStart, int workers) {
         try (Ops ops = Backends.open(device, workers, "auto", io.jgpt.ops.Precision.FP32)) {
             GPTModel gpt = ModelSource.open(model.preset, ops, 1337, model.flags(0f, false));
             int[] prompt = prompt(new Gpt2Tokenizer(), gpt.config().vocabSize());
             double firstToken;
             try (KVCache cache = new KVCache(gpt, 1)) {
                 argmaxRows(ops.download(gpt.forwardCached(prompt, 1, prompt.length, cache)), gpt.config().vocabSize());
-                firstToken = since(processStart);
+                firstToken = processStart.seconds();
             }
             List<Double> single = new ArrayList<>(), batched = new ArrayList<>();
             for (int r = 0; r < rounds + 1; r++) { // round 0 warms up
@@ -228,10 +226,6 @@ public final class GenerateBenchCommand implements Callable<Integer> {
     /** The greedy token (temperature 0 is an argmax). */
     private static int argmax(float[] logits) {
         return Sampler.of(logits.length, 0f, 0).sample(logits);
-    }
-
-    private static double since(Instant start) {
-        return Duration.between(start, Instant.now()).toNanos() / 1e9;
     }
 
     private void report(DecoderWeights w, int workers, java.util.Map<String, Double> startup, long peakRss, long cacheBytes,
