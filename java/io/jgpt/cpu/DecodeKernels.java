@@ -86,8 +86,13 @@ public final class DecodeKernels implements AutoCloseable {
         return Thread.ofPlatform().daemon().name("jgpt-kernel-warm-up").start(() -> warmUp(samples));
     }
 
-    /** Enough calls for the kernels' loops to pass the JIT's top-tier thresholds (HotSpot's defaults count back-edges). */
-    private static final int WARM_UP_CALLS = 1500;
+    /**
+     * Enough calls for the kernels' loops to pass the JIT's top-tier thresholds (HotSpot's defaults count
+     * back-edges) and few enough not to hold up the first token: GPT-2 small on 2 CPUs, 500 calls left the
+     * prefill partly in C1 (0.20-0.36 s of 16 tokens), 1500 spent 0.3 s more warming up than 800 (first token
+     * 1.39-1.52 s with 800).
+     */
+    private static final int WARM_UP_CALLS = 800;
 
     private static void warmUp(List<WeightMatrix> samples) {
         // Widths like a real model's (GPT-2 small's LayerNorm rows are 768 wide, its GELU rows 3072): the loops
