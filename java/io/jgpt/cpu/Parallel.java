@@ -1,5 +1,6 @@
 package io.jgpt.cpu;
 
+import java.lang.ref.Cleaner;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -27,21 +28,20 @@ final class Parallel implements AutoCloseable {
     /** How long an idle helper polls before it parks: longer than the gaps between the kernels of a step. */
     private static final long SPIN_NANOS = 200_000;
 
+    /** Stops the helpers of a Parallel that became unreachable without being closed. */
+    private static final Cleaner CLEANER = Cleaner.create();
+
     private final int threads;
-    private final Helper[] helpers;
+    /** What the helpers see: they hold it, not this object, so an unclosed Parallel can still be collected. */
+    private final Team team;
     /** Held by the thread whose work the helpers share; another caller, or a nested call, runs alone. */
     private final ReentrantLock owner = new ReentrantLock();
-    private volatile Job job; // the newest work; helpers compare it with the last one they took
-    private volatile boolean closed;
 
     Parallel(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         this.threads = threads;
-        helpers = new Helper[threads - 1];
-        for (int i = 0; i < helpers.length; i++) {
-            helpers[i] = new Helper();
-            helpers[i].thread = Thread.ofPlatform().daemon().name("jgpt-cpu-" + (i + 1)).start(helpers[i]);
-        }
+        team = new Team(threads - 1);
+        CLEANER.register(this, team::close);
     }
 
     int threads() {
@@ -53,7 +53,7 @@ final class Parallel implements AutoCloseable {
         if (n <= 0) return;
         // A single piece, no helpers, or work started from inside a piece (or from a second thread while the
         // helpers are busy): the caller runs the pieces itself, in order.
-        if (n == 1 || helpers.length == 0 || !owner.tryLock()) {
+        if (n == 1 || team.helpers.length == 0 || !owner.tryLock()) {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
         }
@@ -62,13 +62,10 @@ final class Parallel implements AutoCloseable {
                 for (int i = 0; i < n; i++) body.accept(i);
                 return;
             }
-            Job j = new Job(n, body);
-            job = j;
-            for (Helper h : helpers) {
-                if (h.parked) LockSupport.unpark(h.thread);
-            }
+            Job j = team.publish(n, body);
             j.work();
             j.awaitDone();
+            team.job = null; // a finished job must not keep its body (and what that holds) reachable
         } finally {
             owner.unlock();
         }
@@ -82,19 +79,20 @@ final class Parallel implements AutoCloseable {
 
     @Override
     public void close() {
-        closed = true;
-        for (Helper h : helpers) LockSupport.unpark(h.thread);
+        team.close();
     }
 
     /** One call's pieces: whoever is free takes the next one. */
     private static final class Job {
+        private final long id;
         private final int n;
         private final IntConsumer body;
         private final AtomicInteger next = new AtomicInteger();
         private final AtomicInteger done = new AtomicInteger();
         private volatile Throwable failure;
 
-        Job(int n, IntConsumer body) {
+        Job(long id, int n, IntConsumer body) {
+            this.id = id;
             this.n = n;
             this.body = body;
         }
@@ -121,29 +119,76 @@ final class Parallel implements AutoCloseable {
         }
     }
 
-    private final class Helper implements Runnable {
+    /** The helper threads and the job in progress (null between jobs); helpers tell jobs apart by id. */
+    private static final class Team {
+        final Helper[] helpers;
+        volatile Job job;
+        volatile boolean closed;
+        private long jobs; // written by the thread holding the owner lock only
+
+        Team(int count) {
+            helpers = new Helper[count];
+            for (int i = 0; i < count; i++) {
+                helpers[i] = new Helper(this);
+                helpers[i].thread = Thread.ofPlatform().daemon().name("jgpt-cpu-" + (i + 1)).start(helpers[i]);
+            }
+        }
+
+        Job publish(int n, IntConsumer body) {
+            Job j = new Job(++jobs, n, body);
+            job = j;
+            for (Helper h : helpers) {
+                if (h.parked) LockSupport.unpark(h.thread);
+            }
+            return j;
+        }
+
+        void close() {
+            closed = true;
+            for (Helper h : helpers) LockSupport.unpark(h.thread);
+        }
+    }
+
+    private static final class Helper implements Runnable {
+        private final Team team;
         Thread thread;
         volatile boolean parked;
 
+        Helper(Team team) {
+            this.team = team;
+        }
+
         @Override
         public void run() {
-            Job last = null;
-            while (!closed) {
-                Job j = job;
-                if (j != last) {
-                    last = j;
-                    j.work();
+            long last = 0; // the id of the last job taken; ids start at 1
+            while (!team.closed) {
+                long took = workOnNewJob(last);
+                if (took != last) {
+                    last = took;
                     continue;
                 }
                 long idleSince = System.nanoTime();
-                while (job == last && !closed && System.nanoTime() - idleSince < SPIN_NANOS) Thread.onSpinWait();
-                if (job != last || closed) continue;
+                while (!hasNewJob(last) && !team.closed && System.nanoTime() - idleSince < SPIN_NANOS) Thread.onSpinWait();
+                if (hasNewJob(last) || team.closed) continue;
                 // Publish "parked" before looking at job once more: the caller writes job before it reads
                 // parked, so either it sees parked and unparks, or this thread sees the new job.
                 parked = true;
-                if (job == last && !closed) LockSupport.park(this);
+                if (!hasNewJob(last) && !team.closed) LockSupport.park(this);
                 parked = false;
             }
+        }
+
+        /** Works on the job in progress if it is not the one with id {@code last}; returns the id of the job taken, else last. */
+        private long workOnNewJob(long last) {
+            Job j = team.job;
+            if (j == null || j.id == last) return last;
+            j.work();
+            return j.id;
+        }
+
+        private boolean hasNewJob(long last) {
+            Job j = team.job;
+            return j != null && j.id != last;
         }
     }
 }
