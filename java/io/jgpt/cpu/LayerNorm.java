@@ -77,8 +77,8 @@ final class LayerNorm {
             for (int row = from; row < to; row++) {
                 int o = row * c;
                 float mu = mean[row], rs = rstd[row];
-                float gMean = gradientSum(dout, w, wo, o, c) / c, gxMean = gradientXhatSum(dout, w, wo, in, mu, rs, o, c) / c;
-                addInputGradient(din, dout, w, wo, in, mu, rs, gMean, gxMean, o, c);
+                RowSums sums = rowSums(dout, w, wo, in, mu, rs, o, c);
+                addInputGradient(din, dout, w, wo, in, mu, rs, sums.g() / c, sums.gXhat() / c, o, c);
             }
         });
         // Each vector of columns keeps its two sums in registers over all rows (starting from dw and db, so
@@ -98,39 +98,30 @@ final class LayerNorm {
         });
     }
 
-    // The row pass is three small methods rather than one lambda holding all three loops: C1 ran out of
-    // registers compiling that lambda ("COMPILE SKIPPED: out of virtual registers"), which left it, in some
-    // runs, in C1's unprofiled tier, where vector operations are not intrinsics (2-4 ms per call at 512 x 256
-    // instead of 0.1-0.3). Each loop: whole vectors, then a masked tail (masked lanes load 0 and add nothing).
+    // The row pass is two small methods rather than one lambda holding both loops: C1 ran out of registers
+    // compiling that lambda ("COMPILE SKIPPED: out of virtual registers"), which left it, in some runs, in C1's
+    // unprofiled tier, where vector operations are not intrinsics (2-4 ms per call at 512 x 256 instead of
+    // 0.1-0.3). Each loop: whole vectors, then a masked tail (masked lanes load 0 and add nothing).
 
-    /** The sum of g = dout * w over one row. */
-    private static float gradientSum(float[] dout, float[] w, int wo, int o, int c) {
-        FloatVector sum = FloatVector.zero(S);
-        int i = 0;
-        for (int bound = S.loopBound(c); i < bound; i += S.length()) {
-            sum = sum.add(FloatVector.fromArray(S, dout, o + i).mul(FloatVector.fromArray(S, w, wo + i)));
-        }
-        if (i < c) {
-            VectorMask<Float> m = S.indexInRange(i, c);
-            sum = sum.add(FloatVector.fromArray(S, dout, o + i, m).mul(FloatVector.fromArray(S, w, wo + i, m)));
-        }
-        return Simd.sumLanes(sum);
-    }
+    /** The sums over one row of g = dout * w and of g * xhat. */
+    private record RowSums(float g, float gXhat) {}
 
-    /** The sum of g * xhat over one row, xhat = (in - mu) * rs. */
-    private static float gradientXhatSum(float[] dout, float[] w, int wo, float[] in, float mu, float rs, int o, int c) {
-        FloatVector sum = FloatVector.zero(S);
+    /** {@link RowSums} of one row, xhat = (in - mu) * rs. */
+    private static RowSums rowSums(float[] dout, float[] w, int wo, float[] in, float mu, float rs, int o, int c) {
+        FloatVector gSum = FloatVector.zero(S), gxSum = FloatVector.zero(S);
         int i = 0;
         for (int bound = S.loopBound(c); i < bound; i += S.length()) {
             FloatVector g = FloatVector.fromArray(S, dout, o + i).mul(FloatVector.fromArray(S, w, wo + i));
-            sum = g.mul(FloatVector.fromArray(S, in, o + i).sub(mu)).mul(rs).add(sum);
+            gSum = gSum.add(g);
+            gxSum = g.mul(FloatVector.fromArray(S, in, o + i).sub(mu)).mul(rs).add(gxSum);
         }
         if (i < c) {
             VectorMask<Float> m = S.indexInRange(i, c);
             FloatVector g = FloatVector.fromArray(S, dout, o + i, m).mul(FloatVector.fromArray(S, w, wo + i, m));
-            sum = g.mul(FloatVector.fromArray(S, in, o + i, m).sub(mu)).mul(rs).add(sum);
+            gSum = gSum.add(g);
+            gxSum = g.mul(FloatVector.fromArray(S, in, o + i, m).sub(mu)).mul(rs).add(gxSum);
         }
-        return Simd.sumLanes(sum);
+        return new RowSums(Simd.sumLanes(gSum), Simd.sumLanes(gxSum));
     }
 
     /** din += rs * (g - gMean - xhat * gxMean) over one row. */
