@@ -51,17 +51,13 @@ final class Parallel implements AutoCloseable {
     /** Runs {@code body.accept(i)} for every i in [0, n), spread over the workers; returns when all are done. */
     void forEach(int n, IntConsumer body) {
         if (n <= 0) return;
-        // A single piece, no helpers, or work started from inside a piece (or from a second thread while the
-        // helpers are busy): the caller runs the pieces itself, in order.
-        if (n == 1 || team.helpers.length == 0 || !owner.tryLock()) {
+        // A single piece, no helpers, or work started from inside a piece (the caller's own or a helper's) or
+        // from a second thread while the helpers are busy: the caller runs the pieces itself, in order.
+        if (n == 1 || team.helpers.length == 0 || owner.isHeldByCurrentThread() || !owner.tryLock()) {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
         }
         try {
-            if (owner.getHoldCount() > 1) { // nested inside this thread's own job
-                for (int i = 0; i < n; i++) body.accept(i);
-                return;
-            }
             Job j = team.publish(n, body);
             j.work();
             j.awaitDone();
