@@ -15,6 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  *       product of its weight row with x, reduced in a fixed lane order.</li>
  *   <li>{@link WeightMatrix.Layout#ROWS_ARE_INPUTS}: a slice is a run of inputs; it adds x[i]·W[i,:] for
  *       its inputs into its own partial sums, which are then added in slice order.</li>
+ *   <li>{@link WeightMatrix.Layout#PANELS}: the (in, out) product's arithmetic, streamed panel by panel
+ *       from a copy in {@link PanelPacking}'s order.</li>
  * </ul>
  * The slices depend only on the matrix's shape, so the result does not depend on the thread count.
  */
@@ -42,8 +44,21 @@ final class MatVec {
             throw new IllegalArgumentException("matvec: " + rows + " rows of " + w.in() + " -> " + w.out()
                     + " do not fit x[" + x.length + "] and y[" + y.length + "]");
         }
-        if (w.layout() == WeightMatrix.Layout.ROWS_ARE_OUTPUTS) byOutputs(w, bias, x, y, rows);
-        else byInputs(w, bias, x, y, rows);
+        WeightMatrix m = w.streamed();
+        switch (m.layout()) {
+            case ROWS_ARE_OUTPUTS -> byOutputs(m, bias, x, y, rows);
+            case ROWS_ARE_INPUTS -> byInputs(m, bias, x, y, rows);
+            case PANELS -> byPanels(m, bias, x, y, rows);
+        }
+    }
+
+    /**
+     * Inputs per slice of an (in, out) product: the one rule both of its kernels follow, because the slices
+     * fix the order of the additions and the panel kernel must reproduce the in-place kernel's bits.
+     */
+    private static int inputSliceLength(int in) {
+        int slices = Math.min(MAX_INPUT_SLICES, Math.ceilDiv(in, GROUP));
+        return Math.ceilDiv(in, slices);
     }
 
     // ---- (out, in): dot products -------------------------------------------------------------------
@@ -111,8 +126,7 @@ final class MatVec {
 
     private void byInputs(WeightMatrix w, float[] bias, float[] x, float[] y, int rows) {
         int in = w.in(), out = w.out();
-        int slices = Math.min(MAX_INPUT_SLICES, Math.ceilDiv(in, GROUP));
-        int grain = Math.ceilDiv(in, slices);
+        int grain = inputSliceLength(in);
         int pieces = Math.ceilDiv(in, grain);
         int perPiece = rows * out;
         if (partials.length < pieces * perPiece) partials = new float[pieces * perPiece];
@@ -198,6 +212,102 @@ final class MatVec {
                 acc[a3 + o] += wo * s3;
             }
         }
+    }
+
+    // ---- panels: the (in, out) product's sums, one panel of outputs at a time -----------------------------
+
+    /**
+     * The {@link WeightMatrix.Layout#ROWS_ARE_INPUTS} product on a panel copy, to the same bits: each output
+     * still sums its inputs' products per input slice, in input order, with one FMA each, and adds the slice
+     * sums to its bias in slice order. Only the loop order differs (a panel's outputs over all inputs instead
+     * of a slice's inputs over all outputs), so the weights stream once, contiguously, in one pass that needs
+     * no partial sums in memory and no second pass to add them.
+     */
+    private void byPanels(WeightMatrix w, float[] bias, float[] x, float[] y, int rows) {
+        int slice = inputSliceLength(w.in());
+        long panelBytes = (long) w.in() * WeightMatrix.panelWidth() * w.type().bytes();
+        int grain = (int) Math.max(1, SLICE_BYTES / panelBytes);
+        parallel.forRange(w.out() / WeightMatrix.panelWidth(), grain, (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                int r = 0;
+                for (; r + GROUP <= rows; r += GROUP) panel4(w, bias, x, r, y, p, slice);
+                for (; r < rows; r++) panel1(w, bias, x, r, y, p, slice);
+            }
+        });
+    }
+
+    /** Outputs [p·2L, p·2L + 2L) of row r. */
+    private static void panel1(WeightMatrix w, float[] bias, float[] x, int r, float[] y, int p, int slice) {
+        int in = w.in(), o = p * 2 * L, xo = r * in;
+        long base = (long) p * in * 2 * L;
+        FloatVector y0 = start(bias, o), y1 = start(bias, o + L);
+        for (int i0 = 0; i0 < in; i0 += slice) {
+            int i1 = Math.min(in, i0 + slice);
+            FloatVector a0 = FloatVector.zero(S), a1 = a0;
+            for (int i = i0; i < i1; i++) {
+                long e = base + 2L * L * i;
+                FloatVector c = FloatVector.broadcast(S, x[xo + i]);
+                a0 = w.load(e).fma(c, a0);
+                a1 = w.load(e + L).fma(c, a1);
+            }
+            y0 = y0.add(a0);
+            y1 = y1.add(a1);
+        }
+        int yo = r * w.out() + o;
+        y0.intoArray(y, yo);
+        y1.intoArray(y, yo + L);
+    }
+
+    /** Outputs [p·2L, p·2L + 2L) of rows r..r+3, one weight load feeding all four rows. */
+    private static void panel4(WeightMatrix w, float[] bias, float[] x, int r, float[] y, int p, int slice) {
+        int in = w.in(), out = w.out(), o = p * 2 * L;
+        int x0 = r * in, x1 = x0 + in, x2 = x1 + in, x3 = x2 + in;
+        long base = (long) p * in * 2 * L;
+        FloatVector b0 = start(bias, o), b1 = start(bias, o + L);
+        FloatVector y00 = b0, y01 = b1, y10 = b0, y11 = b1, y20 = b0, y21 = b1, y30 = b0, y31 = b1;
+        for (int i0 = 0; i0 < in; i0 += slice) {
+            int i1 = Math.min(in, i0 + slice);
+            FloatVector z = FloatVector.zero(S);
+            FloatVector a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+            for (int i = i0; i < i1; i++) {
+                long e = base + 2L * L * i;
+                FloatVector w0 = w.load(e), w1 = w.load(e + L);
+                FloatVector c = FloatVector.broadcast(S, x[x0 + i]);
+                a00 = w0.fma(c, a00);
+                a01 = w1.fma(c, a01);
+                c = FloatVector.broadcast(S, x[x1 + i]);
+                a10 = w0.fma(c, a10);
+                a11 = w1.fma(c, a11);
+                c = FloatVector.broadcast(S, x[x2 + i]);
+                a20 = w0.fma(c, a20);
+                a21 = w1.fma(c, a21);
+                c = FloatVector.broadcast(S, x[x3 + i]);
+                a30 = w0.fma(c, a30);
+                a31 = w1.fma(c, a31);
+            }
+            y00 = y00.add(a00);
+            y01 = y01.add(a01);
+            y10 = y10.add(a10);
+            y11 = y11.add(a11);
+            y20 = y20.add(a20);
+            y21 = y21.add(a21);
+            y30 = y30.add(a30);
+            y31 = y31.add(a31);
+        }
+        int yo = r * out + o;
+        y00.intoArray(y, yo);
+        y01.intoArray(y, yo + L);
+        y10.intoArray(y, yo + out);
+        y11.intoArray(y, yo + out + L);
+        y20.intoArray(y, yo + 2 * out);
+        y21.intoArray(y, yo + 2 * out + L);
+        y30.intoArray(y, yo + 3 * out);
+        y31.intoArray(y, yo + 3 * out + L);
+    }
+
+    /** The bias at [o, o + L), or zeros: where an output's sum starts, as in the in-place kernel's last pass. */
+    private static FloatVector start(float[] bias, int o) {
+        return bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, o);
     }
 
     // ---- fixed-order lane sum ------------------------------------------------------------------------

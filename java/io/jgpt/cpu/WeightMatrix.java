@@ -24,7 +24,13 @@ public final class WeightMatrix {
         /** (out, in): row o holds output o's weights, like {@code nn.Linear} and jgpt's own tensors. */
         ROWS_ARE_OUTPUTS,
         /** (in, out): row i holds input i's weights, like Hugging Face's Conv1D. */
-        ROWS_ARE_INPUTS
+        ROWS_ARE_INPUTS,
+        /**
+         * (out / P, in, P) with P = {@link #panelWidth()}: panel p holds outputs [p·P, p·P + P) of every input,
+         * input by input, so one panel is one contiguous stream. Made from a ROWS_ARE_INPUTS matrix by {@link
+         * PanelPacking}, never stored in a file (P depends on the CPU's vector length).
+         */
+        PANELS
     }
 
     /** Element type of the stored numbers; arithmetic is float32 either way. */
@@ -55,12 +61,17 @@ public final class WeightMatrix {
     private final int out;
     private final Layout layout;
     private final Type type;
+    /** A copy of this matrix that {@link MatVec} streams faster to the same bits; set at most once, at any time. */
+    private volatile WeightMatrix panels;
 
     public WeightMatrix(MemorySegment data, int in, int out, Layout layout, Type type) {
         if (in <= 0 || out <= 0) throw new IllegalArgumentException("matrix dimensions must be positive: " + in + " x " + out);
         if (data.byteSize() != (long) in * out * type.bytes()) {
             throw new IllegalArgumentException("a " + in + " x " + out + " " + type + " matrix needs "
                     + (long) in * out * type.bytes() + " bytes, the segment has " + data.byteSize());
+        }
+        if (layout == Layout.PANELS && out % panelWidth() != 0) {
+            throw new IllegalArgumentException("a panel matrix needs out (" + out + ") to be a multiple of " + panelWidth());
         }
         this.data = data;
         this.in = in;
@@ -90,6 +101,38 @@ public final class WeightMatrix {
         return type;
     }
 
+    /** Outputs per panel of a {@link Layout#PANELS} matrix: two vectors, which the kernel sums side by side. */
+    public static int panelWidth() {
+        return 2 * S.length();
+    }
+
+    /** Whether {@link PanelPacking} can make a panel copy: an (in, out) matrix whose outputs fill whole panels. */
+    public boolean packable() {
+        return layout == Layout.ROWS_ARE_INPUTS && out % panelWidth() == 0;
+    }
+
+    /** The matrix the kernels stream: the panel copy once one is set, else this one. */
+    WeightMatrix streamed() {
+        WeightMatrix p = panels;
+        return p != null ? p : this;
+    }
+
+    /**
+     * Hands over a panel copy of this matrix; from then on products stream it instead. Safe while products
+     * run, because the panel kernel adds the same products in the same order as the in-place one.
+     */
+    void usePanels(WeightMatrix copy) {
+        if (!packable() || copy.layout != Layout.PANELS || copy.in != in || copy.out != out || copy.type != type) {
+            throw new IllegalArgumentException("not a panel copy of this " + layout + " " + in + " x " + out + " matrix");
+        }
+        panels = copy;
+    }
+
+    /** The memory behind the stored elements (for packing and for giving a mapped file's pages back). */
+    MemorySegment data() {
+        return data;
+    }
+
     /** Bytes a pass over the whole matrix reads. */
     public long bytes() {
         return data.byteSize();
@@ -109,7 +152,11 @@ public final class WeightMatrix {
     }
 
     int rowLength() {
-        return layout == Layout.ROWS_ARE_OUTPUTS ? in : out;
+        return switch (layout) {
+            case ROWS_ARE_OUTPUTS -> in;
+            case ROWS_ARE_INPUTS -> out;
+            case PANELS -> throw new IllegalStateException("a panel matrix has no rows");
+        };
     }
 
     /** Copies stored row {@code r} (widened to float) into dst[off, off + rowLength). */

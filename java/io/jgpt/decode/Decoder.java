@@ -87,6 +87,7 @@ public final class Decoder implements Decoding {
             boolean last = from + n == ids.length;
             logits = run(seqs, Arrays.copyOfRange(ids, from, from + n), last ? n - 1 : -1);
         }
+        weights.packInBackground(); // after the first prompt, so that the first token does not wait for it
         return logits;
     }
 

@@ -1,6 +1,7 @@
 package io.jgpt.decode;
 
 import io.jgpt.JgptException;
+import io.jgpt.cpu.PanelPacking;
 import io.jgpt.cpu.WeightMatrix;
 import io.jgpt.cpu.WeightMatrix.Layout;
 import io.jgpt.cpu.WeightMatrix.Type;
@@ -21,13 +22,15 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A GPT-2's weights as the {@link Decoder} streams them. Matrices are {@link WeightMatrix}es in their
  * source's orientation and in the requested element type; vectors (LayerNorm gains, biases) are small float
  * arrays. From a safetensors checkpoint, tensors already in the requested type are used where the file is
  * mapped (no copy, no heap); only tensors that must change type are converted, into native memory and in
- * (out, in) order.
+ * (out, in) order. (in, out) matrices get a panel copy ({@link PanelPacking}) in the background once decoding
+ * has started.
  */
 public final class DecoderWeights implements AutoCloseable {
 
@@ -44,6 +47,7 @@ public final class DecoderWeights implements AutoCloseable {
     private final float[] lnFBias;
     private final WeightMatrix head;
     private final AutoCloseable owner; // the mapped file and native copies, or nothing
+    private final PanelPacking packing;
 
     private DecoderWeights(GPTConfig config, WeightMatrix wte, WeightMatrix wpe, List<Block> blocks,
                            float[] lnFWeight, float[] lnFBias, WeightMatrix head, AutoCloseable owner) {
@@ -55,6 +59,9 @@ public final class DecoderWeights implements AutoCloseable {
         this.lnFBias = lnFBias;
         this.head = head;
         this.owner = owner;
+        List<WeightMatrix> matrices = new ArrayList<>();
+        for (Block b : blocks) matrices.addAll(List.of(b.qkv(), b.proj(), b.fc(), b.fcProj()));
+        this.packing = new PanelPacking(matrices);
     }
 
     public GPTConfig config() {
@@ -120,8 +127,28 @@ public final class DecoderWeights implements AutoCloseable {
         return head == wte ? bytes : bytes + wte.bytes();
     }
 
+    /**
+     * Starts making the (in, out) matrices' panel copies on a background thread, once (later calls do
+     * nothing). The {@link Decoder} calls it after its first prefill: the first token does not wait for them,
+     * and the results do not change when they arrive.
+     */
+    public void packInBackground() {
+        packing.start();
+    }
+
+    /** Completes once every (in, out) matrix streams its panel copy; at once when there are none. */
+    public CompletableFuture<Void> packed() {
+        return packing.done();
+    }
+
+    /** How many matrices get a panel copy. */
+    public int packedMatrices() {
+        return packing.count();
+    }
+
     @Override
     public void close() {
+        packing.close();
         try {
             owner.close();
         } catch (Exception e) {

@@ -1,5 +1,9 @@
 package io.jgpt.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jgpt.tensor.Bf16;
@@ -8,10 +12,14 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** The decoding product against a double-precision reference, for both layouts and both element types. */
+/**
+ * The decoding product against a double-precision reference, for both stored layouts and both element types;
+ * the panel copy of an (in, out) matrix against the in-place kernel, bit for bit.
+ */
 class MatVecTest {
 
     private static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -51,6 +59,79 @@ class MatVecTest {
                 }
             }
         }
+    }
+
+    /**
+     * A product may switch to the panel copy while decoding runs, so the copy must give the in-place kernel's
+     * exact bits: in sizes that cut the inputs into uneven slices (37, 130, 3072 inputs), for every row count
+     * around the kernels' groups of four, with and without a bias, in float32 and bf16.
+     */
+    @ParameterizedTest
+    @CsvSource({"37,1,1", "64,3,2", "130,2,5", "768,24,4", "3072,2,9", "5,1,3"})
+    void panelCopyGivesTheInPlaceKernelsBits(int in, int panels, int rows) {
+        int out = panels * WeightMatrix.panelWidth();
+        Random rng = new Random(17L * in + out + rows);
+        float[] w = gaussian(rng, in * out); // (in, out)
+        float[] x = gaussian(rng, rows * in);
+        float[] bias = gaussian(rng, out);
+        try (DecodeKernels kernels = new DecodeKernels(2); Arena arena = Arena.ofShared()) {
+            for (WeightMatrix.Type type : WeightMatrix.Type.values()) {
+                WeightMatrix m = matrix(w, in, out, WeightMatrix.Layout.ROWS_ARE_INPUTS, type, arena);
+                assertTrue(m.packable());
+                float[][] inPlace = {new float[rows * out], new float[rows * out]};
+                kernels.linear(m, bias, x, inPlace[0], rows);
+                kernels.linear(m, null, x, inPlace[1], rows);
+                WeightMatrix copy = PanelPacking.pack(m, arena);
+                assertEquals(WeightMatrix.Layout.PANELS, copy.layout());
+                assertEquals(m.bytes(), copy.bytes());
+                m.usePanels(copy);
+                assertEquals(copy, m.streamed());
+                float[][] packed = {new float[rows * out], new float[rows * out]};
+                kernels.linear(m, bias, x, packed[0], rows);
+                kernels.linear(m, null, x, packed[1], rows);
+                assertArrayEquals(inPlace[0], packed[0], type + " " + in + " x " + out + ", " + rows + " rows, with bias");
+                assertArrayEquals(inPlace[1], packed[1], type + " " + in + " x " + out + ", " + rows + " rows, without bias");
+            }
+        }
+    }
+
+    @Test
+    void onlyInOutMatricesOfWholePanelsArePacked() {
+        int p = WeightMatrix.panelWidth();
+        float[] w = new float[8 * 3 * p];
+        assertFalse(WeightMatrix.ofArray(w, 8, 3 * p, WeightMatrix.Layout.ROWS_ARE_OUTPUTS).packable(), "(out, in) streams as it is");
+        assertFalse(WeightMatrix.ofArray(new float[8 * (p + 1)], 8, p + 1, WeightMatrix.Layout.ROWS_ARE_INPUTS).packable(), "a partial panel");
+        WeightMatrix m = WeightMatrix.ofArray(w, 8, 3 * p, WeightMatrix.Layout.ROWS_ARE_INPUTS);
+        WeightMatrix other = WeightMatrix.ofArray(w, 3 * p, 8, WeightMatrix.Layout.ROWS_ARE_OUTPUTS);
+        assertThrows(IllegalArgumentException.class, () -> m.usePanels(other), "not a panel copy");
+        assertThrows(IllegalArgumentException.class, () -> new WeightMatrix(MemorySegment.ofArray(new float[8 * (p + 1)]), 8, p + 1,
+                WeightMatrix.Layout.PANELS, WeightMatrix.Type.F32), "panels need whole panels");
+    }
+
+    /** The background copier hands over every packable matrix and leaves the others alone. */
+    @Test
+    void backgroundPackingHandsOverEveryPackableMatrix() {
+        int p = WeightMatrix.panelWidth();
+        Random rng = new Random(5);
+        WeightMatrix a = WeightMatrix.ofArray(gaussian(rng, 40 * 2 * p), 40, 2 * p, WeightMatrix.Layout.ROWS_ARE_INPUTS);
+        WeightMatrix b = WeightMatrix.ofArray(gaussian(rng, 2 * p * 40), 2 * p, 40, WeightMatrix.Layout.ROWS_ARE_OUTPUTS);
+        WeightMatrix c = WeightMatrix.ofArray(gaussian(rng, 3 * p * 2 * p), 3 * p, 2 * p, WeightMatrix.Layout.ROWS_ARE_INPUTS);
+        try (PanelPacking packing = new PanelPacking(java.util.List.of(a, b, c))) {
+            assertEquals(2, packing.count());
+            assertFalse(packing.done().isDone(), "nothing copied before start");
+            packing.start();
+            packing.start(); // once only
+            packing.done().join();
+            assertEquals(WeightMatrix.Layout.PANELS, a.streamed().layout());
+            assertEquals(b, b.streamed());
+            assertEquals(WeightMatrix.Layout.PANELS, c.streamed().layout());
+        }
+        try (PanelPacking none = new PanelPacking(java.util.List.of(b))) {
+            assertTrue(none.done().isDone(), "nothing to copy");
+        }
+        PanelPacking unstarted = new PanelPacking(java.util.List.of(WeightMatrix.ofArray(new float[4 * p], 4, p, WeightMatrix.Layout.ROWS_ARE_INPUTS)));
+        unstarted.close();
+        assertTrue(unstarted.done().isCancelled(), "closing unblocks whoever waits");
     }
 
     private static WeightMatrix matrix(float[] values, int in, int out, WeightMatrix.Layout layout, WeightMatrix.Type type, Arena arena) {

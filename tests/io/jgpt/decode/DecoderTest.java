@@ -2,6 +2,7 @@ package io.jgpt.decode;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -79,6 +80,27 @@ class DecoderTest {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * The first prefill runs on the mapped Conv1D weights and starts their panel copies; once those are in,
+     * the same prompt gives the same logits bit for bit, so decoding does not depend on when they arrive.
+     */
+    @Test
+    void panelCopiesChangeNoLogit(@TempDir Path dir) {
+        GPTModel model = model(TIED, 6);
+        Gpt2Checkpoint.save(dir, ModelStates.export(model));
+        int[] prompt = prompt(TIED, 21, 14);
+        try (DecoderWeights w = DecoderWeights.map(dir, WeightMatrix.Type.F32); Decoder d = new Decoder(w, 2, 1)) {
+            assertEquals(4 * TIED.nLayers(), w.packedMatrices(), "every Conv1D weight of a vector-friendly width");
+            assertFalse(w.packed().isDone(), "no copy before decoding starts");
+            float[] inPlace = d.prefill(0, prompt);
+            float[] inPlaceStep = d.step(new int[] {0}, new int[] {5})[0];
+            w.packed().join();
+            d.reset(0);
+            assertArrayEquals(inPlace, d.prefill(0, prompt), "prefill");
+            assertArrayEquals(inPlaceStep, d.step(new int[] {0}, new int[] {5})[0], "a decoding step");
         }
     }
 
