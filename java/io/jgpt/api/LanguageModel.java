@@ -2,7 +2,6 @@ package io.jgpt.api;
 
 import io.jgpt.Backends;
 import io.jgpt.checkpoint.ModelSource;
-import io.jgpt.cpu.DecodeKernels;
 import io.jgpt.cpu.WeightMatrix;
 import io.jgpt.decode.Decoder;
 import io.jgpt.decode.DecoderSource;
@@ -21,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 
@@ -119,9 +119,9 @@ public final class LanguageModel implements AutoCloseable {
     /** A finished generation: the new text and token ids, and whether it ended at {@code <|endoftext|>}. */
     public record Completion(String prompt, String text, int[] tokens, boolean endOfText) {}
 
-    private final Gpt2Tokenizer tokenizer = new Gpt2Tokenizer();
+    /** Loads on another thread while the weights open. */
+    private final CompletableFuture<Gpt2Tokenizer> tokenizer = CompletableFuture.supplyAsync(Gpt2Tokenizer::new);
     private final Options options;
-    private Thread warmUp;                 // the CPU decoder's kernels compiling; joined before the first token
     private final Ops ops;                 // null on the CPU decoder
     private final GPTModel model;          // null on the CPU decoder
     private final DecoderWeights weights;  // null on the model path
@@ -189,11 +189,11 @@ public final class LanguageModel implements AutoCloseable {
 
     /** GPT-2 BPE ids of {@code text}. */
     public int[] tokenize(String text) {
-        return tokenizer.encode(text);
+        return tokenizer().encode(text);
     }
 
     public String detokenize(int[] ids) {
-        return tokenizer.decode(ids);
+        return tokenizer().decode(ids);
     }
 
     /** Continues {@code prompt}, passing each new piece of text to {@code onText} as soon as it is decoded. */
@@ -217,7 +217,7 @@ public final class LanguageModel implements AutoCloseable {
                 List<TextStream> streams = new ArrayList<>();
                 for (int i = from; i < to; i++) {
                     if (prompts.get(i).isEmpty()) throw new IllegalArgumentException("prompt " + (i + 1) + " is empty");
-                    TextStream stream = new TextStream(tokenizer, onText.get(i));
+                    TextStream stream = new TextStream(tokenizer(), onText.get(i));
                     streams.add(stream);
                     requests.add(new Generator.Request(tokenize(prompts.get(i)), sampling.maxNewTokens(), sampler(sampling, i), stream));
                 }
@@ -232,6 +232,16 @@ public final class LanguageModel implements AutoCloseable {
         return out;
     }
 
+    private Gpt2Tokenizer tokenizer() {
+        try {
+            return tokenizer.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error r) throw r;
+            throw e;
+        }
+    }
+
     private Sampler sampler(Sampling s, int index) {
         int v = config.vocabSize();
         return new Sampler(v, s.temperature(), s.topK() == 0 ? v : s.topK(), s.topP(), s.seed() + index);
@@ -240,14 +250,6 @@ public final class LanguageModel implements AutoCloseable {
     private Decoding decoding(int sequences) {
         if (weights != null) {
             Decoder decoder = new Decoder(weights, options.threads(), sequences);
-            if (warmUp != null) {
-                try {
-                    warmUp.join();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                warmUp = null;
-            }
             return decoder;
         }
         return options.cache() ? ModelDecoding.cached(model, sequences) : ModelDecoding.fullWindow(model, sequences);

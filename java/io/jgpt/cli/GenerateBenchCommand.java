@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.jgpt.Backends;
 import io.jgpt.checkpoint.ModelSource;
-import io.jgpt.cpu.DecodeKernels;
 import io.jgpt.cpu.ReadBandwidth;
 import io.jgpt.cpu.WeightMatrix;
 import io.jgpt.decode.Decoder;
@@ -102,7 +101,6 @@ public final class GenerateBenchCommand implements Callable<Integer> {
                 throw new io.jgpt.JgptException("--prompt-tokens + --new-tokens (" + (promptTokens + newTokens)
                         + ") exceed the context length " + w.config().contextLength());
             }
-            Thread warmUp = DecodeKernels.warmUpInBackground(w.warmUpSamples());
             CompletableFuture<Double> packedAt = w.packed().thenApply(done -> processStart.seconds());
             startup.put("weights_mapped", processStart.seconds());
             int[] prompt = prompt(tokenizer.join(), w.config().vocabSize());
@@ -112,7 +110,7 @@ public final class GenerateBenchCommand implements Callable<Integer> {
             startup.put("prompt_tokenized", processStart.seconds());
             try (Decoder one = new Decoder(w, workers, 1)) {
                 startup.put("kv_cache_allocated", processStart.seconds());
-                join(warmUp);
+                w.awaitWarmUp();
                 startup.put("kernels_compiled", processStart.seconds());
                 int first = argmax(one.prefill(0, prompt));
                 firstToken = processStart.seconds();
@@ -188,14 +186,6 @@ public final class GenerateBenchCommand implements Callable<Integer> {
         int[] out = new int[logits.length / v];
         for (int r = 0; r < out.length; r++) out[r] = argmax(Arrays.copyOfRange(logits, r * v, (r + 1) * v));
         return out;
-    }
-
-    static void join(Thread t) {
-        try {
-            t.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     /** Tokens per second over all sequences: prefill each sequence, then time {@code newTokens} steps. */

@@ -79,6 +79,7 @@ public final class Decoder implements Decoding {
     public float[] prefill(int seq, int[] ids) {
         checkSeq(seq);
         if (ids.length == 0) throw new IllegalArgumentException("prefill needs at least one token");
+        weights.awaitWarmUp(); // the first prompt runs compiled kernels
         float[] logits = null;
         for (int from = 0; from < ids.length; from += PREFILL_ROWS) {
             int n = Math.min(PREFILL_ROWS, ids.length - from);

@@ -3,6 +3,7 @@ package io.jgpt.decode;
 import io.jgpt.checkpoint.ModelSource;
 import io.jgpt.checkpoint.ModelStates;
 import io.jgpt.cpu.CpuOps;
+import io.jgpt.cpu.KernelWarmUp;
 import io.jgpt.cpu.WeightMatrix;
 import io.jgpt.model.GPTConfig;
 import io.jgpt.model.GPTModel;
@@ -20,6 +21,19 @@ public final class DecoderSource {
      * @param overrides applied to a preset's config only
      */
     public static DecoderWeights open(String spec, WeightMatrix.Type type, long seed, UnaryOperator<GPTConfig> overrides) {
+        // The kernels start compiling while the weights open; the first prefill waits for them.
+        KernelWarmUp warmUp = KernelWarmUp.start();
+        try {
+            DecoderWeights w = load(spec, type, seed, overrides);
+            w.warmUpWith(warmUp);
+            return w;
+        } catch (RuntimeException | Error e) {
+            warmUp.cancel();
+            throw e;
+        }
+    }
+
+    private static DecoderWeights load(String spec, WeightMatrix.Type type, long seed, UnaryOperator<GPTConfig> overrides) {
         WeightMatrix.Type orF32 = type != null ? type : WeightMatrix.Type.F32;
         if (ModelSource.isPreset(spec)) {
             try (CpuOps ops = new CpuOps(Runtime.getRuntime().availableProcessors())) {

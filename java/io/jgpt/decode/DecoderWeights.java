@@ -1,6 +1,7 @@
 package io.jgpt.decode;
 
 import io.jgpt.JgptException;
+import io.jgpt.cpu.KernelWarmUp;
 import io.jgpt.cpu.PanelPacking;
 import io.jgpt.cpu.WeightMatrix;
 import io.jgpt.cpu.WeightMatrix.Layout;
@@ -48,6 +49,7 @@ public final class DecoderWeights implements AutoCloseable {
     private final WeightMatrix head;
     private final AutoCloseable owner; // the mapped file and native copies, or nothing
     private final PanelPacking packing;
+    private volatile KernelWarmUp warmUp; // set by DecoderSource; awaited before the first prefill
 
     private DecoderWeights(GPTConfig config, WeightMatrix wte, WeightMatrix wpe, List<Block> blocks,
                            float[] lnFWeight, float[] lnFBias, WeightMatrix head, AutoCloseable owner) {
@@ -101,7 +103,7 @@ public final class DecoderWeights implements AutoCloseable {
     /**
      * One small corner ({@link WeightMatrix#corner}) of each kind of matrix held (orientation, type and
      * memory), odd-sized so that the kernels' scalar tails run too: what {@link
-     * io.jgpt.cpu.DecodeKernels#warmUpInBackground} needs.
+     * KernelWarmUp#weightsOpen} needs.
      */
     public List<WeightMatrix> warmUpSamples() {
         Block b = blocks.get(0);
@@ -127,6 +129,18 @@ public final class DecoderWeights implements AutoCloseable {
         return head == wte ? bytes : bytes + wte.bytes();
     }
 
+    /** Gives the kernels' warm-up its samples of these weights; {@link #awaitWarmUp} and {@link #close} wait for it. */
+    void warmUpWith(KernelWarmUp w) {
+        warmUp = w;
+        w.weightsOpen(warmUpSamples());
+    }
+
+    /** Waits for the kernels' warm-up that {@link DecoderSource#open} started, if any (the first prefill does). */
+    public void awaitWarmUp() {
+        KernelWarmUp w = warmUp;
+        if (w != null) w.await();
+    }
+
     /**
      * Starts making the (in, out) matrices' panel copies on a background thread, once (later calls do
      * nothing). The {@link Decoder} calls it after its first prefill: the first token does not wait for them,
@@ -148,6 +162,11 @@ public final class DecoderWeights implements AutoCloseable {
 
     @Override
     public void close() {
+        KernelWarmUp w = warmUp;
+        if (w != null) { // it may be reading corners of the mapped file
+            w.cancel();
+            w.await();
+        }
         packing.close();
         try {
             owner.close();
