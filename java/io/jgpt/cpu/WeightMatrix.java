@@ -146,6 +146,11 @@ public final class WeightMatrix {
         return new WeightMatrix(data.asSlice(0, (long) in * out * type.bytes()), in, out, layout, type);
     }
 
+    /** Whether the matrix is read in place from a mapped file. */
+    public boolean isMapped() {
+        return data.isMapped();
+    }
+
     /** The class of memory behind the matrix (mapped file, native, heap array), which the JIT specialises on. */
     public String segmentKind() {
         return data.getClass().getSimpleName();

@@ -208,13 +208,22 @@ public final class DecoderWeights implements AutoCloseable {
             // A zero qkv bias (what jgpt writes for a model without one) changes nothing, so any is used.
             configured = configured.withQkvBias(file.contains("transformer.h.0.attn.c_attn.bias") || file.contains("h.0.attn.c_attn.bias"));
             Type target = type != null ? type : file.dtype(name(file, "wte.weight")) == Dtype.BF16 ? Type.BF16 : Type.F32;
-            Matrices m = (name, in, out) -> mapped(file, name, in, out, target, arena);
+            boolean[] inPlace = {false};
+            Matrices m = (name, in, out) -> {
+                WeightMatrix w = mapped(file, name, in, out, target, arena);
+                inPlace[0] |= w.isMapped();
+                return w;
+            };
             Vectors v = name -> vector(file, name);
             boolean untied = !configured.tiedHead() || (file.contains("lm_head.weight") && !sameBytes(file, "lm_head.weight", name(file, "wte.weight")));
-            return assemble(configured, m, v, untied, () -> {
+            DecoderWeights weights = assemble(configured, m, v, untied, () -> {
                 arena.close();
                 file.close();
             });
+            // Every matrix converted: what was read of the file (the vectors, pages around the conversions'
+            // chunks; 4.5 MB for GPT-2 small) need not stay resident.
+            if (!inPlace[0]) file.unload();
+            return weights;
         } catch (RuntimeException e) {
             arena.close();
             file.close();

@@ -247,6 +247,14 @@ public final class SafetensorsFile implements AutoCloseable {
         return new HostTensor(shape(name), readFloats(name));
     }
 
+    /**
+     * Takes the file's pages out of this process's memory (they stay in the page cache, and fault back in if
+     * read again): for a caller that has copied what it needs and keeps the file open.
+     */
+    public void unload() {
+        file.segment().unload();
+    }
+
     @Override
     public void close() {
         file.close();
