@@ -81,7 +81,7 @@ public final class PanelPacking implements AutoCloseable {
 
     /** Runs the panel kernel on a copy of a corner of {@code sample} (native memory, like the real copies). */
     private void warmUp(WeightMatrix sample) {
-        int in = Math.min(sample.in(), 37), out = WeightMatrix.panelWidth();
+        int in = Math.min(sample.in(), 37), out = 2 * WeightMatrix.panelWidth(); // one pair of panels
         WeightMatrix small = pack(sample.corner(in, out), arena);
         float[] x = new float[4 * in], y = new float[4 * out], bias = new float[out];
         try (Parallel one = new Parallel(1)) {

@@ -70,8 +70,8 @@ public final class WeightMatrix {
             throw new IllegalArgumentException("a " + in + " x " + out + " " + type + " matrix needs "
                     + (long) in * out * type.bytes() + " bytes, the segment has " + data.byteSize());
         }
-        if (layout == Layout.PANELS && out % panelWidth() != 0) {
-            throw new IllegalArgumentException("a panel matrix needs out (" + out + ") to be a multiple of " + panelWidth());
+        if (layout == Layout.PANELS && !wholePanelPairs(out)) {
+            throw new IllegalArgumentException("a panel matrix needs out (" + out + ") to be a multiple of " + 2 * panelWidth());
         }
         this.data = data;
         this.in = in;
@@ -106,9 +106,14 @@ public final class WeightMatrix {
         return 2 * S.length();
     }
 
-    /** Whether {@link PanelPacking} can make a panel copy: an (in, out) matrix whose outputs fill whole panels. */
+    /** Whether {@link PanelPacking} can make a panel copy: an (in, out) matrix whose outputs fill whole pairs of panels. */
     public boolean packable() {
-        return layout == Layout.ROWS_ARE_INPUTS && out % panelWidth() == 0;
+        return layout == Layout.ROWS_ARE_INPUTS && wholePanelPairs(out);
+    }
+
+    /** The single-row panel kernel streams panels two at a time. */
+    private static boolean wholePanelPairs(int out) {
+        return out % (2 * panelWidth()) == 0;
     }
 
     /** The matrix the kernels stream: the panel copy once one is set, else this one. */

@@ -67,7 +67,7 @@ class MatVecTest {
      * around the kernels' groups of four, with and without a bias, in float32 and bf16.
      */
     @ParameterizedTest
-    @CsvSource({"37,1,1", "64,3,2", "130,2,5", "768,24,4", "3072,2,9", "5,1,3"})
+    @CsvSource({"37,2,1", "64,6,2", "130,2,5", "768,24,4", "3072,2,9", "5,4,3", "48,2,6"})
     void panelCopyGivesTheInPlaceKernelsBits(int in, int panels, int rows) {
         int out = panels * WeightMatrix.panelWidth();
         Random rng = new Random(17L * in + out + rows);
@@ -98,14 +98,16 @@ class MatVecTest {
     @Test
     void onlyInOutMatricesOfWholePanelsArePacked() {
         int p = WeightMatrix.panelWidth();
-        float[] w = new float[8 * 3 * p];
-        assertFalse(WeightMatrix.ofArray(w, 8, 3 * p, WeightMatrix.Layout.ROWS_ARE_OUTPUTS).packable(), "(out, in) streams as it is");
+        float[] w = new float[8 * 4 * p];
+        assertFalse(WeightMatrix.ofArray(w, 8, 4 * p, WeightMatrix.Layout.ROWS_ARE_OUTPUTS).packable(), "(out, in) streams as it is");
         assertFalse(WeightMatrix.ofArray(new float[8 * (p + 1)], 8, p + 1, WeightMatrix.Layout.ROWS_ARE_INPUTS).packable(), "a partial panel");
-        WeightMatrix m = WeightMatrix.ofArray(w, 8, 3 * p, WeightMatrix.Layout.ROWS_ARE_INPUTS);
-        WeightMatrix other = WeightMatrix.ofArray(w, 3 * p, 8, WeightMatrix.Layout.ROWS_ARE_OUTPUTS);
+        assertFalse(WeightMatrix.ofArray(new float[8 * 3 * p], 8, 3 * p, WeightMatrix.Layout.ROWS_ARE_INPUTS).packable(), "an odd number of panels");
+        WeightMatrix m = WeightMatrix.ofArray(w, 8, 4 * p, WeightMatrix.Layout.ROWS_ARE_INPUTS);
+        assertTrue(m.packable());
+        WeightMatrix other = WeightMatrix.ofArray(w, 4 * p, 8, WeightMatrix.Layout.ROWS_ARE_OUTPUTS);
         assertThrows(IllegalArgumentException.class, () -> m.usePanels(other), "not a panel copy");
-        assertThrows(IllegalArgumentException.class, () -> new WeightMatrix(MemorySegment.ofArray(new float[8 * (p + 1)]), 8, p + 1,
-                WeightMatrix.Layout.PANELS, WeightMatrix.Type.F32), "panels need whole panels");
+        assertThrows(IllegalArgumentException.class, () -> new WeightMatrix(MemorySegment.ofArray(new float[8 * 3 * p]), 8, 3 * p,
+                WeightMatrix.Layout.PANELS, WeightMatrix.Type.F32), "panels come in pairs");
     }
 
     /** The background copier hands over every packable matrix and leaves the others alone. */
@@ -129,7 +131,8 @@ class MatVecTest {
         try (PanelPacking none = new PanelPacking(java.util.List.of(b))) {
             assertTrue(none.done().isDone(), "nothing to copy");
         }
-        PanelPacking unstarted = new PanelPacking(java.util.List.of(WeightMatrix.ofArray(new float[4 * p], 4, p, WeightMatrix.Layout.ROWS_ARE_INPUTS)));
+        PanelPacking unstarted = new PanelPacking(java.util.List.of(WeightMatrix.ofArray(new float[4 * 2 * p], 4, 2 * p, WeightMatrix.Layout.ROWS_ARE_INPUTS)));
+        assertEquals(1, unstarted.count());
         unstarted.close();
         assertTrue(unstarted.done().isCancelled(), "closing unblocks whoever waits");
     }
