@@ -64,16 +64,14 @@ public final class PanelPacking implements AutoCloseable {
         }
     }
 
-    /** A panel copy of {@code m} in {@code arena}'s memory; source rows are read in order, each once. */
+    /** A panel copy of {@code m} in {@code arena}'s memory ({@link WeightMatrix#panelIndex}); source rows are read in order, each once. */
     static WeightMatrix pack(WeightMatrix m, Arena arena) {
         if (!m.packable()) throw new IllegalArgumentException("a " + m.layout() + " " + m.in() + " x " + m.out() + " matrix has no panel copy");
         int in = m.in(), out = m.out(), p = WeightMatrix.panelWidth(), bytes = m.type().bytes();
-        MemorySegment src = m.data(), dst = arena.allocate(src.byteSize(), 64);
-        long chunk = (long) p * bytes;
+        MemorySegment src = m.data(), dst = arena.allocate(m.bytes(), 64);
         for (int i = 0; i < in; i++) {
-            long row = (long) i * out * bytes;
-            for (int panel = 0; panel < out / p; panel++) {
-                MemorySegment.copy(src, row + panel * chunk, dst, ((long) panel * in + i) * chunk, chunk);
+            for (int o = 0; o < out; o += p) {
+                MemorySegment.copy(src, ((long) i * out + o) * bytes, dst, WeightMatrix.panelIndex(in, i, o) * bytes, (long) p * bytes);
             }
         }
         return new WeightMatrix(dst, in, out, WeightMatrix.Layout.PANELS, m.type());

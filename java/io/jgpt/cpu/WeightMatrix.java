@@ -111,8 +111,14 @@ public final class WeightMatrix {
         return layout == Layout.ROWS_ARE_INPUTS && wholePanelPairs(out);
     }
 
-    /** The single-row panel kernel streams panels two at a time. */
-    private static boolean wholePanelPairs(int out) {
+    /** Where element (input i, output o) of an (in, out) matrix lies in its {@link Layout#PANELS} copy. */
+    public static long panelIndex(int in, int i, int o) {
+        int p = panelWidth();
+        return ((long) (o / p) * in + i) * p + o % p;
+    }
+
+    /** Whether {@code out} outputs fill whole pairs of panels: the single-row panel kernel streams them two at a time. */
+    public static boolean wholePanelPairs(int out) {
         return out % (2 * panelWidth()) == 0;
     }
 
