@@ -49,15 +49,7 @@ public final class KernelWarmUp {
 
     /** Waits until every kernel has run its calls (or the warm-up was cancelled). */
     public void await() {
-        boolean interrupted = false;
-        while (thread.isAlive()) {
-            try {
-                thread.join();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) Thread.currentThread().interrupt();
+        Joins.uninterruptibly(thread);
     }
 
     private void run() {

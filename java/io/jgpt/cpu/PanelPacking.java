@@ -99,17 +99,7 @@ public final class PanelPacking implements AutoCloseable {
             stopped = true;
             t = thread;
         }
-        if (t != null) {
-            boolean interrupted = false;
-            while (t.isAlive()) {
-                try {
-                    t.join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) Thread.currentThread().interrupt();
-        }
+        if (t != null) Joins.uninterruptibly(t);
         done.cancel(false); // nobody waits forever on copies that will not come
         arena.close();
     }
