@@ -111,7 +111,10 @@ public final class DecoderWeights implements AutoCloseable {
         Map<String, WeightMatrix> kinds = new java.util.LinkedHashMap<>();
         for (WeightMatrix m : all) {
             int in = Math.min(m.in(), 37);
-            int out = m.layout() == Layout.PANELS ? 2 * WeightMatrix.panelWidth() : Math.min(m.out(), 41); // panels: one pair
+            // Whole pairs of panels where the matrix has them (panels; an (in, out) matrix's blocks of four rows),
+            // so that the kernels the real products take are the ones that warm up.
+            boolean pairs = m.layout() == Layout.PANELS || (m.layout() == Layout.ROWS_ARE_INPUTS && WeightMatrix.wholePanelPairs(m.out()));
+            int out = pairs ? 2 * WeightMatrix.panelWidth() : Math.min(m.out(), 41);
             kinds.putIfAbsent(m.layout() + "/" + m.type() + "/" + m.segmentKind(), m.corner(in, out));
         }
         return List.copyOf(kinds.values());

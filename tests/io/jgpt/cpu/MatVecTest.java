@@ -26,7 +26,7 @@ class MatVecTest {
 
     /** in and out include sizes that are not multiples of any vector length (the scalar tails). */
     @ParameterizedTest
-    @CsvSource({"64,48,1", "768,2304,1", "37,53,3", "96,200,4", "130,77,9", "3072,768,2", "16,1000,5"})
+    @CsvSource({"64,48,1", "768,2304,1", "37,53,3", "96,200,4", "130,77,9", "3072,768,2", "16,1000,5", "37,256,4", "130,128,9", "768,768,6"})
     void matchesTheReference(int in, int out, int rows) {
         Random rng = new Random(31L * in + out + rows);
         float[] w = gaussian(rng, in * out); // the (out, in) matrix, row-major
