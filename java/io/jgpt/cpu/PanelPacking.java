@@ -10,9 +10,9 @@ import java.util.concurrent.CompletableFuture;
  * hands each copy to its matrix as soon as it is made; a mapped source's pages then leave the process's
  * memory, so the peak holds the weights once plus one matrix.
  *
- * <p>Why a copy: the in-place (in, out) kernel streams a Hugging Face checkpoint's Conv1D weights at
- * 19-26 GB/s on this project's 2-core VMs, against about 29 GB/s for a contiguous stream. Why in the
- * background: copying GPT-2 small's 340 MB of them costs 0.25-0.3 s of a core, which the first token should
+ * <p>Why a copy: the in-place (in, out) kernel streamed a Hugging Face checkpoint's Conv1D weights from the
+ * mapped file at 18-20 GB/s on this project's 2-core VMs, the panel copies at 28-29 GB/s. Why in the
+ * background: copying GPT-2 small's 340 MB of them takes 0.45-0.7 s of a core, which the first token should
  * not wait for. The panel kernel adds the same products in the same order as the in-place one, so a product
  * may switch to the copy at any time and decoding stays deterministic.
  */
