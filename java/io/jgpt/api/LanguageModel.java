@@ -249,8 +249,7 @@ public final class LanguageModel implements AutoCloseable {
 
     private Decoding decoding(int sequences) {
         if (weights != null) {
-            Decoder decoder = new Decoder(weights, options.threads(), sequences);
-            return decoder;
+            return new Decoder(weights, options.threads(), sequences);
         }
         return options.cache() ? ModelDecoding.cached(model, sequences) : ModelDecoding.fullWindow(model, sequences);
     }

@@ -95,7 +95,7 @@ public final class GenerateBenchCommand implements Callable<Integer> {
         java.util.Map<String, Double> startup = new java.util.LinkedHashMap<>(); // phase -> seconds since process start
         startup.put("main", processStart.seconds());
         try (DecoderWeights w = DecoderSource.open(model.preset, type, 1337, model::applyOverrides)) {
-            // Checked before the warm-up thread starts: an error here closes the weights it would be reading.
+            // An error here closes the weights, which stops the kernels' warm-up reading them first.
             if (!ModelSource.isPreset(model.preset)) model.checkLoaded(w.config(), model.preset, false);
             if (promptTokens + newTokens > w.config().contextLength()) {
                 throw new io.jgpt.JgptException("--prompt-tokens + --new-tokens (" + (promptTokens + newTokens)

@@ -30,8 +30,8 @@ import java.util.concurrent.CompletableFuture;
  * source's orientation and in the requested element type; vectors (LayerNorm gains, biases) are small float
  * arrays. From a safetensors checkpoint, tensors already in the requested type are used where the file is
  * mapped (no copy, no heap); only tensors that must change type are converted, into native memory, in
- * (out, in) order or, for (in, out) ones, in panels. (in, out) matrices get a panel copy ({@link PanelPacking}) in the background once decoding
- * has started.
+ * (out, in) order or, for (in, out) ones, in panels. (in, out) matrices used in place get a panel copy
+ * ({@link PanelPacking}) in the background once decoding has started.
  */
 public final class DecoderWeights implements AutoCloseable {
 
@@ -61,9 +61,14 @@ public final class DecoderWeights implements AutoCloseable {
         this.lnFBias = lnFBias;
         this.head = head;
         this.owner = owner;
-        List<WeightMatrix> matrices = new ArrayList<>();
-        for (Block b : blocks) matrices.addAll(List.of(b.qkv(), b.proj(), b.fc(), b.fcProj()));
-        this.packing = new PanelPacking(matrices);
+        this.packing = new PanelPacking(blockMatrices());
+    }
+
+    /** Every block's four matrices, layer by layer. */
+    private List<WeightMatrix> blockMatrices() {
+        List<WeightMatrix> all = new ArrayList<>();
+        for (Block b : blocks) all.addAll(List.of(b.qkv(), b.proj(), b.fc(), b.fcProj()));
+        return all;
     }
 
     public GPTConfig config() {
@@ -122,15 +127,18 @@ public final class DecoderWeights implements AutoCloseable {
 
     /** Bytes one decoding step must read: every block matrix and the head (the embeddings only a row each). */
     public long bytesPerToken() {
-        long bytes = head.bytes();
-        for (Block b : blocks) bytes += b.qkv().bytes() + b.proj().bytes() + b.fc().bytes() + b.fcProj().bytes();
-        return bytes;
+        return head.bytes() + blockMatrices().stream().mapToLong(WeightMatrix::bytes).sum();
     }
 
     /** Bytes of weights held (the embedding once when the head is tied). */
     public long bytes() {
         long bytes = bytesPerToken() + wpe.bytes();
         return head == wte ? bytes : bytes + wte.bytes();
+    }
+
+    /** Whether any matrix is read in place from a mapped file. */
+    private boolean readsTheFile() {
+        return wte.isMapped() || wpe.isMapped() || head.isMapped() || blockMatrices().stream().anyMatch(WeightMatrix::isMapped);
     }
 
     /** Gives the kernels' warm-up its samples of these weights; {@link #awaitWarmUp} and {@link #close} wait for it. */
@@ -212,12 +220,7 @@ public final class DecoderWeights implements AutoCloseable {
             // A zero qkv bias (what jgpt writes for a model without one) changes nothing, so any is used.
             configured = configured.withQkvBias(file.contains("transformer.h.0.attn.c_attn.bias") || file.contains("h.0.attn.c_attn.bias"));
             Type target = type != null ? type : file.dtype(name(file, "wte.weight")) == Dtype.BF16 ? Type.BF16 : Type.F32;
-            boolean[] inPlace = {false};
-            Matrices m = (name, in, out) -> {
-                WeightMatrix w = mapped(file, name, in, out, target, arena);
-                inPlace[0] |= w.isMapped();
-                return w;
-            };
+            Matrices m = (name, in, out) -> mapped(file, name, in, out, target, arena);
             Vectors v = name -> vector(file, name);
             boolean untied = !configured.tiedHead() || (file.contains("lm_head.weight") && !sameBytes(file, "lm_head.weight", name(file, "wte.weight")));
             DecoderWeights weights = assemble(configured, m, v, untied, () -> {
@@ -226,7 +229,7 @@ public final class DecoderWeights implements AutoCloseable {
             });
             // Every matrix converted: what was read of the file (the vectors, pages around the conversions'
             // chunks; 4.5 MB for GPT-2 small) need not stay resident.
-            if (!inPlace[0]) file.unload();
+            if (!weights.readsTheFile()) file.unload();
             return weights;
         } catch (RuntimeException e) {
             arena.close();
