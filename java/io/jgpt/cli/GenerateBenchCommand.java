@@ -9,9 +9,10 @@ import io.jgpt.cpu.WeightMatrix;
 import io.jgpt.decode.Decoder;
 import io.jgpt.decode.DecoderSource;
 import io.jgpt.decode.DecoderWeights;
+import io.jgpt.generate.Decoding;
+import io.jgpt.generate.ModelDecoding;
 import io.jgpt.generate.Sampler;
 import io.jgpt.model.GPTModel;
-import io.jgpt.model.KVCache;
 import io.jgpt.ops.Ops;
 import io.jgpt.tokenizer.Gpt2Tokenizer;
 import java.util.ArrayList;
@@ -97,10 +98,7 @@ public final class GenerateBenchCommand implements Callable<Integer> {
         try (DecoderWeights w = DecoderSource.open(model.preset, type, 1337, model::applyOverrides)) {
             // An error here closes the weights, which stops the kernels' warm-up reading them first.
             if (!ModelSource.isPreset(model.preset)) model.checkLoaded(w.config(), model.preset, false);
-            if (promptTokens + newTokens > w.config().contextLength()) {
-                throw new io.jgpt.JgptException("--prompt-tokens + --new-tokens (" + (promptTokens + newTokens)
-                        + ") exceed the context length " + w.config().contextLength());
-            }
+            checkFits(w.config().contextLength());
             CompletableFuture<Double> packedAt = w.packed().thenApply(done -> processStart.seconds());
             startup.put("weights_mapped", processStart.seconds());
             int[] prompt = prompt(tokenizer.join(), w.config().vocabSize());
@@ -136,77 +134,85 @@ public final class GenerateBenchCommand implements Callable<Integer> {
     }
 
     /**
-     * The same measurements through {@link GPTModel#forwardCached} on a backend ({@code --device cuda}): each
-     * step runs the batch's newest tokens together; logits come back to the host for the argmax. No
-     * bandwidth probe (it measures host memory).
+     * The same measurements through the model's KV-cache decoding on a backend ({@code --device cuda}): each
+     * step runs every sequence's newest token together and the logits come back to the host for the argmax.
+     * Every round times the steps replayed from a recorded graph and, interleaved, issued eagerly, so the
+     * graph's gain is measured in the same run. No bandwidth probe (it measures host memory).
      */
     private Integer onDevice(ProcessAge processStart, int workers) {
         try (Ops ops = Backends.open(device, workers, "auto", io.jgpt.ops.Precision.FP32)) {
             GPTModel gpt = ModelSource.open(model.preset, ops, 1337, model.flags(0f, false));
+            checkFits(gpt.config().contextLength());
             int[] prompt = prompt(new Gpt2Tokenizer(), gpt.config().vocabSize());
             double firstToken;
-            try (KVCache cache = new KVCache(gpt, 1)) {
-                argmaxRows(ops.download(gpt.forwardCached(prompt, 1, prompt.length, cache)), gpt.config().vocabSize());
+            try (ModelDecoding one = ModelDecoding.cached(gpt, 1)) {
+                argmax(one.prefill(0, prompt));
                 firstToken = processStart.seconds();
             }
             List<Double> single = new ArrayList<>(), batched = new ArrayList<>();
-            for (int r = 0; r < rounds + 1; r++) { // round 0 warms up
-                double one = deviceRate(gpt, prompt, 1), many = deviceRate(gpt, prompt, batch);
-                if (r > 0) {
-                    single.add(one);
-                    batched.add(many);
+            List<Double> singleEager = new ArrayList<>(), batchedEager = new ArrayList<>();
+            boolean replayed = true;
+            try (ModelDecoding one = ModelDecoding.cached(gpt, 1); ModelDecoding many = ModelDecoding.cached(gpt, batch);
+                 ModelDecoding oneEager = ModelDecoding.cached(gpt, 1, false);
+                 ModelDecoding manyEager = ModelDecoding.cached(gpt, batch, false)) {
+                for (int r = 0; r < rounds + 1; r++) { // round 0 warms up
+                    double[] rates = {rate(one, prompt, 1), rate(oneEager, prompt, 1), rate(many, prompt, batch),
+                            rate(manyEager, prompt, batch)};
+                    replayed &= one.replaying() && many.replaying();
+                    if (r == 0) continue;
+                    single.add(rates[0]);
+                    singleEager.add(rates[1]);
+                    batched.add(rates[2]);
+                    batchedEager.add(rates[3]);
                 }
             }
             ObjectNode o = new ObjectMapper().createObjectNode();
             o.put("engine", "jgpt").put("device", device).put("model", model.preset).put("weights", "f32")
                     .put("prompt_tokens", promptTokens).put("new_tokens", newTokens).put("batch", batch).put("rounds", rounds)
-                    .put("first_token_s", round(firstToken, 3))
-                    .put("decode_tok_s_b1", round(median(single), 2)).put("decode_tok_s_bn", round(median(batched), 2));
+                    .put("first_token_s", round(firstToken, 3)).put("graph_replay", replayed)
+                    .put("decode_tok_s_b1", round(median(single), 2)).put("decode_tok_s_bn", round(median(batched), 2))
+                    .put("decode_tok_s_b1_eager", round(median(singleEager), 2))
+                    .put("decode_tok_s_bn_eager", round(median(batchedEager), 2));
             o.putPOJO("decode_tok_s_b1_rounds", single.stream().map(t -> round(t, 2)).toList());
             o.putPOJO("decode_tok_s_bn_rounds", batched.stream().map(t -> round(t, 2)).toList());
+            o.putPOJO("decode_tok_s_b1_eager_rounds", singleEager.stream().map(t -> round(t, 2)).toList());
+            o.putPOJO("decode_tok_s_bn_eager_rounds", batchedEager.stream().map(t -> round(t, 2)).toList());
             System.out.println(json ? o.toString() : o.toPrettyString());
         }
         return 0;
     }
 
-    private double deviceRate(GPTModel gpt, int[] prompt, int sequences) {
-        int v = gpt.config().vocabSize();
-        int[] ids = new int[sequences * prompt.length];
-        for (int s = 0; s < sequences; s++) System.arraycopy(prompt, 0, ids, s * prompt.length, prompt.length);
-        try (KVCache cache = new KVCache(gpt, sequences)) {
-            int[] next = argmaxRows(gpt.ops().download(gpt.forwardCached(ids, sequences, prompt.length, cache)), v);
-            long start = System.nanoTime();
-            for (int i = 0; i < newTokens; i++) next = argmaxRows(gpt.ops().download(gpt.forwardCached(next, sequences, 1, cache)), v);
-            return (double) sequences * newTokens / ((System.nanoTime() - start) / 1e9);
-        }
-    }
-
-    /** The argmax of each row of (rows, v) logits. */
-    private static int[] argmaxRows(float[] logits, int v) {
-        int[] out = new int[logits.length / v];
-        for (int r = 0; r < out.length; r++) out[r] = argmax(Arrays.copyOfRange(logits, r * v, (r + 1) * v));
-        return out;
-    }
-
-    /** Tokens per second over all sequences: prefill each sequence, then time {@code newTokens} steps. */
-    private double rate(Decoder d, int[] prompt, int sequences) {
+    /**
+     * Tokens per second over all sequences: prefill each sequence and take one step untimed (on a backend with
+     * graphs, the eager step a recorded graph needs first), then time {@code newTokens} steps.
+     */
+    private double rate(Decoding d, int[] prompt, int sequences) {
         int[] next = new int[sequences];
         for (int s = 0; s < sequences; s++) {
             d.reset(s);
             next[s] = argmax(d.prefill(s, prompt));
         }
+        decode(d, next, 1);
         long start = System.nanoTime();
         decode(d, next, newTokens);
         return (double) sequences * newTokens / ((System.nanoTime() - start) / 1e9);
     }
 
     /** {@code steps} greedy steps of every sequence, starting from their tokens {@code next}. */
-    private static void decode(Decoder d, int[] next, int steps) {
+    private static void decode(Decoding d, int[] next, int steps) {
         int[] seqs = new int[next.length];
         for (int s = 0; s < seqs.length; s++) seqs[s] = s;
         for (int i = 0; i < steps; i++) {
             float[][] logits = d.step(seqs, next);
             for (int s = 0; s < seqs.length; s++) next[s] = argmax(logits[s]);
+        }
+    }
+
+    /** A round's prompt, its untimed step and its timed steps must fit the context. */
+    private void checkFits(int context) {
+        if (promptTokens + 1 + newTokens > context) {
+            throw new io.jgpt.JgptException("--prompt-tokens + --new-tokens + 1 (" + (promptTokens + newTokens + 1)
+                    + ") exceed the context length " + context);
         }
     }
 

@@ -147,10 +147,10 @@ public final class Bf16Storage implements Ops {
     }
 
     @Override
-    public void attentionCached(Tensor out, Tensor qkv, Tensor kCache, Tensor vCache, Tensor mask, int pos,
-                                int nHead) {
+    public void attentionCached(Tensor out, Tensor qkv, Tensor kCache, Tensor vCache, Tensor mask,
+                                Tensor positions, int nHead) {
         // The new keys and values are copied from bf16 qkv, so the caches hold bf16 values already.
-        fp32.attentionCached(out, qkv, kCache, vCache, mask, pos, nHead);
+        fp32.attentionCached(out, qkv, kCache, vCache, mask, positions, nHead);
         store(out);
     }
 

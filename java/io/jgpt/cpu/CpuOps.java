@@ -317,16 +317,27 @@ public final class CpuOps implements Ops {
     }
 
     @Override
-    public void attentionCached(Tensor out, Tensor qkv, Tensor kCache, Tensor vCache, Tensor mask, int pos,
+    public void attentionCached(Tensor out, Tensor qkv, Tensor kCache, Tensor vCache, Tensor mask, Tensor positions,
                                 int nHead) {
         var op = "attentionCached";
-        var s = OpShapes.attentionCached(op, out, qkv, kCache, vCache, mask, pos, nHead);
-        var d = new CachedAttention.Dims(s.b(), s.tn(), s.c(), s.nh(), s.cacheT(), s.maskT(), s.pos());
+        var s = OpShapes.attentionCached(op, out, qkv, kCache, vCache, mask, positions, nHead);
+        int[] p = i32(op, "positions", positions).ints();
+        OpShapes.checkPositions(op, p, s);
+        // The caches may be views of some sequences of larger caches (a KVCache's one sequence): the kernel
+        // indexes whole arrays by sequence, so the views must start at the same whole sequence.
+        CpuTensor k = f32(op, "kCache", kCache), v = f32(op, "vCache", vCache);
+        long sequenceSize = kCache.numel() / s.b();
+        if (k.offset() != v.offset() || k.offset() % sequenceSize != 0)
+            throw new IllegalArgumentException(op + ": kCache and vCache must be views starting at the same sequence");
+        int first = (int) (k.offset() / sequenceSize);
+        int[] seqs = new int[p.length];
+        for (int r = 0; r < seqs.length; r++) seqs[r] = first + r / s.tn();
+        var d = new CachedAttention.Dims(s.c(), s.nh(), s.cacheT(), s.maskT());
         float[] o = f32(op, "out", out).data(), x = f32(op, "qkv", qkv).data(), m = f32(op, "mask", mask).data();
-        float[] kc = f32(op, "kCache", kCache).data(), vc = f32(op, "vCache", vCache).data();
+        float[] kc = k.array(), vc = v.array();
         Cost cost = OpCost.kvCacheWrite((long) s.b() * s.tn() * s.c(), DType.F32)
-                .plus(OpCost.cachedAttention(s, DType.F32));
-        timed("attention_cached", cost, () -> cachedAttention.forward(o, kc, vc, x, m, d));
+                .plus(OpCost.cachedAttention(s, s.live(p), DType.F32));
+        timed("attention_cached", cost, () -> cachedAttention.forward(o, kc, vc, x, seqs, p, m, d));
     }
 
     @Override

@@ -64,7 +64,7 @@ public final class DecodeKernels implements AutoCloseable {
      */
     public void attention(float[] out, float[] kCache, float[] vCache, float[] qkv, int[] seqs, int[] positions,
                           int c, int nh, int cacheT) {
-        attention.forwardRows(out, kCache, vCache, qkv, seqs, positions, c, nh, cacheT);
+        attention.forward(out, kCache, vCache, qkv, seqs, positions, null, new CachedAttention.Dims(c, nh, cacheT, 0));
     }
 
     @Override

@@ -490,25 +490,27 @@ public final class CudaOps implements Ops {
     }
 
     @Override
-    public void attentionCached(Tensor out, Tensor qkv, Tensor kCache, Tensor vCache, Tensor mask, int pos,
+    public void attentionCached(Tensor out, Tensor qkv, Tensor kCache, Tensor vCache, Tensor mask, Tensor positions,
                                 int nHead) {
         var op = "attentionCached";
-        var d = OpShapes.attentionCached(op, out, qkv, kCache, vCache, mask, pos, nHead);
+        var d = OpShapes.attentionCached(op, out, qkv, kCache, vCache, mask, positions, nHead);
         f32(op, out, qkv, kCache, vCache);
         checkMask(op, mask);
-        int B = d.b(), Tn = d.tn(), hs = d.hs(), keys = pos + Tn;
-        long shared = 4L * (hs + keys);
+        int B = d.b(), Tn = d.tn(), hs = d.hs();
+        // Room for the scores of the furthest position any query may have, whatever the positions are now:
+        // they live on the device, and a recorded graph replays this launch for every position.
+        long shared = 4L * (hs + d.maxKeys());
         // The kernel's static reduce[32] floats count against the same 48 KiB as the dynamic part.
         if (shared + ATTENTION_CACHED_STATIC_SHARED > MAX_DYNAMIC_SHARED)
-            throw new IllegalArgumentException(op + ": " + keys + " positions of head size " + hs + " need "
+            throw new IllegalArgumentException(op + ": " + d.maxKeys() + " positions of head size " + hs + " need "
                     + (shared + ATTENTION_CACHED_STATIC_SHARED) + " bytes of shared memory per block, more than "
                     + MAX_DYNAMIC_SHARED);
         long n = (long) B * Tn * d.c();
         kernels.kvCacheWrite(Launch.elementwise(n, OpCost.kvCacheWrite(n, DType.F32)), ptr(kCache), ptr(vCache),
-                ptr(qkv), B, Tn, nHead, hs, d.cacheT(), pos);
-        Launch launch = Launch.blocks(B * nHead * Tn, Launch.THREADS, OpCost.cachedAttention(d, DType.F32));
+                ptr(qkv), ptr(positions), B, Tn, nHead, hs, d.cacheT(), d.maxKeys());
+        Launch launch = Launch.blocks(B * nHead * Tn, Launch.THREADS, OpCost.cachedAttention(d, d.liveBound(), DType.F32));
         kernels.attentionCached(launch.withShared((int) shared), ptr(out), ptr(qkv), ptr(kCache), ptr(vCache),
-                ptr(mask), mask.dtype() == DType.I32 ? 1 : 0, d.maskT(), B, Tn, nHead, hs, d.cacheT(), pos,
+                ptr(mask), mask.dtype() == DType.I32 ? 1 : 0, d.maskT(), ptr(positions), B, Tn, nHead, hs, d.cacheT(),
                 (float) (1.0 / Math.sqrt(hs)));
     }
 

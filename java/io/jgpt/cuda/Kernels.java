@@ -20,25 +20,25 @@ final class Kernels {
     }
 
     /**
-     * kernels/attention_cached.cu: {@code kv_cache_write(float* kCache, float* vCache, const float* qkv, int B, int Tn,
-     * int NH, int hs, int L, int pos)}
+     * kernels/attention_cached.cu: {@code kv_cache_write(float* kCache, float* vCache, const float* qkv, const int*
+     * positions, int B, int Tn, int NH, int hs, int L, int maxKeys)}
      */
-    void kvCacheWrite(Launch launch, CUdeviceptr kCache, CUdeviceptr vCache, CUdeviceptr qkv, int B, int Tn, int NH,
-                int hs, int L, int pos) {
-        launcher.launch("kv_cache_write", launch, new KernelArgs(9).ptr(kCache).ptr(vCache).ptr(qkv).i32(B).i32(Tn)
-                .i32(NH).i32(hs).i32(L).i32(pos));
+    void kvCacheWrite(Launch launch, CUdeviceptr kCache, CUdeviceptr vCache, CUdeviceptr qkv, CUdeviceptr positions,
+                int B, int Tn, int NH, int hs, int L, int maxKeys) {
+        launcher.launch("kv_cache_write", launch, new KernelArgs(10).ptr(kCache).ptr(vCache).ptr(qkv).ptr(positions)
+                .i32(B).i32(Tn).i32(NH).i32(hs).i32(L).i32(maxKeys));
     }
 
     /**
      * kernels/attention_cached.cu: {@code attention_cached(float* out, const float* qkv, const float* kCache, const
-     * float* vCache, const void* mask, int maskIsInt, int maskT, int B, int Tn, int NH, int hs, int L, int pos, float
-     * scale)}
+     * float* vCache, const void* mask, int maskIsInt, int maskT, const int* positions, int B, int Tn, int NH, int hs,
+     * int L, float scale)}
      */
     void attentionCached(Launch launch, CUdeviceptr out, CUdeviceptr qkv, CUdeviceptr kCache, CUdeviceptr vCache,
-                CUdeviceptr mask, int maskIsInt, int maskT, int B, int Tn, int NH, int hs, int L, int pos,
+                CUdeviceptr mask, int maskIsInt, int maskT, CUdeviceptr positions, int B, int Tn, int NH, int hs, int L,
                 float scale) {
         launcher.launch("attention_cached", launch, new KernelArgs(14).ptr(out).ptr(qkv).ptr(kCache).ptr(vCache)
-                .ptr(mask).i32(maskIsInt).i32(maskT).i32(B).i32(Tn).i32(NH).i32(hs).i32(L).i32(pos).f32(scale));
+                .ptr(mask).i32(maskIsInt).i32(maskT).ptr(positions).i32(B).i32(Tn).i32(NH).i32(hs).i32(L).f32(scale));
     }
 
     /**

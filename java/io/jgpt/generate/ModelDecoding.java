@@ -3,12 +3,18 @@ package io.jgpt.generate;
 import io.jgpt.model.DropoutPlan;
 import io.jgpt.model.GPTModel;
 import io.jgpt.model.KVCache;
+import io.jgpt.ops.RecordedWork;
+import io.jgpt.tensor.Tensor;
 import java.util.Arrays;
 
 /**
- * {@link Decoding} over a {@link GPTModel} on any backend, one sequence at a time:
+ * {@link Decoding} over a {@link GPTModel} on any backend:
  * <ul>
- *   <li>{@link #cached}: one {@link KVCache} per sequence, so each step runs only the newest token;</li>
+ *   <li>{@link #cached}: one {@link KVCache} row per sequence. A prompt is prefilled into its own row; a step
+ *       runs the newest token of every sequence together, as one batch at each sequence's own position. On a
+ *       backend with graphs (CUDA) the step is recorded once, after one eager step, and replayed from then on:
+ *       per token the host writes the tokens and positions, launches one graph and reads the logits back,
+ *       instead of issuing every kernel of every layer again.</li>
  *   <li>{@link #fullWindow}: the book's loop, the whole (last context tokens of the) history through the
  *       training forward pass every step, without dropout. It never fills up: the window slides. This is
  *       the reference the cached modes are tested against.</li>
@@ -16,25 +22,39 @@ import java.util.Arrays;
  */
 public final class ModelDecoding implements Decoding {
     private final GPTModel model;
-    private final KVCache[] caches; // null in full-window mode
-    private final int[][] history;  // full-window mode: each sequence's tokens so far
-    private final int[] lengths;
+    private final KVCache cache;      // null in full-window mode
+    private final KVCache[] rows;     // each sequence's part of the cache, for its prefill
+    private final RecordedWork steps; // null where steps run eagerly
+    /** The step record's allocation an eager step has run with: the next step of it may be recorded. */
+    private long eagerFor = -1;
+    private Tensor stepLogits;
+    private boolean replayed;
+    private final int[][] history;    // full-window mode: each sequence's tokens so far
+    private final int[] windowLengths;
 
-    private ModelDecoding(GPTModel model, int sequences, boolean cached) {
+    private ModelDecoding(GPTModel model, int sequences, boolean cached, boolean graphs) {
         if (sequences < 1) throw new IllegalArgumentException("at least one sequence is needed, got " + sequences);
         this.model = model;
-        this.caches = cached ? new KVCache[sequences] : null;
-        if (cached) for (int s = 0; s < sequences; s++) caches[s] = new KVCache(model, 1);
+        this.cache = cached ? new KVCache(model, sequences) : null;
+        this.rows = new KVCache[cached ? sequences : 0];
+        for (int s = 0; s < rows.length; s++) rows[s] = cache.sequence(s);
+        this.steps = cached && graphs ? new RecordedWork(model.ops(), "a decoding step") : null;
         this.history = new int[sequences][0];
-        this.lengths = new int[sequences];
+        this.windowLengths = new int[sequences];
     }
 
+    /** The KV-cache decoding, its steps replayed from a recorded graph where the backend has graphs. */
     public static ModelDecoding cached(GPTModel model, int sequences) {
-        return new ModelDecoding(model, sequences, true);
+        return cached(model, sequences, true);
+    }
+
+    /** @param graphs record and replay steps where the backend can; false issues every step's kernels */
+    public static ModelDecoding cached(GPTModel model, int sequences, boolean graphs) {
+        return new ModelDecoding(model, sequences, true, graphs);
     }
 
     public static ModelDecoding fullWindow(GPTModel model, int sequences) {
-        return new ModelDecoding(model, sequences, false);
+        return new ModelDecoding(model, sequences, false, false);
     }
 
     @Override
@@ -44,55 +64,76 @@ public final class ModelDecoding implements Decoding {
 
     @Override
     public int capacity() {
-        return caches != null ? model.config().contextLength() : Integer.MAX_VALUE;
+        return cache != null ? model.config().contextLength() : Integer.MAX_VALUE;
     }
 
     @Override
     public int sequences() {
-        return lengths.length;
+        return history.length;
     }
 
     @Override
     public int length(int seq) {
-        return lengths[seq];
+        return cache != null ? cache.length(seq) : windowLengths[seq];
     }
 
     @Override
     public void reset(int seq) {
-        lengths[seq] = 0;
-        if (caches != null) caches[seq].clear();
-        else history[seq] = new int[0];
+        if (cache != null) {
+            cache.clear(seq);
+        } else {
+            history[seq] = new int[0];
+            windowLengths[seq] = 0;
+        }
     }
 
     @Override
     public float[] prefill(int seq, int[] ids) {
         if (ids.length == 0) throw new IllegalArgumentException("prefill needs at least one token");
-        float[] logits;
-        if (caches != null) {
-            logits = model.ops().download(model.forwardCached(ids, 1, ids.length, caches[seq]));
-        } else {
-            int[] h = Arrays.copyOf(history[seq], history[seq].length + ids.length);
-            System.arraycopy(ids, 0, h, history[seq].length, ids.length);
-            history[seq] = h;
-            int context = model.config().contextLength();
-            int[] window = Arrays.copyOfRange(h, Math.max(0, h.length - context), h.length);
-            float[] all = model.ops().download(model.forward(window, 1, window.length, DropoutPlan.eval()));
-            logits = Arrays.copyOfRange(all, all.length - vocabSize(), all.length);
-        }
-        lengths[seq] += ids.length;
-        return logits;
+        if (cache != null) return model.ops().download(model.forwardCached(ids, 1, ids.length, rows[seq]));
+        int[] h = Arrays.copyOf(history[seq], history[seq].length + ids.length);
+        System.arraycopy(ids, 0, h, history[seq].length, ids.length);
+        history[seq] = h;
+        windowLengths[seq] += ids.length;
+        int context = model.config().contextLength();
+        int[] window = Arrays.copyOfRange(h, Math.max(0, h.length - context), h.length);
+        float[] all = model.ops().download(model.forward(window, 1, window.length, DropoutPlan.eval()));
+        return Arrays.copyOfRange(all, all.length - vocabSize(), all.length);
     }
 
     @Override
     public float[][] step(int[] seqs, int[] ids) {
         float[][] out = new float[seqs.length][];
-        for (int i = 0; i < seqs.length; i++) out[i] = prefill(seqs[i], new int[] {ids[i]});
+        if (cache == null) {
+            for (int i = 0; i < seqs.length; i++) out[i] = prefill(seqs[i], new int[] {ids[i]});
+            return out;
+        }
+        model.stageStep(seqs, ids, cache);
+        long shape = model.stepAllocations();
+        // The first step of a record runs eagerly: it lets the backend's libraries set themselves up, which
+        // may not happen inside a capture. A record of another allocation is recorded again.
+        Runnable work = () -> stepLogits = model.runStagedStep(cache);
+        replayed = steps != null && shape == eagerFor && steps.replay(shape, work);
+        if (!replayed) {
+            if (steps != null) steps.close();
+            work.run();
+            eagerFor = shape;
+        }
+        float[] all = model.ops().download(stepLogits);
+        int v = vocabSize();
+        for (int i = 0; i < seqs.length; i++) out[i] = Arrays.copyOfRange(all, seqs[i] * v, (seqs[i] + 1) * v);
         return out;
     }
 
-    /** Frees the caches; the model stays open. */
+    /** Whether the last step was a replay of a recorded graph. */
+    public boolean replaying() {
+        return replayed;
+    }
+
+    /** Frees the cache and the recorded step; the model stays open. */
     @Override
     public void close() {
-        if (caches != null) for (KVCache c : caches) c.close();
+        if (steps != null) steps.close();
+        if (cache != null) cache.close();
     }
 }

@@ -32,6 +32,10 @@ public final class GPTModel extends Module {
     private final PerShape<Activations> training = new PerShape<>();
     private final PerShape<Cached> cacheFill = new PerShape<>();
     private final PerShape<Cached> cacheLast = new PerShape<>();
+    /** A decoding step's record, apart from a prefill's so that prefills between steps keep its addresses. */
+    private final PerShape<Cached> cacheStep = new PerShape<>();
+    /** The step {@link #stageStep} staged last. */
+    private Cached staged;
     /** The record of the batch staged last. */
     private Activations act;
     /** Every parameter gradient is known to be zero (see {@link #markGradientsZero}). */
@@ -136,6 +140,8 @@ public final class GPTModel extends Module {
         training.close();
         cacheFill.close();
         cacheLast.close();
+        cacheStep.close();
+        staged = null;
         act = null;
     }
 
@@ -247,54 +253,123 @@ public final class GPTModel extends Module {
 
     /**
      * Inference with a key/value cache: runs {@code newTokens} more tokens of each of {@code batch} sequences
-     * (ids (batch, newTokens), row-major) at positions [cache.length(), cache.length() + newTokens), appends
-     * their keys and values to the cache and returns the logits of the last new position, (batch, 1, V), valid
-     * until the next call. No dropout. Its activations are records of their own ({@link Cached}): a training
-     * batch's are left alone.
+     * (ids (batch, newTokens), row-major), sequence b's at positions [cache.length(b), cache.length(b) +
+     * newTokens), appends their keys and values to the cache and returns the logits of the last new position,
+     * (batch, 1, V), valid until the next call. No dropout. Its activations are records of their own ({@link
+     * Cached}): a training batch's are left alone.
      *
      * <p>A prompt is prefilled in one call: all but its last token only fill the cache, so the output head,
      * the largest matmul, runs for one position per sequence.
      */
     public Tensor forwardCached(int[] ids, int batch, int newTokens, KVCache cache) {
-        if (cache.ops() != ops || cache.batch() != batch || cache.capacity() != config.contextLength()) {
-            throw new IllegalArgumentException("the KV cache was made for another model, backend or batch size");
-        }
+        checkCache(cache, batch);
         if (newTokens < 1 || ids.length != batch * newTokens) {
             throw new IllegalArgumentException("token batch has " + ids.length + " ids, expected " + batch + "x" + newTokens
                     + " with at least one new token");
         }
-        if (cache.length() + newTokens > cache.capacity()) {
-            throw new IllegalArgumentException("positions up to " + (cache.length() + newTokens)
-                    + " exceed the model's context length " + cache.capacity());
+        for (int b = 0; b < batch; b++) {
+            if (cache.length(b) + newTokens > cache.capacity()) {
+                throw new IllegalArgumentException("positions up to " + (cache.length(b) + newTokens)
+                        + " exceed the model's context length " + cache.capacity());
+            }
         }
         checkIds(ids, "token");
         if (newTokens > 1) {
             int n = newTokens - 1;
-            blocksCached(cacheFill.get(ops, batch, n, f -> allocateCached(f, batch, n, false)),
-                    columns(ids, batch, newTokens, 0, n), cache);
+            Cached fill = cacheFill.get(ops, batch, n, f -> allocateCached(f, batch, n, false));
+            stageCached(fill, columns(ids, batch, newTokens, 0, n), positions(cache, 0, n));
+            blocksCached(fill, cache);
         }
         Cached last = cacheLast.get(ops, batch, 1, f -> allocateCached(f, batch, 1, true));
-        blocksCached(last, columns(ids, batch, newTokens, newTokens - 1, newTokens), cache);
-        ops.linearForward(last.logits(), lnF.forward(last.lnF()), headWeight().readAs(DType.F32), null);
-        return last.logits();
+        stageCached(last, columns(ids, batch, newTokens, newTokens - 1, newTokens), positions(cache, newTokens - 1, 1));
+        for (int b = 0; b < batch; b++) cache.advance(b, newTokens);
+        return headCached(last, cache);
     }
 
-    /** Embeds ids (batch, n) at the cache's next positions and runs them through every block of {@code r}. */
-    private void blocksCached(Cached r, int[] ids, KVCache cache) {
-        int n = r.tokens().shape()[1], pos = cache.length();
-        int[] positions = new int[ids.length];
-        for (int i = 0; i < positions.length; i++) positions[i] = pos + i % n;
+    /**
+     * Stages one decoding step of every sequence of {@code cache} for {@link #runStagedStep}: ids[i] is the
+     * next token of sequence seqs[i] (distinct), which advances by one position. Every other sequence computes
+     * a throwaway token (id 0) at its next position, or its last one when it is full, and does not advance:
+     * that row is beyond what it has filled, so its next token overwrites it before anything reads it, and a
+     * full sequence is never read again before it is cleared. So the step has one shape for the whole batch
+     * however many sequences still run, and a recorded graph of it serves every step.
+     */
+    public void stageStep(int[] seqs, int[] ids, KVCache cache) {
+        int batch = cache.batch();
+        checkCache(cache, batch);
+        if (seqs.length != ids.length) throw new IllegalArgumentException(seqs.length + " sequences but " + ids.length + " ids");
+        checkIds(ids, "token");
+        int[] all = new int[batch], positions = new int[batch];
+        boolean[] stepping = new boolean[batch];
+        for (int i = 0; i < seqs.length; i++) {
+            int s = seqs[i];
+            if (s < 0 || s >= batch || stepping[s])
+                throw new IllegalArgumentException("sequence " + s + " is not a distinct sequence of a cache of " + batch);
+            if (cache.length(s) >= cache.capacity())
+                throw new IllegalArgumentException("sequence " + s + " fills the model's context length " + cache.capacity());
+            stepping[s] = true;
+            all[s] = ids[i];
+        }
+        for (int s = 0; s < batch; s++) positions[s] = Math.min(cache.length(s), cache.capacity() - 1);
+        staged = cacheStep.get(ops, batch, 1, f -> allocateCached(f, batch, 1, true));
+        stageCached(staged, all, positions);
+        for (int s : seqs) cache.advance(s, 1);
+    }
+
+    /**
+     * The kernels of the step {@link #stageStep} staged, and nothing else (no host copy, allocation or wait),
+     * so that a backend can record it as a graph ({@link Ops#capture}); returns the logits (batch, 1, V).
+     * A graph of it stays valid while {@link #stepAllocations} does not change and the same cache is used.
+     */
+    public Tensor runStagedStep(KVCache cache) {
+        if (staged == null || staged.tokens().shape()[0] != cache.batch())
+            throw new IllegalStateException("no decoding step of " + cache.batch() + " sequences is staged");
+        return headCached(staged, cache);
+    }
+
+    /** How many times the decoding step's record has been allocated: a recorded step reads its addresses. */
+    public long stepAllocations() {
+        return cacheStep.allocations;
+    }
+
+    private void checkCache(KVCache cache, int batch) {
+        if (cache.ops() != ops || cache.batch() != batch || cache.capacity() != config.contextLength()) {
+            throw new IllegalArgumentException("the KV cache was made for another model, backend or batch size");
+        }
+    }
+
+    /** Positions [length(b) + from, length(b) + from + n) of every sequence b, as a row-major (batch, n) array. */
+    private static int[] positions(KVCache cache, int from, int n) {
+        int[] out = new int[cache.batch() * n];
+        for (int b = 0; b < cache.batch(); b++)
+            for (int t = 0; t < n; t++) out[b * n + t] = cache.length(b) + from + t;
+        return out;
+    }
+
+    /** Copies ids and their positions, both (batch, n), into the record's device tensors. */
+    private void stageCached(Cached r, int[] ids, int[] positions) {
         ops.write(r.tokens(), ids);
         ops.write(r.positions(), positions);
-        // embeddingForward adds position rows 0..n-1, but these positions start at pos: look up the token and
-        // the position rows separately (wpe as a table indexed by position) with a zero position term, then add.
+    }
+
+    /** The record's staged tokens through every block, the final norm and the output head: kernels only. */
+    private Tensor headCached(Cached r, KVCache cache) {
+        blocksCached(r, cache);
+        ops.linearForward(r.logits(), lnF.forward(r.lnF()), headWeight().readAs(DType.F32), null);
+        return r.logits();
+    }
+
+    /** Embeds the record's staged tokens at their staged positions and runs them through every block. */
+    private void blocksCached(Cached r, KVCache cache) {
+        // embeddingForward adds position rows 0..n-1, but these positions are the tokens' own: look up the
+        // token and the position rows separately (wpe as a table indexed by position) with a zero position
+        // term, then add.
         ops.zero(r.noPosition());
         ops.embeddingForward(r.x(), r.tokens(), wte.weight.readAs(DType.F32), r.noPosition());
         ops.embeddingForward(r.posEmbedded(), r.positions(), wpe.weight.readAs(DType.F32), r.noPosition());
         ops.add(r.x(), r.x(), r.posEmbedded());
         for (int l = 0; l < blocks.size(); l++)
-            blocks.get(l).forwardCached(r.blocks().get(l), cache.keys[l], cache.values[l], pos);
-        cache.advance(n);
+            blocks.get(l).forwardCached(r.blocks().get(l), cache.keys[l], cache.values[l], r.positions());
     }
 
     /** Columns [from, to) of a row-major (batch, time) id array. */

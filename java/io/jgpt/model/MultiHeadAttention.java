@@ -73,12 +73,12 @@ public final class MultiHeadAttention extends Module {
     }
 
     /**
-     * Inference through a key/value cache: {@code s.qkv().in()} (B,Tn,C) holds positions [pos, pos+Tn), whose
-     * keys and values are appended to kCache/vCache (B,NH,context,hs) before the new queries attend to every
-     * cached position. The record's lse is not used.
+     * Inference through a key/value cache: {@code s.qkv().in()} (B,Tn,C) holds new tokens at {@code
+     * positions} (B,Tn), whose keys and values go into kCache/vCache (B,NH,context,hs) before each new query
+     * attends to its sequence's cached positions up to its own. The record's lse is not used.
      */
-    public Tensor forwardCached(Saved s, Tensor kCache, Tensor vCache, int pos) {
-        ops.attentionCached(s.y(), qkv.forward(s.qkv()), kCache, vCache, mask.value, pos, nHeads);
+    public Tensor forwardCached(Saved s, Tensor kCache, Tensor vCache, Tensor positions) {
+        ops.attentionCached(s.y(), qkv.forward(s.qkv()), kCache, vCache, mask.value, positions, nHeads);
         return proj.forward(s.proj());
     }
 

@@ -80,11 +80,11 @@ public final class TransformerBlock extends Module {
     }
 
     /** Inference through the key/value cache of this block (see {@link GPTModel#forwardCached}): no dropout. */
-    public Tensor forwardCached(Saved s, Tensor kCache, Tensor vCache, int pos) {
+    public Tensor forwardCached(Saved s, Tensor kCache, Tensor vCache, Tensor positions) {
         drop1 = Dropout.NONE;
         drop2 = Dropout.NONE;
         ln1.forward(s.ln1());
-        return residuals(s, attn.forwardCached(s.attn(), kCache, vCache, pos));
+        return residuals(s, attn.forwardCached(s.attn(), kCache, vCache, positions));
     }
 
     /** Both residual connections around the attention output {@code a}, with this pass's dropouts. */

@@ -214,9 +214,13 @@ public final class OpCost {
         return new Cost(4 * n * s.bytes(), 0);
     }
 
-    /** Cached attention over the live (query, key) pairs: q read, out written, cached k and v read per pair. */
-    public static Cost cachedAttention(OpShapes.CachedAttentionDims d, DType s) {
-        long n = (long) d.b() * d.tn() * d.c(), live = d.live();
+    /**
+     * Cached attention over {@code live} (query, key) pairs: q read, out written, cached k and v read per pair.
+     * The CPU counts the pairs of the positions it was given; the GPU, which leaves the positions on the
+     * device, charges the bound ({@link OpShapes.CachedAttentionDims#liveBound}).
+     */
+    public static Cost cachedAttention(OpShapes.CachedAttentionDims d, long live, DType s) {
+        long n = (long) d.b() * d.tn() * d.c();
         return new Cost(s.bytes() * (2 * n + 2 * live * d.hs()), 4.0 * live * d.hs() + 5.0 * live);
     }
 

@@ -272,20 +272,33 @@ public final class OpShapes {
         return new AttentionDims(s[0], s[1], s[2] / 3, nHead);
     }
 
-    public record CachedAttentionDims(int b, int tn, int c, int nh, int cacheT, int maskT, int pos) {
+    /** batch, new tokens per sequence, channels, heads, cache rows per head, mask rows. */
+    public record CachedAttentionDims(int b, int tn, int c, int nh, int cacheT, int maskT) {
         public int hs() {
             return c / nh;
         }
 
-        /** (query, key) pairs the causal mask lets through: query p sees p + 1 keys. */
-        public long live() {
-            return (long) b * nh * ((long) tn * pos + (long) tn * (tn + 1) / 2);
+        /** Positions a query may have: those that fit both the cache and the mask. */
+        public int maxKeys() {
+            return Math.min(cacheT, maskT);
+        }
+
+        /** (query, key) pairs the causal mask lets through when the new tokens sit at {@code positions}. */
+        public long live(int[] positions) {
+            long keys = 0;
+            for (int p : positions) keys += p + 1;
+            return nh * keys;
+        }
+
+        /** The most (query, key) pairs any positions can give: every query seeing {@link #maxKeys}. */
+        public long liveBound() {
+            return (long) b * tn * nh * maxKeys();
         }
     }
 
-    /** qkv (B,Tn,3C); out (B,Tn,C); kCache, vCache (B,NH,L,hs); mask square; [pos, pos+Tn) fits both. */
+    /** qkv (B,Tn,3C); out (B,Tn,C); kCache, vCache (B,NH,L,hs); mask square; positions I32 (B,Tn). */
     public static CachedAttentionDims attentionCached(String op, Tensor out, Tensor qkv, Tensor kCache,
-                                                      Tensor vCache, Tensor mask, int pos, int nHead) {
+                                                      Tensor vCache, Tensor mask, Tensor positions, int nHead) {
         int[] s = heads(op, qkv, nHead);
         int b = s[0], tn = s[1], c = s[2] / 3, hs = c / nHead;
         expect(op, "out", out, b, tn, c);
@@ -296,10 +309,18 @@ public final class OpShapes {
         expectRank(op, "mask", mask, 2);
         int maskT = mask.shape()[0];
         expect(op, "mask", mask, maskT, maskT);
-        if (pos < 0 || pos + tn > Math.min(cacheT, maskT))
-            throw new IllegalArgumentException(op + ": positions [" + pos + ", " + (pos + tn)
-                    + ") do not fit a cache of " + cacheT + " and a mask of " + maskT + " positions");
-        return new CachedAttentionDims(b, tn, c, nHead, cacheT, maskT, pos);
+        expect(op, "positions", positions, b, tn);
+        expectDType(op, "positions", positions, DType.I32);
+        return new CachedAttentionDims(b, tn, c, nHead, cacheT, maskT);
+    }
+
+    /** Every position within the cache and the mask of {@code d}; where the host can read the positions. */
+    public static void checkPositions(String op, int[] positions, CachedAttentionDims d) {
+        for (int i = 0; i < positions.length; i++) {
+            if (positions[i] < 0 || positions[i] >= d.maxKeys())
+                throw new IllegalArgumentException(op + ": position " + positions[i] + " of new token " + i
+                        + " does not fit a cache of " + d.cacheT() + " and a mask of " + d.maskT() + " positions");
+        }
     }
 
     /** The shape of a (B, T, 3C) qkv tensor whose C splits into nHead heads. */

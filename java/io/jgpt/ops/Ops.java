@@ -200,14 +200,20 @@ public interface Ops extends AutoCloseable {
 
     /**
      * Causal attention for inference with a key/value cache (no dropout, nothing saved for a backward pass).
-     * qkv (B,Tn,3C) holds the new positions [pos, pos+Tn), packed as in {@link #attentionForward}. Their keys
-     * and values are first written into kCache and vCache (B,NH,L,hs), hs = C/NH, at rows [pos, pos+Tn);
-     * then the query at absolute position p attends to the cached positions j in [0, pos+Tn) with
-     * {@code mask[p*M + j] == 0} (mask (M,M), the module's causal-mask buffer, so j <= p): softmax of
-     * q.k/sqrt(hs) over those j, weighted sum of their values, heads re-joined into out (B,Tn,C).
-     * Requires pos >= 0 and pos+Tn <= min(L, M). With pos = 0 and Tn = T this equals attentionForward's out.
+     * qkv (B,Tn,3C) holds new tokens, packed as in {@link #attentionForward}; positions (B,Tn) I32 gives each
+     * one's absolute position p in its sequence b (sequences may be at different positions). Their keys and
+     * values are first written into kCache and vCache (B,NH,L,hs), hs = C/NH, at row p of sequence b; then the
+     * query at p attends to its sequence's cached positions j in [0, p] with {@code mask[p*M + j] == 0} (mask
+     * (M,M), the module's causal-mask buffer): softmax of q.k/sqrt(hs) over those j, weighted sum of their
+     * values, heads re-joined into out (B,Tn,C). Requires 0 <= p < min(L, M), and every position a query reads
+     * written, by this call or an earlier one. With positions[b][t] = t and Tn = T this equals
+     * attentionForward's out.
+     *
+     * <p>The positions are read on the device, so a recorded graph ({@link #capture}) replays with whatever
+     * positions were written before the replay. The host checks them where it can read them (the CPU); a CUDA
+     * kernel meeting a position out of range writes no cache row and a zero out row rather than stray memory.
      */
-    void attentionCached(Tensor out, Tensor qkv, Tensor kCache, Tensor vCache, Tensor mask, int pos, int nHead);
+    void attentionCached(Tensor out, Tensor qkv, Tensor kCache, Tensor vCache, Tensor mask, Tensor positions, int nHead);
 
     /** out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
     void geluForward(Tensor out, Tensor in);

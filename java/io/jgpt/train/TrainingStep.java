@@ -2,11 +2,9 @@ package io.jgpt.train;
 
 import io.jgpt.model.DropoutPlan;
 import io.jgpt.model.GPTModel;
-import io.jgpt.ops.Ops;
+import io.jgpt.ops.RecordedWork;
 import io.jgpt.ops.StepState;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One optimizer step: forward and backward over each micro-batch (gradient accumulation), then the
@@ -32,8 +30,6 @@ public final class TrainingStep implements AutoCloseable {
      */
     public record Result(float loss, double gradNorm, boolean skipped, int badInARow) {}
 
-    private static final Logger LOG = LoggerFactory.getLogger(TrainingStep.class);
-
     /**
      * What a recorded micro-batch is specific to: its kernels' sizes and loss scale, and which allocation of the
      * model's activations it read (evaluating another shape in between reallocates them).
@@ -47,10 +43,9 @@ public final class TrainingStep implements AutoCloseable {
     private final DataParallel parallel;
     private Shape eagerShape;
     /** A micro-batch's forward and backward (all but the last of a step's micro-batches). */
-    private final Recorded micro = new Recorded();
+    private final RecordedWork micro;
     /** The last micro-batch and the optimizer step. */
-    private final Recorded last = new Recorded();
-    private boolean captureFailed;
+    private final RecordedWork last;
     private boolean replayed;
 
     /** Replays recorded steps where the backend can (see the class comment); see the 4-argument constructor. */
@@ -77,6 +72,8 @@ public final class TrainingStep implements AutoCloseable {
         this.optimizer = optimizer;
         this.clipNorm = clipNorm;
         this.graphs = graphs;
+        this.micro = new RecordedWork(model.ops(), "the training step");
+        this.last = new RecordedWork(model.ops(), "the training step");
         if (optimizer.arena() != model.parameterArena())
             throw new IllegalArgumentException("the optimizer was made for another model's parameters");
     }
@@ -120,11 +117,12 @@ public final class TrainingStep implements AutoCloseable {
                 eagerShape = shape;
             }
             // A micro-batch of another shape than the step's first (fewer counted targets, say) runs eagerly.
-            boolean replay = record && !captureFailed && shape.equals(stepShape)
-                    && (lastOne ? last : micro).run(shape, work);
+            // One refused capture stops both pieces from trying.
+            boolean replay = record && !micro.refused() && !last.refused() && shape.equals(stepShape)
+                    && (lastOne ? last : micro).replay(shape, work);
             if (!replay) {
                 // Work of a new shape may move the buffers a recorded graph reads: record again.
-                if (!shape.equals(micro.shape) && !shape.equals(last.shape)) close();
+                if (!micro.holds(shape) && !last.holds(shape)) close();
                 work.run();
             }
             if (lastOne) replayed = replay;
@@ -134,39 +132,6 @@ public final class TrainingStep implements AutoCloseable {
             parallel.update(optimizer, clipNorm);
         }
         model.markGradientsZero();
-    }
-
-    /** One piece of a step recorded as a graph for one shape, re-recorded when the shape changes. */
-    private final class Recorded implements AutoCloseable {
-        private Shape shape;
-        private Ops.Graph graph;
-
-        /** Replays the work recorded for this shape, recording it first; false where it must run eagerly instead. */
-        boolean run(Shape s, Runnable work) {
-            if (graph != null && s.equals(shape)) {
-                graph.replay();
-                return true;
-            }
-            close();
-            try {
-                graph = model.ops().capture(work);
-            } catch (RuntimeException e) {
-                // A driver or library that refuses the capture must not stop training: steps run eagerly.
-                LOG.warn("recording the training step as a CUDA graph failed ({}); running steps eagerly", e.getMessage());
-                captureFailed = true;
-            }
-            if (graph == null) return false; // a backend without graphs, or a failed capture
-            shape = s;
-            graph.replay();
-            return true;
-        }
-
-        @Override
-        public void close() {
-            if (graph != null) graph.close();
-            graph = null;
-            shape = null;
-        }
     }
 
     /** Whether the last step ended with a replay of a recorded graph. */

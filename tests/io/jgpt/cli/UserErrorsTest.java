@@ -174,7 +174,7 @@ class UserErrorsTest {
                         "--steps", "1", "--out", out.toString())),
                 row("--context 8 contradicts the model's 16", List.of("generate", "--model", cp, "--prompt", "Hi", "--context", "8")),
                 row("--n-layer 2 contradicts the model's 1", List.of("bench-generate", "--model", cp, "--n-layer", "2", "--rounds", "1")),
-                row("--prompt-tokens + --new-tokens (20) exceed the context length 16", List.of("bench-generate", "--model", cp,
+                row("--prompt-tokens + --new-tokens + 1 (21) exceed the context length 16", List.of("bench-generate", "--model", cp,
                         "--prompt-tokens", "10", "--new-tokens", "10", "--rounds", "1")),
                 row("Unknown options: '--dropout'", List.of("generate", "--model", cp, "--prompt", "Hi", "--dropout", "0")),
                 // --resume refuses what contradicts the checkpoint (item 5)

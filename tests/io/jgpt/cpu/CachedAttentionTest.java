@@ -3,6 +3,7 @@ package io.jgpt.cpu;
 import static io.jgpt.cpu.Fd.randn;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jgpt.ops.Dropout;
 import java.util.Arrays;
@@ -14,8 +15,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * attentionCached against the training attentionForward on the same qkv: prefilling everything at once,
- * token by token, and in uneven chunks. Caches start as NaN, so reading a row that was never written
- * would show in the output.
+ * token by token, and in uneven chunks; and sequences at different positions in one call against each one
+ * alone. Caches start as NaN, so reading a row that was never written would show in the output.
  */
 class CachedAttentionTest {
 
@@ -46,7 +47,7 @@ class CachedAttentionTest {
             int tn = Math.min(chunk, T - pos);
             float[] out = new float[B * tn * C];
             var newQkv = CpuTensor.ofFloats(rows(qkv, 3 * C, pos, tn), B, tn, 3 * C);
-            OPS.attentionCached(CpuTensor.ofFloats(out, B, tn, C), newQkv, kCache, vCache, m, pos, NH);
+            OPS.attentionCached(CpuTensor.ofFloats(out, B, tn, C), newQkv, kCache, vCache, m, consecutive(pos, tn), NH);
             for (int b = 0; b < B; b++) System.arraycopy(out, b * tn * C, actual, (b * T + pos) * C, tn * C);
         }
         assertArrayEquals(expected, actual, 1e-6f, "attention out, chunks of " + chunk);
@@ -61,6 +62,35 @@ class CachedAttentionTest {
         }
     }
 
+    /**
+     * One call with sequence 0 at position 5 and sequence 1 at position 2 (what a batched decoding step does)
+     * gives each sequence the bits of a call of its own, and writes only its own cache rows.
+     */
+    @Test
+    void sequencesAtDifferentPositionsMatchEachAlone() {
+        var r = new Random(7);
+        var m = CpuTensor.ofFloats(Reference.causalMask(MAX_T), MAX_T, MAX_T);
+        int seqSize = NH * MAX_T * HS;
+        float[] kc = randn(r, B * seqSize, 1), vc = randn(r, B * seqSize, 1), qkv = randn(r, B * 3 * C, 1);
+        int[] at = {5, 2};
+        float[] together = new float[B * C], kTogether = kc.clone(), vTogether = vc.clone();
+        OPS.attentionCached(CpuTensor.ofFloats(together, B, 1, C), CpuTensor.ofFloats(qkv.clone(), B, 1, 3 * C),
+                CpuTensor.ofFloats(kTogether, B, NH, MAX_T, HS), CpuTensor.ofFloats(vTogether, B, NH, MAX_T, HS), m,
+                CpuTensor.ofInts(at.clone(), B, 1), NH);
+        for (int b = 0; b < B; b++) {
+            float[] alone = new float[C];
+            float[] k = Arrays.copyOfRange(kc, b * seqSize, (b + 1) * seqSize);
+            float[] v = Arrays.copyOfRange(vc, b * seqSize, (b + 1) * seqSize);
+            OPS.attentionCached(CpuTensor.ofFloats(alone, 1, 1, C),
+                    CpuTensor.ofFloats(Arrays.copyOfRange(qkv, b * 3 * C, (b + 1) * 3 * C), 1, 1, 3 * C),
+                    CpuTensor.ofFloats(k, 1, NH, MAX_T, HS), CpuTensor.ofFloats(v, 1, NH, MAX_T, HS), m,
+                    CpuTensor.ofInts(new int[] {at[b]}, 1, 1), NH);
+            assertArrayEquals(alone, Arrays.copyOfRange(together, b * C, (b + 1) * C), "sequence " + b + "'s out");
+            assertArrayEquals(k, Arrays.copyOfRange(kTogether, b * seqSize, (b + 1) * seqSize), "sequence " + b + "'s keys");
+            assertArrayEquals(v, Arrays.copyOfRange(vTogether, b * seqSize, (b + 1) * seqSize), "sequence " + b + "'s values");
+        }
+    }
+
     @Test
     void rejectsPositionsPastTheCache() {
         var m = CpuTensor.ofFloats(Reference.causalMask(MAX_T), MAX_T, MAX_T);
@@ -68,8 +98,19 @@ class CachedAttentionTest {
         var vCache = CpuTensor.ofFloats(new float[B * NH * 4 * HS], B, NH, 4, HS);
         var qkv = CpuTensor.ofFloats(new float[B * 2 * 3 * C], B, 2, 3 * C);
         var out = CpuTensor.ofFloats(new float[B * 2 * C], B, 2, C);
-        assertThrows(IllegalArgumentException.class, () -> OPS.attentionCached(out, qkv, kCache, vCache, m, 3, NH));
-        assertThrows(IllegalArgumentException.class, () -> OPS.attentionCached(out, qkv, kCache, vCache, m, -1, NH));
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> OPS.attentionCached(out, qkv, kCache, vCache, m, consecutive(3, 2), NH));
+        assertTrue(e.getMessage().contains("position 4"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> OPS.attentionCached(out, qkv, kCache, vCache, m, consecutive(-1, 2), NH));
+        assertThrows(IllegalArgumentException.class, () -> OPS.attentionCached(out, qkv, kCache, vCache, m,
+                CpuTensor.ofInts(new int[B], B, 1), NH), "positions of another shape");
+    }
+
+    /** Positions [pos, pos+n) for every batch row, (B, n). */
+    private static CpuTensor consecutive(int pos, int n) {
+        int[] p = new int[B * n];
+        for (int i = 0; i < p.length; i++) p[i] = pos + i % n;
+        return CpuTensor.ofInts(p, B, n);
     }
 
     /** Positions [pos, pos+n) of every batch row of a (B,T,width) array, as (B,n,width). */

@@ -1,5 +1,6 @@
 package io.jgpt.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -255,6 +256,36 @@ class CudaParityTest {
         checkAttentionCached(700, REDUCTION, 650, 1, 2);
     }
 
+    /**
+     * A decoding step's shape: one new token per sequence, each at its own position; and a position out of range
+     * (which the host never stages, but a replayed graph cannot check) writes nothing and gives a zero row.
+     */
+    @Test
+    void attentionCachedSequencesAtTheirOwnPositions() {
+        requireCpu();
+        Random r = new Random(23);
+        int hs = C / NH;
+        float[] maskData = new float[MAX_T * MAX_T];
+        for (int t = 0; t < MAX_T; t++)
+            for (int t2 = t + 1; t2 < MAX_T; t2++) maskData[t * MAX_T + t2] = 1f;
+        P mask = upload(gpu, maskData, MAX_T, MAX_T);
+        P kCache = rand(r, B, NH, MAX_T, hs), vCache = rand(r, B, NH, MAX_T, hs);
+        P qkv = rand(r, B, 1, 3 * C), out = zeros(B, 1, C);
+        P positions = ints(new int[] {41, 3}, B, 1);
+        call(ops -> ops.attentionCached(out.pick(ops), qkv.pick(ops), kCache.pick(ops), vCache.pick(ops),
+                mask.pick(ops), positions.pick(ops), NH));
+        assertClose("attentionCached out at positions 41 and 3", out, ELEMENTWISE);
+        assertClose("attentionCached kCache", kCache, EXACT);
+        assertClose("attentionCached vCache", vCache, EXACT);
+
+        float[] kBefore = gpu.download(kCache.g()), vBefore = gpu.download(vCache.g());
+        Tensor bad = gpu.upload(new int[] {MAX_T, -1}, B, 1);
+        gpu.attentionCached(out.g(), qkv.g(), kCache.g(), vCache.g(), mask.g(), bad, NH);
+        assertArrayEquals(new float[B * C], gpu.download(out.g()), "rows out of range are zero");
+        assertArrayEquals(kBefore, gpu.download(kCache.g()), "no key written for a position out of range");
+        assertArrayEquals(vBefore, gpu.download(vCache.g()), "no value written for a position out of range");
+    }
+
     /** Successive attentionCached calls of {@code chunks} new positions each, from position 0. */
     private void checkAttentionCached(int maxT, double tol, int... chunks) {
         requireCpu();
@@ -269,8 +300,11 @@ class CudaParityTest {
         for (int tn : chunks) {
             P qkv = rand(r, B, tn, 3 * C), out = zeros(B, tn, C);
             int at = pos;
+            int[] positions = new int[B * tn];
+            for (int i = 0; i < positions.length; i++) positions[i] = at + i % tn;
+            P p = ints(positions, B, tn);
             call(ops -> ops.attentionCached(out.pick(ops), qkv.pick(ops), kCache.pick(ops), vCache.pick(ops),
-                    mask.pick(ops), at, NH));
+                    mask.pick(ops), p.pick(ops), NH));
             assertClose("attentionCached out at position " + at, out, tol);
             pos += tn;
         }

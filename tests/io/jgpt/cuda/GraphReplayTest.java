@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.jgpt.generate.ModelDecoding;
 import io.jgpt.model.GPTConfig;
 import io.jgpt.model.GPTModel;
 import io.jgpt.ops.Ops;
@@ -16,6 +17,7 @@ import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -25,7 +27,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * with two accumulated micro-batches (a micro-batch graph and a last-micro-batch-plus-optimizer graph). The
  * batches use every token id at most once per micro-batch, so the token-embedding gradient's atomics add to
  * each element once per kernel and the eager run is itself deterministic. In bf16 too, where the recorded
- * optimizer step also writes the bf16 weight copy.
+ * optimizer step also writes the bf16 weight copy. And decoding: KV-cache steps replayed from a recorded graph
+ * give the eager steps' logits bit for bit.
  */
 @Tag("gpu")
 class GraphReplayTest {
@@ -82,5 +85,34 @@ class GraphReplayTest {
         assertArrayEquals(ne, ng, 0f, "gradient norms");
         assertEquals(eager.length, graph.length);
         assertArrayEquals(eager, graph, 0f, "weights after " + steps + " steps");
+    }
+
+    /**
+     * KV-cache decoding: three prompts of different lengths, then steps with every sequence and with one sitting
+     * out; the steps replayed from a recorded graph give the eager steps' logits bit for bit.
+     */
+    @Test
+    void replayedDecodingStepsEqualEagerStepsBitForBit() {
+        float[][] eager = decode(false), graph = decode(true);
+        for (int i = 0; i < eager.length; i++) assertArrayEquals(eager[i], graph[i], 0f, "logits of call " + i);
+    }
+
+    private static float[][] decode(boolean graphs) {
+        List<float[]> out = new ArrayList<>();
+        try (Ops gpu = new CudaOps(0, "auto", Precision.FP32)) {
+            GPTModel m = new GPTModel(CFG, gpu, 5);
+            try (ModelDecoding d = ModelDecoding.cached(m, 3, graphs)) {
+                int[][] prompts = {{1, 2, 3, 4, 5}, {6}, {7, 8, 9}};
+                for (int s = 0; s < 3; s++) out.add(d.prefill(s, prompts[s]));
+                for (int step = 0; step < 6; step++) {
+                    int[] seqs = step == 3 ? new int[] {0, 2} : new int[] {0, 1, 2};
+                    int[] ids = new int[seqs.length];
+                    for (int i = 0; i < ids.length; i++) ids[i] = (step * 31 + seqs[i] * 7) % CFG.vocabSize();
+                    for (float[] logits : d.step(seqs, ids)) out.add(logits);
+                }
+                if (graphs) assertTrue(d.replaying(), "the last steps replayed the recorded graph");
+            }
+        }
+        return out.toArray(new float[0][]);
     }
 }

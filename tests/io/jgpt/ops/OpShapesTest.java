@@ -49,13 +49,21 @@ class OpShapesTest {
     }
 
     @Test
-    void cachedAttentionPositionsMustFitCacheAndMask() {
+    void cachedAttentionCountsLivePairsAndChecksPositions() {
         var d = OpShapes.attentionCached("c", f32(1, 2, 6), f32(1, 2, 18), f32(1, 3, 10, 2), f32(1, 3, 10, 2),
-                f32(12, 12), 8, 3);
-        assertEquals(1L * 3 * (2 * 8 + 3), d.live()); // queries at 8 and 9 see 9 and 10 keys
-        String m = fails(() -> OpShapes.attentionCached("c", f32(1, 2, 6), f32(1, 2, 18), f32(1, 3, 10, 2),
-                f32(1, 3, 10, 2), f32(12, 12), 9, 3));
-        assertTrue(m.contains("[9, 11)") && m.contains("cache of 10"), m);
+                f32(12, 12), new Shape(DType.I32, 1, 2), 3);
+        assertEquals(10, d.maxKeys(), "the cache is shorter than the mask");
+        assertEquals(1L * 3 * (9 + 10), d.live(new int[] {8, 9})); // queries at 8 and 9 see 9 and 10 keys
+        assertEquals(1L * 2 * 3 * 10, d.liveBound());
+        OpShapes.checkPositions("c", new int[] {8, 9}, d);
+        String m = fails(() -> OpShapes.checkPositions("c", new int[] {9, 10}, d));
+        assertTrue(m.contains("position 10") && m.contains("cache of 10"), m);
+        m = fails(() -> OpShapes.attentionCached("c", f32(1, 2, 6), f32(1, 2, 18), f32(1, 3, 10, 2),
+                f32(1, 3, 10, 2), f32(12, 12), f32(1, 2), 3));
+        assertTrue(m.contains("positions"), m);
+        m = fails(() -> OpShapes.attentionCached("c", f32(1, 2, 6), f32(1, 2, 18), f32(1, 3, 10, 2),
+                f32(1, 3, 10, 2), f32(12, 12), new Shape(DType.I32, 1, 1), 3));
+        assertTrue(m.contains("positions") && m.contains("[1, 2]"), m);
     }
 
     @Test
