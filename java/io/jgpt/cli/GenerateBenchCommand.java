@@ -135,7 +135,8 @@ public final class GenerateBenchCommand implements Callable<Integer> {
 
     /**
      * The same measurements through the model's KV-cache decoding on a backend ({@code --device cuda}): each
-     * step runs every sequence's newest token together and the logits come back to the host for the argmax.
+     * step runs every sequence's newest token together, and the argmax is taken on the device (one id per
+     * sequence comes back).
      * Every round times the steps replayed from a recorded graph and, interleaved, issued eagerly, so the
      * graph's gain is measured in the same run. No bandwidth probe (it measures host memory).
      */
@@ -202,10 +203,7 @@ public final class GenerateBenchCommand implements Callable<Integer> {
     private static void decode(Decoding d, int[] next, int steps) {
         int[] seqs = new int[next.length];
         for (int s = 0; s < seqs.length; s++) seqs[s] = s;
-        for (int i = 0; i < steps; i++) {
-            float[][] logits = d.step(seqs, next);
-            for (int s = 0; s < seqs.length; s++) next[s] = argmax(logits[s]);
-        }
+        for (int i = 0; i < steps; i++) System.arraycopy(d.stepGreedy(seqs, next), 0, next, 0, next.length);
     }
 
     /** A round's prompt, its untimed step and its timed steps must fit the context. */

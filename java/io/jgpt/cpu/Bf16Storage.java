@@ -155,6 +155,11 @@ public final class Bf16Storage implements Ops {
     }
 
     @Override
+    public void argmaxRows(Tensor out, Tensor logits) {
+        fp32.argmaxRows(out, logits);
+    }
+
+    @Override
     public void geluForward(Tensor out, Tensor in) {
         fp32.geluForward(out, in);
         store(out);

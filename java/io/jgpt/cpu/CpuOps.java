@@ -4,6 +4,7 @@ import static io.jgpt.cpu.Shapes.f32;
 import static io.jgpt.cpu.Shapes.i32;
 
 import io.jgpt.ops.AdamWConfig;
+import io.jgpt.ops.Argmax;
 import io.jgpt.ops.ArenaChunks;
 import io.jgpt.ops.Cost;
 import io.jgpt.ops.Dropout;
@@ -338,6 +339,18 @@ public final class CpuOps implements Ops {
         Cost cost = OpCost.kvCacheWrite((long) s.b() * s.tn() * s.c(), DType.F32)
                 .plus(OpCost.cachedAttention(s, s.live(p), DType.F32));
         timed("attention_cached", cost, () -> cachedAttention.forward(o, kc, vc, x, seqs, p, m, d));
+    }
+
+    @Override
+    public void argmaxRows(Tensor out, Tensor logits) {
+        var op = "argmaxRows";
+        var d = OpShapes.argmaxRows(op, out, logits);
+        CpuTensor x = f32(op, "logits", logits), o = i32(op, "out", out);
+        float[] a = x.array();
+        int[] ids = o.intArray();
+        timed("argmax_rows", OpCost.argmaxRows(d.n(), d.c()), () -> {
+            for (int r = 0; r < d.n(); r++) ids[o.offset() + r] = Argmax.of(a, x.offset() + r * d.c(), d.c());
+        });
     }
 
     @Override

@@ -514,6 +514,13 @@ public final class CudaOps implements Ops {
                 (float) (1.0 / Math.sqrt(hs)));
     }
 
+    @Override
+    public void argmaxRows(Tensor out, Tensor logits) {
+        var d = OpShapes.argmaxRows("argmaxRows", out, logits);
+        kernels.argmaxRows(Launch.blocks(d.n(), Launch.THREADS, OpCost.argmaxRows(d.n(), d.c())), ptr(out),
+                ptr(logits), d.n(), d.c());
+    }
+
     /** The cached-attention kernel reads the causal mask as floats or as ints. */
     private static void checkMask(String op, Tensor mask) {
         if (mask.dtype() == DType.BF16)

@@ -20,6 +20,13 @@ final class Kernels {
     }
 
     /**
+     * kernels/argmax.cu: {@code argmax_rows(int* out, const float* logits, int N, int V)}
+     */
+    void argmaxRows(Launch launch, CUdeviceptr out, CUdeviceptr logits, int N, int V) {
+        launcher.launch("argmax_rows", launch, new KernelArgs(4).ptr(out).ptr(logits).i32(N).i32(V));
+    }
+
+    /**
      * kernels/attention_cached.cu: {@code kv_cache_write(float* kCache, float* vCache, const float* qkv, const int*
      * positions, int B, int Tn, int NH, int hs, int L, int maxKeys)}
      */

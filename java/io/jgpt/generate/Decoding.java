@@ -1,5 +1,7 @@
 package io.jgpt.generate;
 
+import io.jgpt.ops.Argmax;
+
 /**
  * What the generation loop runs on: a fixed number of sequences, each with its own key/value history, fed
  * tokens and answering with the logits of the next position. Implementations: the CPU {@link
@@ -27,6 +29,18 @@ public interface Decoding extends AutoCloseable {
 
     /** Appends ids[i] to sequence seqs[i] (distinct sequences); returns each one's next logits. */
     float[][] step(int[] seqs, int[] ids);
+
+    /**
+     * {@link #step}, answering with each sequence's greedy next token ({@link Argmax} of its logits) instead
+     * of the logits: a backend that holds the logits elsewhere (a GPU) chooses there and sends back one id per
+     * sequence.
+     */
+    default int[] stepGreedy(int[] seqs, int[] ids) {
+        float[][] logits = step(seqs, ids);
+        int[] out = new int[logits.length];
+        for (int i = 0; i < out.length; i++) out[i] = Argmax.of(logits[i], 0, logits[i].length);
+        return out;
+    }
 
     @Override
     void close();

@@ -61,13 +61,18 @@ public final class Generator {
             model.reset(s);
             if (r.maxNewTokens() > 0) logits[s] = model.prefill(s, tail(tokens[s], length[s], capacity));
         }
+        // When every sampler is greedy the decoding chooses the tokens itself (on a GPU, without sending the
+        // logits back); chosen[s] is then sequence s's next token, -1 while it is still to be sampled.
+        boolean greedy = requests.stream().allMatch(r -> r.sampler().greedy());
+        int[] chosen = new int[n];
+        Arrays.fill(chosen, -1);
         List<Integer> active = new ArrayList<>();
         for (int s = 0; s < n; s++) if (requests.get(s).maxNewTokens() > 0) active.add(s);
         while (!active.isEmpty()) {
             List<Integer> continuing = new ArrayList<>();
             for (int s : active) {
                 Request r = requests.get(s);
-                int next = r.sampler().sample(logits[s]);
+                int next = chosen[s] >= 0 ? chosen[s] : r.sampler().sample(logits[s]);
                 if (next == stop) continue;
                 tokens[s][length[s]++] = next;
                 r.onToken().accept(next);
@@ -78,6 +83,7 @@ public final class Generator {
                 if (model.length(s) == capacity) {
                     model.reset(s);
                     logits[s] = model.prefill(s, tail(tokens[s], length[s], Math.max(1, capacity / 2)));
+                    chosen[s] = -1;
                 } else {
                     batch.add(s);
                 }
@@ -86,8 +92,13 @@ public final class Generator {
                 int[] seqs = batch.stream().mapToInt(Integer::intValue).toArray();
                 int[] ids = new int[seqs.length];
                 for (int i = 0; i < seqs.length; i++) ids[i] = tokens[seqs[i]][length[seqs[i]] - 1];
-                float[][] out = model.step(seqs, ids);
-                for (int i = 0; i < seqs.length; i++) logits[seqs[i]] = out[i];
+                if (greedy) {
+                    int[] picked = model.stepGreedy(seqs, ids);
+                    for (int i = 0; i < seqs.length; i++) chosen[seqs[i]] = picked[i];
+                } else {
+                    float[][] out = model.step(seqs, ids);
+                    for (int i = 0; i < seqs.length; i++) logits[seqs[i]] = out[i];
+                }
             }
             active = continuing;
         }

@@ -13,8 +13,9 @@ import java.util.Arrays;
  *   <li>{@link #cached}: one {@link KVCache} row per sequence. A prompt is prefilled into its own row; a step
  *       runs the newest token of every sequence together, as one batch at each sequence's own position. On a
  *       backend with graphs (CUDA) the step is recorded once, after one eager step, and replayed from then on:
- *       per token the host writes the tokens and positions, launches one graph and reads the logits back,
- *       instead of issuing every kernel of every layer again.</li>
+ *       per token the host writes the tokens and positions, launches one graph and reads the logits back
+ *       (or, for greedy decoding, one token id per sequence: {@link #stepGreedy}), instead of issuing every
+ *       kernel of every layer again.</li>
  *   <li>{@link #fullWindow}: the book's loop, the whole (last context tokens of the) history through the
  *       training forward pass every step, without dropout. It never fills up: the window slides. This is
  *       the reference the cached modes are tested against.</li>
@@ -28,6 +29,7 @@ public final class ModelDecoding implements Decoding {
     /** The step record's allocation an eager step has run with: the next step of it may be recorded. */
     private long eagerFor = -1;
     private Tensor stepLogits;
+    private final Tensor greedy;      // I32 (sequences): each sequence's argmax after a step
     private boolean replayed;
     private final int[][] history;    // full-window mode: each sequence's tokens so far
     private final int[] windowLengths;
@@ -39,6 +41,7 @@ public final class ModelDecoding implements Decoding {
         this.rows = new KVCache[cached ? sequences : 0];
         for (int s = 0; s < rows.length; s++) rows[s] = cache.sequence(s);
         this.steps = cached && graphs ? new RecordedWork(model.ops(), "a decoding step") : null;
+        this.greedy = cached ? model.ops().zeros(Tensor.DType.I32, sequences) : null;
         this.history = new int[sequences][0];
         this.windowLengths = new int[sequences];
     }
@@ -108,21 +111,41 @@ public final class ModelDecoding implements Decoding {
             for (int i = 0; i < seqs.length; i++) out[i] = prefill(seqs[i], new int[] {ids[i]});
             return out;
         }
+        runStep(seqs, ids);
+        float[] all = model.ops().download(stepLogits);
+        int v = vocabSize();
+        for (int i = 0; i < seqs.length; i++) out[i] = Arrays.copyOfRange(all, seqs[i] * v, (seqs[i] + 1) * v);
+        return out;
+    }
+
+    /** The step's tokens are chosen on the backend; only one id per sequence comes back. */
+    @Override
+    public int[] stepGreedy(int[] seqs, int[] ids) {
+        if (cache == null) return Decoding.super.stepGreedy(seqs, ids);
+        runStep(seqs, ids);
+        int[] all = new int[cache.batch()];
+        model.ops().read(greedy, all);
+        int[] out = new int[seqs.length];
+        for (int i = 0; i < seqs.length; i++) out[i] = all[seqs[i]];
+        return out;
+    }
+
+    /** Stages the step, then replays its recorded graph, or runs it eagerly (recording it next time). */
+    private void runStep(int[] seqs, int[] ids) {
         model.stageStep(seqs, ids, cache);
         long shape = model.stepAllocations();
         // The first step of a record runs eagerly: it lets the backend's libraries set themselves up, which
         // may not happen inside a capture. A record of another allocation is recorded again.
-        Runnable work = () -> stepLogits = model.runStagedStep(cache);
+        Runnable work = () -> {
+            stepLogits = model.runStagedStep(cache);
+            model.ops().argmaxRows(greedy, stepLogits);
+        };
         replayed = steps != null && shape == eagerFor && steps.replay(shape, work);
         if (!replayed) {
             if (steps != null) steps.close();
             work.run();
             eagerFor = shape;
         }
-        float[] all = model.ops().download(stepLogits);
-        int v = vocabSize();
-        for (int i = 0; i < seqs.length; i++) out[i] = Arrays.copyOfRange(all, seqs[i] * v, (seqs[i] + 1) * v);
-        return out;
     }
 
     /** Whether the last step was a replay of a recorded graph. */
@@ -135,5 +158,6 @@ public final class ModelDecoding implements Decoding {
     public void close() {
         if (steps != null) steps.close();
         if (cache != null) cache.close();
+        if (greedy != null) greedy.close();
     }
 }

@@ -1,5 +1,6 @@
 package io.jgpt.generate;
 
+import io.jgpt.ops.Argmax;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -7,7 +8,7 @@ import java.util.SplittableRandom;
  * Picks the next token from one row of logits, as the book's chapter 5 {@code generate} does, plus nucleus
  * sampling. In order: temperature scaling, top-k, top-p, then one draw from the renormalised distribution.
  * <ul>
- *   <li>temperature 0: greedy argmax (ties go to the lowest id); top-k and top-p cannot change it.</li>
+ *   <li>temperature 0: greedy argmax (ties go to the lowest id, NaN never wins); top-k and top-p cannot change it.</li>
  *   <li>top-k: only the k largest logits (ties at the cut go to the lower ids, so exactly k stay).</li>
  *   <li>top-p: of those, the smallest most-probable prefix whose probability reaches p.</li>
  * </ul>
@@ -73,11 +74,14 @@ public final class Sampler {
         return ids[kept - 1]; // also where rounding leaves a sliver of u
     }
 
-    /** The highest logit's id; the lowest id among equals. */
+    /** The highest logit's id; the lowest id among equals ({@link Argmax}, what the backends' argmaxRows does). */
     static int argmax(float[] logits) {
-        int best = 0;
-        for (int i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-        return best;
+        return Argmax.of(logits, 0, logits.length);
+    }
+
+    /** Whether this sampler picks the argmax (temperature 0), which a backend can do itself. */
+    public boolean greedy() {
+        return temperature == 0f;
     }
 
     /** How many of the (descending) weights form the smallest prefix holding at least p of the total. */

@@ -224,6 +224,11 @@ public final class OpCost {
         return new Cost(s.bytes() * (2 * n + 2 * live * d.hs()), 4.0 * live * d.hs() + 5.0 * live);
     }
 
+    /** Greedy choice over n rows of v logits: each logit read and compared once, one id written per row. */
+    public static Cost argmaxRows(int n, int v) {
+        return new Cost(4L * n * v + 4L * n, (double) n * v);
+    }
+
     // ---- classifier --------------------------------------------------------------------------------
 
     /**

@@ -344,6 +344,16 @@ public final class OpShapes {
         return d;
     }
 
+    /** logits (N..,V) F32; out I32 of N elements. */
+    public static RowDims argmaxRows(String op, Tensor out, Tensor logits) {
+        notNull(op, "logits", logits);
+        expectDType(op, "logits", logits, DType.F32);
+        RowDims d = new RowDims(logits.rows(), logits.lastDim());
+        expectNumel(op, "out", out, d.n());
+        expectDType(op, "out", out, DType.I32);
+        return d;
+    }
+
     /** The classifier's rows N, channels C, vocabulary V and chunk rows R. */
     public record ClassifierDims(int n, int c, int v, int chunk) {}
 

@@ -215,6 +215,13 @@ public interface Ops extends AutoCloseable {
      */
     void attentionCached(Tensor out, Tensor qkv, Tensor kCache, Tensor vCache, Tensor mask, Tensor positions, int nHead);
 
+    /**
+     * out[r] = the index of the largest logit of row r (logits (N..,V) F32, out I32 of N elements): the lowest
+     * index among equals, NaN counting as negative infinity ({@link Argmax}, the rule greedy sampling uses).
+     * Decoding picks greedy tokens on the device with it and reads back one id per sequence, not its logits.
+     */
+    void argmaxRows(Tensor out, Tensor logits);
+
     /** out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
     void geluForward(Tensor out, Tensor in);
 

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Every CUDA op, forward and backward, against the CPU reference backend on the same random inputs, with
@@ -284,6 +285,38 @@ class CudaParityTest {
         assertArrayEquals(new float[B * C], gpu.download(out.g()), "rows out of range are zero");
         assertArrayEquals(kBefore, gpu.download(kCache.g()), "no key written for a position out of range");
         assertArrayEquals(vBefore, gpu.download(vCache.g()), "no value written for a position out of range");
+    }
+
+    /**
+     * Greedy choice on the device: the same ids as the CPU (exactly), on rows with many ties (coarse values),
+     * NaNs and infinities, for one logit, fewer than a warp, more than a block and GPT-2's vocabulary.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 31, 257, 50257})
+    void argmaxRows(int v) {
+        requireCpu();
+        Random r = new Random(v);
+        int rows = 6;
+        float[] logits = new float[rows * v];
+        for (int i = 0; i < logits.length; i++) {
+            int kind = r.nextInt(100);
+            logits[i] = kind == 0 ? Float.NaN : kind == 1 ? Float.POSITIVE_INFINITY : (float) Math.floor(r.nextGaussian() * 3);
+        }
+        // Row 0 all NaN (index 0); row 1 its largest value twice, the second copy first in another thread's share.
+        java.util.Arrays.fill(logits, 0, v, Float.NaN);
+        if (v > 40) {
+            java.util.Arrays.fill(logits, v, 2 * v, 0f);
+            logits[v + 37] = 5f;
+            logits[v + 3] = 5f;
+        }
+        P in = upload(gpu, logits, rows, 1, v);
+        P out = ints(new int[rows], rows);
+        call(ops -> ops.argmaxRows(out.pick(ops), in.pick(ops)));
+        int[] c = new int[rows], g = new int[rows];
+        cpu.read(out.c(), c);
+        gpu.read(out.g(), g);
+        assertArrayEquals(c, g, "argmax ids, V = " + v);
+        if (v > 40) assertEquals(3, g[1], "ties go to the lowest index");
     }
 
     /** Successive attentionCached calls of {@code chunks} new positions each, from position 0. */

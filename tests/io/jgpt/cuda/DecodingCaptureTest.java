@@ -50,13 +50,15 @@ class DecodingCaptureTest {
                 for (String k : List.of("kv_cache_write", "attention_cached"))
                     assertEquals(CFG.nLayers(), Collections.frequency(driver.captured, k), k + " in " + driver.captured);
                 assertEquals(2, Collections.frequency(driver.captured, "embedding_forward_f32"), "tokens and positions");
+                assertEquals(1, Collections.frequency(driver.captured, "argmax_rows"), "the greedy ids, in the graph");
 
+                d.stepGreedy(new int[] {0, 1, 2}, new int[] {1, 2, 3}); // the same graph, ids read back
                 d.reset(1);
                 d.prefill(1, new int[] {12}); // another record than the step's
                 d.step(new int[] {0, 1, 2}, new int[] {13, 14, 15});
                 assertTrue(d.replaying(), "a prefill between steps leaves the recorded step valid");
                 assertEquals(1, driver.captures);
-                assertEquals(3, driver.graphLaunches);
+                assertEquals(4, driver.graphLaunches);
             }
         }
     }

@@ -147,6 +147,57 @@ class GeneratorTest {
         }
     }
 
+    /**
+     * Prompts of 3, 9 and 1 tokens decoded together through one KV cache (batched steps, each sequence at its
+     * own position, one finishing early) equal each prompt decoded alone through the full-window loop: greedy,
+     * where every step's tokens come from the backend's argmaxRows (stepGreedy, never step), and sampled, one
+     * seed per prompt, from the logits.
+     */
+    @Test
+    void promptsDecodedTogetherEqualEachAlone() {
+        int[][] prompts = {prompt(3, 11), prompt(9, 12), prompt(1, 13)};
+        int[] limits = {12, 5, 20};
+        for (boolean sampled : new boolean[] {false, true}) {
+            java.util.function.IntFunction<Sampler> sampler = s -> sampled
+                    ? new Sampler(TINY.vocabSize(), 0.9f, 20, 1f, 40 + s) : Sampler.of(TINY.vocabSize(), 0f, 0);
+            java.util.List<Generator.Request> requests = new java.util.ArrayList<>();
+            for (int s = 0; s < prompts.length; s++)
+                requests.add(new Generator.Request(prompts[s], limits[s], sampler.apply(s), id -> {}));
+            int[] calls = new int[2]; // steps answered with logits, with greedy ids
+            java.util.List<int[]> together;
+            try (ModelDecoding d = ModelDecoding.cached(MODEL, prompts.length)) {
+                together = new Generator(counting(d, calls)).generateAll(requests);
+            }
+            assertEquals(0, calls[sampled ? 1 : 0], "steps of the other kind");
+            assertTrue(calls[sampled ? 0 : 1] >= 19, "a step per token after the first: " + Arrays.toString(calls));
+            for (int s = 0; s < prompts.length; s++) {
+                assertArrayEquals(generate(false, sampler.apply(s), prompts[s], limits[s]), together.get(s),
+                        "prompt " + s + (sampled ? ", sampled" : ", greedy"));
+            }
+        }
+    }
+
+    /** {@code d}, counting its steps: calls[0] those answered with logits, calls[1] those with greedy ids. */
+    private static Decoding counting(Decoding d, int[] calls) {
+        return new Decoding() {
+            public int vocabSize() { return d.vocabSize(); }
+            public int capacity() { return d.capacity(); }
+            public int sequences() { return d.sequences(); }
+            public int length(int seq) { return d.length(seq); }
+            public void reset(int seq) { d.reset(seq); }
+            public float[] prefill(int seq, int[] ids) { return d.prefill(seq, ids); }
+            public float[][] step(int[] seqs, int[] ids) {
+                calls[0]++;
+                return d.step(seqs, ids);
+            }
+            public int[] stepGreedy(int[] seqs, int[] ids) {
+                calls[1]++;
+                return d.stepGreedy(seqs, ids);
+            }
+            public void close() { d.close(); }
+        };
+    }
+
     private static int[] generate(boolean cache, Sampler sampler, int[] prompt, int n) {
         try (Decoding d = cache ? ModelDecoding.cached(MODEL, 1) : ModelDecoding.fullWindow(MODEL, 1)) {
             return new Generator(d).generate(prompt, n, sampler, id -> {});
