@@ -6,6 +6,7 @@ import io.jgpt.checkpoint.ModelStates;
 import io.jgpt.cpu.CpuOps;
 import io.jgpt.checkpoint.RunDirectory;
 import io.jgpt.io.AtomicDirectory;
+import io.jgpt.io.Dtype;
 import io.jgpt.io.Gpt2Checkpoint;
 import io.jgpt.io.Gpt2Config;
 import io.jgpt.io.IoErrors;
@@ -29,12 +30,21 @@ public final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--to", required = true, description = "A .bin path (llm.c, fp32) or a directory (Hugging Face layout); must not exist yet, or be an empty directory.")
     Path to;
 
+    @Option(names = "--dtype", defaultValue = "f32", description = "f32 or bf16: the weight matrices of a checkpoint directory rounded to nearest even (half the bytes; bf16 decoding maps them in place), biases and LayerNorm kept f32. llm.c files are f32. Default ${DEFAULT-VALUE}.")
+    String dtype;
+
     @Option(names = "--overwrite", description = "Replace an existing --to: a .bin file, or a checkpoint directory's config.json and model.safetensors.")
     boolean overwrite;
 
     @Override
     public Integer call() {
         boolean llmc = to.toString().endsWith(".bin");
+        Dtype stored = switch (dtype) {
+            case "f32" -> Dtype.F32;
+            case "bf16" -> Dtype.BF16;
+            default -> throw new JgptException("--dtype must be f32 or bf16, got '" + dtype + "'");
+        };
+        if (llmc && stored != Dtype.F32) throw new JgptException("--dtype " + dtype + " is for a checkpoint directory; llm.c .bin files are f32");
         checkTarget(llmc);
         ModelWeights weights;
         if (ModelSource.isPreset(from.toString())) {
@@ -47,11 +57,12 @@ public final class ConvertCommand implements Callable<Integer> {
         if (llmc) {
             LlmcCheckpoint.write(to, weights, "--from " + from);
         } else if (Files.isDirectory(to) && !isEmpty(to)) {
-            Gpt2Checkpoint.save(to, weights); // --overwrite of a checkpoint directory: its other files stay
+            Gpt2Checkpoint.save(to, weights, stored); // --overwrite of a checkpoint directory: its other files stay
         } else {
-            AtomicDirectory.write(to, dir -> Gpt2Checkpoint.save(dir, weights)); // never a half-written directory
+            AtomicDirectory.write(to, dir -> Gpt2Checkpoint.save(dir, weights, stored)); // never a half-written directory
         }
-        System.out.printf("converted %s -> %s (%,d parameters)%n", from, to, weights.shape().parameterCount());
+        System.out.printf("converted %s -> %s (%,d parameters, %s)%n", from, to, weights.shape().parameterCount(),
+                llmc ? "f32" : dtype);
         return 0;
     }
 

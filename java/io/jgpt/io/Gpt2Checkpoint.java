@@ -26,10 +26,18 @@ public final class Gpt2Checkpoint {
 
     /** Writes {@code dir/config.json} and {@code dir/model.safetensors}, each atomically. */
     public static void save(Path dir, ModelWeights weights) {
+        save(dir, weights, Dtype.F32);
+    }
+
+    /**
+     * Saves the weight matrices as {@code matrices}: F32, or BF16 (half the bytes; what bf16 decoding maps in
+     * place); biases and LayerNorm parameters stay F32.
+     */
+    public static void save(Path dir, ModelWeights weights, Dtype matrices) {
         Gpt2Parameters.validate(weights.shape(), weights.tensors(), dir.toString());
         Gpt2Config.write(dir.resolve(Gpt2Config.FILE), weights.shape());
         // transformers refuses safetensors files whose metadata lacks format=pt.
-        Safetensors.write(dir.resolve(WEIGHTS_FILE), toHuggingFace(weights.tensors()), Map.of("format", "pt"));
+        Safetensors.write(dir.resolve(WEIGHTS_FILE), toHuggingFace(weights.tensors()), Map.of("format", "pt"), matrices);
     }
 
     /**

@@ -3,9 +3,11 @@ package io.jgpt.io;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jgpt.JgptException;
+import io.jgpt.tensor.Bf16;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.ShortBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -37,16 +39,25 @@ public final class Safetensors {
         }
     }
 
-    /**
-     * Writes the tensors as F32, atomically. Tensors are laid out in name order so that the same weights always
-     * give the same bytes; the header is padded with spaces to a multiple of 8 so the data is aligned.
-     */
+    /** Writes the tensors as F32, atomically; see {@link #write(Path, Map, Map, Dtype)}. */
     public static void write(Path path, Map<String, HostTensor> tensors, Map<String, String> metadata) {
+        write(path, tensors, metadata, Dtype.F32);
+    }
+
+    /**
+     * Writes the tensors atomically, those of two or more dimensions as {@code matrices} (F32, or BF16 rounded
+     * to nearest even) and the others (biases, LayerNorm parameters: few bytes, and what bf16 inference keeps in
+     * fp32) as F32. Tensors are laid out in name order so that the same weights always give the same bytes; the
+     * header is padded with spaces to a multiple of 8 so the data is aligned.
+     */
+    public static void write(Path path, Map<String, HostTensor> tensors, Map<String, String> metadata, Dtype matrices) {
+        if (matrices != Dtype.F32 && matrices != Dtype.BF16)
+            throw new IllegalArgumentException("safetensors are written as F32 or BF16, not " + matrices);
         Map<String, HostTensor> sorted = new TreeMap<>(tensors);
         if (sorted.containsKey(SafetensorsFile.METADATA_KEY)) {
             throw new JgptException(path + ": '" + SafetensorsFile.METADATA_KEY + "' cannot name a tensor");
         }
-        byte[] header = header(path, sorted, metadata);
+        byte[] header = header(path, sorted, metadata, matrices);
         AtomicWrite.write(path, channel -> {
             ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
             writeFully(channel, length);
@@ -54,27 +65,39 @@ public final class Safetensors {
             ByteBuffer buffer = ByteBuffer.allocate(4 * WRITE_CHUNK_FLOATS).order(ByteOrder.LITTLE_ENDIAN);
             for (HostTensor t : sorted.values()) {
                 float[] data = t.data();
+                Dtype dtype = dtype(t, matrices);
                 for (int from = 0; from < data.length; from += WRITE_CHUNK_FLOATS) {
                     int n = Math.min(WRITE_CHUNK_FLOATS, data.length - from);
                     buffer.clear();
-                    buffer.asFloatBuffer().put(data, from, n);
-                    buffer.limit(4 * n);
+                    if (dtype == Dtype.F32) {
+                        buffer.asFloatBuffer().put(data, from, n);
+                    } else {
+                        ShortBuffer bits = buffer.asShortBuffer();
+                        for (int i = 0; i < n; i++) bits.put(Bf16.fromFloat(data[from + i]));
+                    }
+                    buffer.limit(dtype.bytes() * n);
                     writeFully(channel, buffer);
                 }
             }
         });
     }
 
-    private static byte[] header(Path path, Map<String, HostTensor> tensors, Map<String, String> metadata) {
+    /** How a tensor is stored: matrices as asked, vectors and scalars as F32. */
+    private static Dtype dtype(HostTensor t, Dtype matrices) {
+        return t.shape().length >= 2 ? matrices : Dtype.F32;
+    }
+
+    private static byte[] header(Path path, Map<String, HostTensor> tensors, Map<String, String> metadata, Dtype matrices) {
         Map<String, Object> json = new LinkedHashMap<>();
         if (!metadata.isEmpty()) {
             json.put(SafetensorsFile.METADATA_KEY, new TreeMap<>(metadata));
         }
         long offset = 0;
         for (var e : tensors.entrySet()) {
-            long end = offset + 4L * e.getValue().data().length;
+            Dtype dtype = dtype(e.getValue(), matrices);
+            long end = offset + (long) dtype.bytes() * e.getValue().data().length;
             Map<String, Object> entry = new LinkedHashMap<>();
-            entry.put("dtype", Dtype.F32.name());
+            entry.put("dtype", dtype.name());
             entry.put("shape", e.getValue().shape());
             entry.put("data_offsets", List.of(offset, end));
             json.put(e.getKey(), entry);

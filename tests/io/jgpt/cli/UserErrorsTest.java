@@ -207,6 +207,8 @@ class UserErrorsTest {
                 row("is a training run directory", List.of("convert", "--from", cp, "--to", resumable.toString())),
                 row("is not empty; give --overwrite", List.of("convert", "--from", cp, "--to", nonEmpty().toString())),
                 row("already exists; give --overwrite", List.of("convert", "--from", cp, "--to", file("exists.bin", new byte[] {1}).toString())),
+                row("--dtype must be f32 or bf16, got 'f16'", List.of("convert", "--from", cp, "--to", out.resolve("h16").toString(), "--dtype", "f16")),
+                row("--dtype bf16 is for a checkpoint directory", List.of("convert", "--from", cp, "--to", out.resolve("b.bin").toString(), "--dtype", "bf16")),
                 row("has an untied output head", List.of("convert", "--from", untied.toString(), "--to", out.resolve("x.bin").toString())));
     }
 

@@ -13,6 +13,7 @@ import io.jgpt.generate.Decoding;
 import io.jgpt.generate.Generator;
 import io.jgpt.generate.ModelDecoding;
 import io.jgpt.generate.Sampler;
+import io.jgpt.io.Dtype;
 import io.jgpt.io.Gpt2Checkpoint;
 import io.jgpt.io.HostTensor;
 import io.jgpt.io.ModelWeights;
@@ -128,6 +129,31 @@ class DecoderTest {
                 assertTrue(mapped.bytesPerToken() * 2 == DecoderWeights.of(ModelStates.export(model), WeightMatrix.Type.F32).bytesPerToken(),
                         "bf16 reads half the bytes");
             }
+        }
+    }
+
+    /**
+     * A checkpoint saved as bf16 ({@code convert --dtype bf16}) is mapped as stored, its matrices used in place
+     * and packed in the background, and decodes bit for bit like the f32 file rounded at load ({@code --weights
+     * bf16}): the same rounding, and kernels that give the in-place and the panel products the same bits.
+     */
+    @Test
+    void aBf16CheckpointDecodesLikeTheF32FileRoundedAtLoad(@TempDir Path dir) {
+        GPTModel model = model(TIED, 8);
+        Gpt2Checkpoint.save(dir.resolve("f32"), ModelStates.export(model));
+        Gpt2Checkpoint.save(dir.resolve("bf16"), ModelStates.export(model), Dtype.BF16);
+        assertTrue(dir.resolve("bf16/model.safetensors").toFile().length() < dir.resolve("f32/model.safetensors").toFile().length() * 0.6,
+                "half the bytes");
+        int[] prompt = prompt(TIED, 11, 15);
+        try (DecoderWeights rounded = DecoderWeights.map(dir.resolve("f32"), WeightMatrix.Type.BF16);
+             DecoderWeights stored = DecoderWeights.map(dir.resolve("bf16"), null);
+             Decoder a = new Decoder(rounded, 2, 1); Decoder b = new Decoder(stored, 2, 1)) {
+            assertEquals(WeightMatrix.Type.BF16, stored.type(), "as stored");
+            assertEquals(WeightMatrix.Layout.ROWS_ARE_INPUTS, stored.blocks().get(0).qkv().layout(), "used in place");
+            assertArrayEquals(a.prefill(0, prompt), b.prefill(0, prompt), "prefill");
+            stored.packed().join();
+            assertArrayEquals(a.step(new int[] {0}, new int[] {3})[0], b.step(new int[] {0}, new int[] {3})[0],
+                    "a step, after the panel copies");
         }
     }
 

@@ -47,6 +47,40 @@ class SafetensorsTest {
         assertEquals(1, dir.toFile().list().length, "no temporary file is left behind");
     }
 
+    /**
+     * BF16 matrices: two bytes per element, rounded to nearest even (ties to even, NaN kept), read back as
+     * floats; a vector beside them stays F32.
+     */
+    @Test
+    void writesBf16RoundedToNearestEven() {
+        float tie = Float.intBitsToFloat(0x3f808000), above = Float.intBitsToFloat(0x3f808001);
+        float[] values = {1f, tie, above, -2.75f, Float.NaN, Float.NEGATIVE_INFINITY, 1e-40f};
+        Path path = dir.resolve("h.safetensors");
+        float[] bias = {tie, 3f};
+        Safetensors.write(path, Map.of("w", new HostTensor(new int[] {1, values.length}, values),
+                "b", new HostTensor(new int[] {2}, bias)), Map.of(), Dtype.BF16);
+        try (SafetensorsFile file = Safetensors.open(path)) {
+            assertEquals(Dtype.BF16, file.dtype("w"));
+            assertEquals(Dtype.F32, file.dtype("b"));
+            assertArrayEquals(bias, file.readFloats("b"), "vectors keep every bit");
+            float[] back = file.readFloats("w");
+            float[] expected = values.clone();
+            io.jgpt.tensor.Bf16.round(expected);
+            assertArrayEquals(expected, back);
+            assertEquals(1f, back[1], "a tie goes to the even neighbour");
+            assertEquals(Float.intBitsToFloat(0x3f810000), back[2], "above the tie rounds up");
+        }
+        assertEquals(8 + headerBytes(path) + 2L * values.length + 4L * bias.length, path.toFile().length());
+    }
+
+    private static long headerBytes(Path path) {
+        try (var in = Files.newInputStream(path)) {
+            return ByteBuffer.wrap(in.readNBytes(8)).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     @Test
     void headerIsPaddedWithSpacesToEightBytes() throws IOException {
         Path path = dir.resolve("t.safetensors");
