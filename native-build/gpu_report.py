@@ -93,6 +93,21 @@ def flash_table():
     return "\n".join(md)
 
 
+def decode_table():
+    """Tokens/s of the graph-replayed and the eager steps at batch 1 and N, and the graph's gain (median rounds)."""
+    rows = [json.loads(l) for l in read("decode.jsonl").splitlines() if l.startswith("{")]
+    if not rows:
+        return ""
+    r = rows[-1]
+    out = ["| batch | graph replay tok/s | eager tok/s | graph / eager |", "|---:|---:|---:|---:|"]
+    for key, batch in (("b1", 1), ("bn", r.get("batch"))):
+        g, e = r.get(f"decode_tok_s_{key}"), r.get(f"decode_tok_s_{key}_eager")
+        gain = f"{g / e:.2f}" if g and e else "-"
+        out.append(f"| {batch} | {g} | {e} | {gain} |")
+    out += ["", f"graph replay happened: {r.get('graph_replay')}; first token {r.get('first_token_s')} s from process start", ""]
+    return "\n".join(out)
+
+
 def main():
     md = ["# jgpt GPU check", ""]
     md.append(f"- date: {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}")
@@ -108,7 +123,7 @@ def main():
         md += ["## GPU tests (JUnit, tag gpu)", "", junit()]
         md += step_report.sections(work)
         md += ["", "## Flash attention kernels vs PyTorch (64x12x1024x64, causal)", "", flash_table(), ""]
-        md += ["", "## Decoding (GPT-2 small, KV cache, greedy; bench-generate --device cuda)", "", "```json"]
+        md += ["", "## Decoding (GPT-2 small, KV cache, greedy; bench-generate --device cuda)", "", decode_table(), "```json"]
         md += [l for l in read("decode.jsonl").splitlines() if l.startswith("{")] or ["(no results; see stages.log)"]
         md += ["```", ""]
         md.append("Files here: " + ", ".join(sorted(os.listdir(out))))

@@ -68,7 +68,7 @@ public final class PanelPacking implements AutoCloseable {
     static WeightMatrix pack(WeightMatrix m, Arena arena) {
         if (!m.packable()) throw new IllegalArgumentException("a " + m.layout() + " " + m.in() + " x " + m.out() + " matrix has no panel copy");
         int in = m.in(), out = m.out(), p = WeightMatrix.panelWidth(), bytes = m.type().bytes();
-        MemorySegment src = m.data(), dst = arena.allocate(m.bytes(), 64);
+        MemorySegment src = m.data(), dst = HugePages.allocate(arena, m.bytes());
         for (int i = 0; i < in; i++) {
             for (int o = 0; o < out; o += p) {
                 MemorySegment.copy(src, ((long) i * out + o) * bytes, dst, WeightMatrix.panelIndex(in, i, o) * bytes, (long) p * bytes);

@@ -9,7 +9,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The machine's read bandwidth as decoding sees it: every worker sums its own contiguous part of a buffer
  * much larger than the caches with vector loads (four independent accumulators, so the adds never wait),
- * the pattern {@link MatVec} streams weights with. The buffer is native memory, filled once, freed after.
+ * the pattern {@link MatVec} streams weights with. The buffer is the memory the weights' copies live in
+ * ({@link HugePages}), filled once, freed after.
  */
 public final class ReadBandwidth {
     private static final VectorSpecies<Float> S = Simd.S;
@@ -23,7 +24,7 @@ public final class ReadBandwidth {
         long piece = Math.max(STEP, bytes / pieces / STEP * STEP);
         long total = piece * pieces;
         try (Arena arena = Arena.ofShared(); Parallel parallel = new Parallel(threads)) {
-            MemorySegment buffer = arena.allocate(total, 64);
+            MemorySegment buffer = HugePages.allocate(arena, total); // the memory the weights stream from
             buffer.fill((byte) 1); // touch every page before timing
             float[] sink = new float[(int) pieces];
             for (int i = 0; i < 2000; i++) sink[0] += sum(buffer, 0, 64 * STEP); // compiled before timing

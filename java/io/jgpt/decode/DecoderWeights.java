@@ -1,6 +1,7 @@
 package io.jgpt.decode;
 
 import io.jgpt.JgptException;
+import io.jgpt.cpu.HugePages;
 import io.jgpt.cpu.KernelWarmUp;
 import io.jgpt.cpu.PanelPacking;
 import io.jgpt.cpu.WeightMatrix;
@@ -288,7 +289,7 @@ public final class DecoderWeights implements AutoCloseable {
 
     /** A bf16 copy (round to nearest even) of a float matrix, written (out, in). */
     private static WeightMatrix roundedCopy(MemorySegment src, Dtype type, int in, int out, Layout layout, Arena arena) {
-        MemorySegment dst = arena.allocate(2L * in * out, 64);
+        MemorySegment dst = HugePages.allocate(arena, 2L * in * out);
         short[] bits = new short[TILE * TILE];
         copyByOutputs(src, type, in, out, layout, (values, from, at, n) -> {
             for (int k = 0; k < n; k++) bits[k] = Bf16.fromFloat(values[from + k]);
@@ -307,7 +308,7 @@ public final class DecoderWeights implements AutoCloseable {
      * 8 GB/s of weights, alternating runs). The source is read once, in order, and given back per chunk.
      */
     private static WeightMatrix roundedPanels(MemorySegment src, Dtype type, int in, int out, Arena arena) {
-        MemorySegment dst = arena.allocate(2L * in * out, 64);
+        MemorySegment dst = HugePages.allocate(arena, 2L * in * out);
         int p = WeightMatrix.panelWidth(), batch = Math.min(in, PANEL_BATCH_ROWS);
         float[] values = new float[batch * out];
         short[] staged = new short[batch * out], raw = type == Dtype.F32 ? null : new short[batch * out];
@@ -335,7 +336,7 @@ public final class DecoderWeights implements AutoCloseable {
 
     /** A float32 copy (exact) of a 16-bit float matrix, written (out, in). */
     private static WeightMatrix widenedCopy(MemorySegment src, Dtype type, int in, int out, Layout layout, Arena arena) {
-        MemorySegment dst = arena.allocate(4L * in * out, 64);
+        MemorySegment dst = HugePages.allocate(arena, 4L * in * out);
         copyByOutputs(src, type, in, out, layout, (values, from, at, n) -> MemorySegment.copy(values, from, dst, FLOAT, 4 * at, n));
         return new WeightMatrix(dst, in, out, Layout.ROWS_ARE_OUTPUTS, Type.F32);
     }
