@@ -36,10 +36,6 @@ class CaptureSafetyTest {
     private static final GPTConfig CFG = new GPTConfig(17, 16, 16, 2, 2, 0f, true, true);
     private static final GPTConfig DROPOUT = new GPTConfig(17, 16, 16, 2, 2, 0.1f, true, true);
 
-    private static CudaOps fakeBackend(RecordingDriver driver) {
-        return new CudaOps(new CudaContext(driver, 0, new byte[0]), NoBlas::new, false);
-    }
-
     /** AdamW and clipping at 1 over the model, replaying graphs or (--no-graph) not. */
     private static TrainingStep training(GPTModel m, boolean graphs) {
         return new TrainingStep(m, new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f)), 1.0, graphs);
@@ -58,7 +54,7 @@ class CaptureSafetyTest {
     @Test
     void stepsAfterTheFirstReplayOneGraphWithoutWaitingForTheDevice() {
         RecordingDriver driver = new RecordingDriver();
-        try (CudaOps ops = fakeBackend(driver)) {
+        try (CudaOps ops = driver.backend()) {
             GPTModel m = new GPTModel(CFG, ops, 1);
             try (TrainingStep step = training(m, true)) {
                 step.run(List.of(batch(2, 8)), 1e-3f, 0, 1); // eager: allocates activations and work buffers
@@ -88,7 +84,7 @@ class CaptureSafetyTest {
     @Test
     void dropoutStepsReplayOneGraphWithEachStepsKeysStaged() {
         RecordingDriver driver = new RecordingDriver();
-        try (CudaOps ops = fakeBackend(driver)) {
+        try (CudaOps ops = driver.backend()) {
             GPTModel m = new GPTModel(DROPOUT, ops, 1);
             try (TrainingStep step = training(m, true)) {
                 step.run(List.of(batch(2, 8)), 1e-3f, 0, 5);
@@ -119,7 +115,7 @@ class CaptureSafetyTest {
     @Test
     void accumulatingStepsReplayAMicroBatchGraphAndAnOptimizerGraph() {
         RecordingDriver driver = new RecordingDriver();
-        try (CudaOps ops = fakeBackend(driver)) {
+        try (CudaOps ops = driver.backend()) {
             GPTModel m = new GPTModel(DROPOUT, ops, 1);
             try (TrainingStep step = training(m, true)) {
                 List<Batch> three = List.of(batch(2, 8), batch(2, 8), batch(2, 8));
@@ -168,7 +164,7 @@ class CaptureSafetyTest {
     @Test
     void aDropoutSiteWithoutItsStagedKeyIsRefused() {
         RecordingDriver driver = new RecordingDriver();
-        try (CudaOps ops = fakeBackend(driver)) {
+        try (CudaOps ops = driver.backend()) {
             Tensor in = ops.zeros(DType.F32, 8), out = ops.zeros(DType.F32, 8);
             DropoutPlan plan = new DropoutPlan(0.1f, 5, 2, 3);
             IllegalStateException e = assertThrows(IllegalStateException.class,
@@ -194,7 +190,7 @@ class CaptureSafetyTest {
     @Test
     void stagedWritesTravelOnTheCopyStreamOrderedByEvents() {
         RecordingDriver driver = new RecordingDriver();
-        try (CudaOps ops = fakeBackend(driver)) {
+        try (CudaOps ops = driver.backend()) {
             GPTModel m = new GPTModel(CFG, ops, 1);
             try (TrainingStep step = training(m, true)) {
                 for (int s = 0; s <= 5; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 1);
@@ -241,7 +237,7 @@ class CaptureSafetyTest {
     @Test
     void anOutOfRangeTokenIsReportedWithItsPositionBeforeAnyUpload() {
         RecordingDriver driver = new RecordingDriver();
-        try (CudaOps ops = fakeBackend(driver)) {
+        try (CudaOps ops = driver.backend()) {
             GPTModel m = new GPTModel(CFG, ops, 1);
             try (TrainingStep step = training(m, true)) {
                 for (int s = 0; s < 3; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 1);
@@ -261,7 +257,7 @@ class CaptureSafetyTest {
     @Test
     void eagerStepsDoNotWaitEither() {
         RecordingDriver driver = new RecordingDriver();
-        try (CudaOps ops = fakeBackend(driver)) {
+        try (CudaOps ops = driver.backend()) {
             GPTModel m = new GPTModel(CFG, ops, 1);
             TrainingStep step = training(m, false); // --no-graph
             step.run(List.of(batch(2, 8)), 1e-3f, 0, 1);
@@ -278,7 +274,7 @@ class CaptureSafetyTest {
     @Test
     void aNewShapeRunsEagerlyOnceAndIsRecordedAgain() {
         RecordingDriver driver = new RecordingDriver();
-        try (CudaOps ops = fakeBackend(driver)) {
+        try (CudaOps ops = driver.backend()) {
             GPTModel m = new GPTModel(CFG, ops, 1);
             try (TrainingStep step = training(m, true)) {
                 for (int s = 0; s < 2; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 1);
@@ -295,7 +291,7 @@ class CaptureSafetyTest {
     @Test
     void anEagerStepOfAnotherShapeDropsTheRecordedGraph() {
         RecordingDriver driver = new RecordingDriver();
-        try (CudaOps ops = fakeBackend(driver)) {
+        try (CudaOps ops = driver.backend()) {
             GPTModel m = new GPTModel(CFG, ops, 1);
             try (TrainingStep step = training(m, true)) {
                 for (int s = 0; s < 2; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 1);
@@ -313,7 +309,7 @@ class CaptureSafetyTest {
     @Test
     void activationsAreOneAllocationPerShape() {
         RecordingDriver driver = new RecordingDriver();
-        try (CudaOps ops = fakeBackend(driver)) {
+        try (CudaOps ops = driver.backend()) {
             GPTModel m = new GPTModel(CFG, ops, 1);
             Batch b = batch(2, 8);
             driver.resetCounts();
@@ -334,7 +330,7 @@ class CaptureSafetyTest {
     @Test
     void anEvaluationOfAnotherShapeRetiresTheRecordedStep() {
         RecordingDriver driver = new RecordingDriver();
-        try (CudaOps ops = fakeBackend(driver)) {
+        try (CudaOps ops = driver.backend()) {
             GPTModel m = new GPTModel(CFG, ops, 1);
             AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
             try (TrainingStep step = new TrainingStep(m, opt, 1.0)) {
@@ -357,7 +353,7 @@ class CaptureSafetyTest {
     void aRefusedCaptureFallsBackToEagerSteps() {
         RecordingDriver driver = new RecordingDriver();
         driver.refuseCaptures = true;
-        try (CudaOps ops = fakeBackend(driver)) {
+        try (CudaOps ops = driver.backend()) {
             GPTModel m = new GPTModel(CFG, ops, 1);
             try (TrainingStep step = training(m, true)) {
                 for (int s = 0; s < 4; s++) step.run(List.of(batch(2, 8)), 1e-3f, s, 1);
@@ -372,7 +368,7 @@ class CaptureSafetyTest {
     @Test
     void unsafeCallsInsideACaptureFail() {
         RecordingDriver driver = new RecordingDriver();
-        try (CudaOps ops = fakeBackend(driver)) {
+        try (CudaOps ops = driver.backend()) {
             Tensor t = ops.zeros(DType.F32, 4);
             assertThrows(RecordingDriver.CaptureViolation.class, () -> ops.capture(ops::synchronize));
             assertThrows(RecordingDriver.CaptureViolation.class, () -> ops.capture(() -> ops.zeros(DType.F32, 8)));

@@ -22,14 +22,10 @@ class DecodingCaptureTest {
     private static final GPTConfig CFG = new GPTConfig(17, 16, 16, 2, 2, 0f, true, true);
     private static final int SEQUENCES = 3;
 
-    private static CudaOps fakeBackend(RecordingDriver driver) {
-        return new CudaOps(new CudaContext(driver, 0, new byte[0]), NoBlas::new, false);
-    }
-
     @Test
     void stepsAfterTheFirstReplayOneGraph() {
         RecordingDriver driver = new RecordingDriver();
-        try (CudaOps ops = fakeBackend(driver)) {
+        try (CudaOps ops = driver.backend()) {
             GPTModel m = new GPTModel(CFG, ops, 1);
             try (ModelDecoding d = ModelDecoding.cached(m, SEQUENCES)) {
                 for (int s = 0; s < SEQUENCES; s++) d.prefill(s, new int[] {1, 2, 3 + s});
@@ -66,7 +62,7 @@ class DecodingCaptureTest {
     @Test
     void withoutGraphsEveryStepIsIssuedEagerly() {
         RecordingDriver driver = new RecordingDriver();
-        try (CudaOps ops = fakeBackend(driver)) {
+        try (CudaOps ops = driver.backend()) {
             GPTModel m = new GPTModel(CFG, ops, 1);
             try (ModelDecoding d = ModelDecoding.cached(m, 1, false)) {
                 d.prefill(0, new int[] {1});
@@ -84,7 +80,7 @@ class DecodingCaptureTest {
     void aRefusedCaptureLeavesDecodingEager() {
         RecordingDriver driver = new RecordingDriver();
         driver.refuseCaptures = true;
-        try (CudaOps ops = fakeBackend(driver)) {
+        try (CudaOps ops = driver.backend()) {
             GPTModel m = new GPTModel(CFG, ops, 1);
             try (ModelDecoding d = ModelDecoding.cached(m, 2)) {
                 d.prefill(0, new int[] {1});

@@ -100,7 +100,7 @@ class DeviceReductionOrderTest {
     @Test
     void bucketsReduceOnTheSecondStreamBehindTheirBackwardAndBeforeTheOptimizer() {
         RecordingDriver driver = new RecordingDriver();
-        try (CudaOps ops = new CudaOps(new CudaContext(driver, 0, new byte[0]), NoBlas::new, false)) {
+        try (CudaOps ops = driver.backend()) {
             GPTModel m = new GPTModel(CFG, ops, 1);
             AdamW opt = new AdamW(m.parameterArena(), AdamW.Settings.book(0.1f));
             LoggingComm comm = new LoggingComm(driver.streamLog);
@@ -154,7 +154,7 @@ class DeviceReductionOrderTest {
     @Test
     void zeroOneGathersTheUpdatedWeightsAfterTheShardsUpdate() {
         RecordingDriver driver = new RecordingDriver();
-        try (CudaOps ops = new CudaOps(new CudaContext(driver, 0, new byte[0]), NoBlas::new, false)) {
+        try (CudaOps ops = driver.backend()) {
             GPTModel m = new GPTModel(CFG, ops, 1);
             AdamW opt = AdamW.withoutMoments(m.parameterArena(), AdamW.Settings.book(0.1f));
             LoggingComm comm = new LoggingComm(driver.streamLog);

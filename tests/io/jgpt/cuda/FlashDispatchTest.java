@@ -17,13 +17,9 @@ import org.junit.jupiter.api.Test;
  */
 class FlashDispatchTest {
 
-    private static CudaOps fakeBackend(RecordingDriver driver) {
-        return new CudaOps(new CudaContext(driver, 0, new byte[0]), NoBlas::new, false);
-    }
-
     private static List<String> launches(DType dtype, int hs) {
         RecordingDriver driver = new RecordingDriver();
-        try (CudaOps ops = fakeBackend(driver)) {
+        try (CudaOps ops = driver.backend()) {
             int b = 2, t = 70, nh = 3, c = nh * hs;
             Tensor qkv = ops.zeros(dtype, b, t, 3 * c), out = ops.zeros(dtype, b, t, c), lse = ops.zeros(DType.F32, b, nh, t);
             Tensor dqkv = ops.zeros(dtype, b, t, 3 * c), dout = ops.zeros(dtype, b, t, c);
@@ -53,7 +49,7 @@ class FlashDispatchTest {
     @Test
     void bf16HeadsLargerThan64AndMixedDtypesAreRefused() {
         RecordingDriver driver = new RecordingDriver();
-        try (CudaOps ops = fakeBackend(driver)) {
+        try (CudaOps ops = driver.backend()) {
             Tensor qkv = ops.zeros(DType.BF16, 1, 4, 240), out = ops.zeros(DType.BF16, 1, 4, 80);
             Tensor lse = ops.zeros(DType.F32, 1, 1, 4);
             var e = assertThrows(IllegalArgumentException.class,

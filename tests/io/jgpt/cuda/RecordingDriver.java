@@ -61,6 +61,11 @@ final class RecordingDriver implements CudaDriver {
         if (capturing) throw new CaptureViolation(call);
     }
 
+    /** The fp32 CUDA backend over this fake driver, without cuBLAS ({@link NoBlas}). */
+    CudaOps backend() {
+        return new CudaOps(new CudaContext(this, 0, new byte[0]), NoBlas::new, false);
+    }
+
     void resetCounts() {
         launched.clear();
         hostWaits = 0;
