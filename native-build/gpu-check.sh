@@ -191,6 +191,11 @@ stage nccl-same-gpu 30 native-build/nccl_same_gpu.sh "$work" "${jgpt[@]}"
 # The workflow on the GPU: train (with evaluation, a sample and a checkpoint), then generate and evaluate.
 stage demo-cuda 60 "${jgpt[@]}" demo --device cuda --steps 40 --out "$work/demo"
 stage generate-cuda 30 "${jgpt[@]}" generate --device cuda --model "$work/demo" --prompt "One morning" --max-new-tokens 20
+# Prompts of different lengths decoded together on the GPU (batched steps replayed from one graph), greedy and sampled.
+printf '%s\n' "One morning" "The fox said that it would" "Mara" "In the village by the river there lived" > "$work/prompts.txt"
+stage generate-batch-cuda 30 "${jgpt[@]}" generate --device cuda --model "$work/demo" --prompts "$work/prompts.txt" --max-new-tokens 24
+stage generate-batch-sampled-cuda 30 "${jgpt[@]}" generate --device cuda --model "$work/demo" --prompts "$work/prompts.txt" \
+  --max-new-tokens 24 --temperature 0.8 --top-k 40
 stage eval-cuda 30 "${jgpt[@]}" eval --device cuda --model "$work/demo" --data "$work/demo/corpus.txt" --context 64 --json
 
 report
