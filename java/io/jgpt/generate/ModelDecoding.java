@@ -133,7 +133,7 @@ public final class ModelDecoding implements Decoding {
     /** Stages the step, then replays its recorded graph, or runs it eagerly (recording it next time). */
     private void runStep(int[] seqs, int[] ids) {
         model.stageStep(seqs, ids, cache);
-        long shape = model.stepAllocations();
+        long shape = model.stepAllocations(cache.batch());
         // The first step of a record runs eagerly: it lets the backend's libraries set themselves up, which
         // may not happen inside a capture. A record of another allocation is recorded again.
         Runnable work = () -> {

@@ -4,7 +4,9 @@ import io.jgpt.ops.Ops;
 import io.jgpt.tensor.Tensor;
 import io.jgpt.tensor.Tensor.DType;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -32,10 +34,14 @@ public final class GPTModel extends Module {
     private final PerShape<Activations> training = new PerShape<>();
     private final PerShape<Cached> cacheFill = new PerShape<>();
     private final PerShape<Cached> cacheLast = new PerShape<>();
-    /** A decoding step's record, apart from a prefill's so that prefills between steps keep its addresses. */
-    private final PerShape<Cached> cacheStep = new PerShape<>();
-    /** The step {@link #stageStep} staged last. */
-    private Cached staged;
+    /**
+     * Decoding steps' records by batch size, apart from a prefill's so that prefills between steps keep their
+     * addresses, and one per size so that decodings of different sizes (a benchmark's batch 1 and batch N) do
+     * not move each other's.
+     */
+    private final Map<Integer, PerShape<Cached>> cacheSteps = new HashMap<>();
+    /** The step {@link #stageStep} staged last, by batch size. */
+    private final Map<Integer, Cached> staged = new HashMap<>();
     /** The record of the batch staged last. */
     private Activations act;
     /** Every parameter gradient is known to be zero (see {@link #markGradientsZero}). */
@@ -140,8 +146,8 @@ public final class GPTModel extends Module {
         training.close();
         cacheFill.close();
         cacheLast.close();
-        cacheStep.close();
-        staged = null;
+        cacheSteps.values().forEach(PerShape::close); // kept, so that their allocation counts go on
+        staged.clear();
         act = null;
     }
 
@@ -311,8 +317,9 @@ public final class GPTModel extends Module {
             all[s] = ids[i];
         }
         for (int s = 0; s < batch; s++) positions[s] = Math.min(cache.length(s), cache.capacity() - 1);
-        staged = cacheStep.get(ops, batch, 1, f -> allocateCached(f, batch, 1, true));
-        stageCached(staged, all, positions);
+        Cached r = cacheSteps.computeIfAbsent(batch, b -> new PerShape<>()).get(ops, batch, 1, f -> allocateCached(f, batch, 1, true));
+        staged.put(batch, r);
+        stageCached(r, all, positions);
         for (int s : seqs) cache.advance(s, 1);
     }
 
@@ -322,14 +329,19 @@ public final class GPTModel extends Module {
      * A graph of it stays valid while {@link #stepAllocations} does not change and the same cache is used.
      */
     public Tensor runStagedStep(KVCache cache) {
-        if (staged == null || staged.tokens().shape()[0] != cache.batch())
-            throw new IllegalStateException("no decoding step of " + cache.batch() + " sequences is staged");
-        return headCached(staged, cache);
+        Cached r = staged.get(cache.batch());
+        if (r == null) throw new IllegalStateException("no decoding step of " + cache.batch() + " sequences is staged");
+        return headCached(r, cache);
     }
 
-    /** How many times the decoding step's record has been allocated: a recorded step reads its addresses. */
-    public long stepAllocations() {
-        return cacheStep.allocations;
+    /**
+     * How many times the record of a decoding step of {@code batch} sequences has been allocated: a recorded
+     * step reads its addresses. Each batch size has its own, so decodings of different sizes do not move each
+     * other's.
+     */
+    public long stepAllocations(int batch) {
+        PerShape<Cached> p = cacheSteps.get(batch);
+        return p == null ? 0 : p.allocations;
     }
 
     private void checkCache(KVCache cache, int batch) {

@@ -59,6 +59,26 @@ class DecodingCaptureTest {
         }
     }
 
+    /** Decodings of batch 1 and batch 3 over one model, stepping in turn, each keep their own recorded graph. */
+    @Test
+    void decodingsOfDifferentBatchSizesKeepTheirGraphs() {
+        RecordingDriver driver = new RecordingDriver();
+        try (CudaOps ops = driver.backend()) {
+            GPTModel m = new GPTModel(CFG, ops, 1);
+            try (ModelDecoding one = ModelDecoding.cached(m, 1); ModelDecoding three = ModelDecoding.cached(m, 3)) {
+                one.prefill(0, new int[] {1});
+                for (int s = 0; s < 3; s++) three.prefill(s, new int[] {2 + s});
+                for (int i = 0; i < 4; i++) {
+                    one.stepGreedy(new int[] {0}, new int[] {5});
+                    three.stepGreedy(new int[] {0, 1, 2}, new int[] {6, 7, 8});
+                }
+                assertTrue(one.replaying() && three.replaying());
+                assertEquals(2, driver.captures, "one graph each, recorded once");
+                assertEquals(2 * 3, driver.graphLaunches, "every step after each one's eager first");
+            }
+        }
+    }
+
     @Test
     void withoutGraphsEveryStepIsIssuedEagerly() {
         RecordingDriver driver = new RecordingDriver();
