@@ -36,8 +36,9 @@ import java.util.function.UnaryOperator;
  * }</pre>
  *
  * <p>On the CPU (the default) generation runs on the memory-speed decoder with the weights mapped from the
- * file; {@code device("cuda")} or {@code cache(false)} runs the training model's forward pass instead. Not
- * thread-safe: one generation at a time per instance.
+ * file; {@code device("cuda")} runs the training model's KV-cache path on the GPU (prompts decoded together,
+ * each step replayed from a recorded CUDA graph, greedy tokens chosen on the device), and {@code cache(false)}
+ * the book's full-window loop. Not thread-safe: one generation at a time per instance.
  */
 public final class LanguageModel implements AutoCloseable {
 
