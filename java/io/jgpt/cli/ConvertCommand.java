@@ -39,11 +39,7 @@ public final class ConvertCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         boolean llmc = to.toString().endsWith(".bin");
-        Dtype stored = switch (dtype) {
-            case "f32" -> Dtype.F32;
-            case "bf16" -> Dtype.BF16;
-            default -> throw new JgptException("--dtype must be f32 or bf16, got '" + dtype + "'");
-        };
+        Dtype stored = Checks.f32OrBf16("--dtype", dtype, Dtype.F32, Dtype.BF16);
         if (llmc && stored != Dtype.F32) throw new JgptException("--dtype " + dtype + " is for a checkpoint directory; llm.c .bin files are f32");
         checkTarget(llmc);
         ModelWeights weights;

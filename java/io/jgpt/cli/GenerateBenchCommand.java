@@ -86,11 +86,8 @@ public final class GenerateBenchCommand implements Callable<Integer> {
             if (weights != null) throw new io.jgpt.JgptException("--weights is for the CPU decoder; --device " + device + " runs float32");
             return onDevice(processStart, workers);
         }
-        WeightMatrix.Type type = weights == null ? null : switch (weights) {
-            case "f32" -> WeightMatrix.Type.F32;
-            case "bf16" -> WeightMatrix.Type.BF16;
-            default -> throw new io.jgpt.JgptException("--weights must be f32 or bf16, got '" + weights + "'");
-        };
+        WeightMatrix.Type type = weights == null ? null
+                : Checks.f32OrBf16("--weights", weights, WeightMatrix.Type.F32, WeightMatrix.Type.BF16);
         // What generate does at start-up: kernels warm up and the tokenizer loads while the weights are mapped.
         CompletableFuture<Gpt2Tokenizer> tokenizer = CompletableFuture.supplyAsync(Gpt2Tokenizer::new);
         java.util.Map<String, Double> startup = new java.util.LinkedHashMap<>(); // phase -> seconds since process start

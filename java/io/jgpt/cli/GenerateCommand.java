@@ -124,11 +124,6 @@ public final class GenerateCommand implements Callable<Integer> {
     }
 
     private Weights weightType() {
-        if (weights == null) return Weights.AS_STORED;
-        return switch (weights) {
-            case "f32" -> Weights.F32;
-            case "bf16" -> Weights.BF16;
-            default -> throw new JgptException("--weights must be f32 or bf16, got '" + weights + "'");
-        };
+        return weights == null ? Weights.AS_STORED : Checks.f32OrBf16("--weights", weights, Weights.F32, Weights.BF16);
     }
 }

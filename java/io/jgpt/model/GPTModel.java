@@ -40,8 +40,6 @@ public final class GPTModel extends Module {
      * not move each other's.
      */
     private final Map<Integer, PerShape<Cached>> cacheSteps = new HashMap<>();
-    /** The step {@link #stageStep} staged last, by batch size. */
-    private final Map<Integer, Cached> staged = new HashMap<>();
     /** The record of the batch staged last. */
     private Activations act;
     /** Every parameter gradient is known to be zero (see {@link #markGradientsZero}). */
@@ -147,7 +145,6 @@ public final class GPTModel extends Module {
         cacheFill.close();
         cacheLast.close();
         cacheSteps.values().forEach(PerShape::close); // kept, so that their allocation counts go on
-        staged.clear();
         act = null;
     }
 
@@ -318,7 +315,6 @@ public final class GPTModel extends Module {
         }
         for (int s = 0; s < batch; s++) positions[s] = Math.min(cache.length(s), cache.capacity() - 1);
         Cached r = cacheSteps.computeIfAbsent(batch, b -> new PerShape<>()).get(ops, batch, 1, f -> allocateCached(f, batch, 1, true));
-        staged.put(batch, r);
         stageCached(r, all, positions);
         for (int s : seqs) cache.advance(s, 1);
     }
@@ -329,7 +325,8 @@ public final class GPTModel extends Module {
      * A graph of it stays valid while {@link #stepAllocations} does not change and the same cache is used.
      */
     public Tensor runStagedStep(KVCache cache) {
-        Cached r = staged.get(cache.batch());
+        PerShape<Cached> step = cacheSteps.get(cache.batch());
+        Cached r = step == null ? null : step.current();
         if (r == null) throw new IllegalStateException("no decoding step of " + cache.batch() + " sequences is staged");
         return headCached(r, cache);
     }
@@ -519,6 +516,11 @@ public final class GPTModel extends Module {
                 allocations++;
             }
             return arena.record();
+        }
+
+        /** The record allocated last, or null once closed (or before any). */
+        R current() {
+            return arena == null ? null : arena.record();
         }
 
         @Override
